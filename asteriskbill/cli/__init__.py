@@ -1,0 +1,55 @@
+"""The `asteriskbill` command: a thin layer over the services, one module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from asteriskbill import __version__
+from asteriskbill import settings as settings_module
+from asteriskbill.cli.common import App
+from asteriskbill.errors import UserError
+
+
+class Group(click.Group):
+    """Turns an error a person can act on into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="asteriskbill")
+@click.option("--config", type=click.Path(dir_okay=False), envvar="ASTERISKBILL_CONFIG",
+              help="TOML settings file [default: /etc/asteriskbill/asteriskbill.toml].")
+@click.option("--db", help="Database URL (any SQLAlchemy URL) [env: ASTERISKBILL_DB].")
+@click.option("--operator", help="Name recorded in the audit log [default: the OS user].")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, db: str | None, operator: str | None) -> None:
+    """Prepaid billing for Asterisk: tariffs, rates, cards, accounts, calls and CDRs.
+
+    Settings come from defaults, then the config file, then ASTERISKBILL_* variables,
+    then these options.
+
+    Example:
+
+        asteriskbill --db sqlite:///billing.db init
+    """
+    app = App(settings_module.load(config, db=db))
+    if operator:
+        app.operator = operator
+    ctx.obj = app
+    ctx.call_on_close(lambda: app._engine.dispose() if app._engine else None)
+
+
+def _register() -> None:
+    from asteriskbill.cli import admin, quote, rates, tariff
+
+    for module in (admin, tariff, rates, quote):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

@@ -1,0 +1,69 @@
+"""What every command group shares: the application context, shared options and output helpers."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import click
+from sqlalchemy import Engine
+
+from asteriskbill.settings import Settings
+from asteriskbill.store.engine import make_engine
+
+
+@dataclass
+class App:
+    """Settings, the operator's name for the audit log, and the engine, opened on first use."""
+
+    settings: Settings
+    operator: str = field(default_factory=getpass.getuser)
+    _engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings)
+        return self._engine
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def json_option(command: Callable) -> Callable:
+    """``--json``: print one JSON document for scripts instead of the text for people."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(command)
+
+
+def output_option(*suffixes: str) -> Callable:
+    """``-o FILE``: write to a file whose suffix picks the format."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            path = kwargs.get("output")
+            if path and not path.lower().endswith(suffixes):
+                raise click.BadParameter(f"{path}: use a file ending in {' or '.join(suffixes)}",
+                                         param_hint="-o/--output")
+            return command(*args, **kwargs)
+        return click.option("-o", "--output", type=click.Path(dir_okay=False),
+                            help=f"Write to FILE ({', '.join(suffixes)}).")(wrapper)
+    return decorate
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def echo_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain aligned table for people."""
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

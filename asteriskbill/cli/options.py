@@ -1,0 +1,57 @@
+"""Parameter types shared by the command groups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from asteriskbill.money import MoneyError, parse_amount
+
+
+class Amount(click.ParamType):
+    """A decimal amount in the main unit ("10.50"), converted to integer micro-units."""
+
+    name = "amount"
+
+    def __init__(self, negative: bool = False):
+        self.negative = negative
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_amount(value, negative=self.negative)
+        except MoneyError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class IsoDate(click.ParamType):
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2026-12-25", param, ctx)
+
+
+class IsoDateTime(click.ParamType):
+    name = "datetime"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date and time like 2026-12-25T18:30 or 2026-12-25T18:30+02:00",
+                      param, ctx)
+
+
+AMOUNT = Amount()
+SIGNED_AMOUNT = Amount(negative=True)
+DATE = IsoDate()
+DATETIME = IsoDateTime()

@@ -1,0 +1,225 @@
+"""The rating engine: the cost of a call and its maximum duration, from ONE computation.
+
+A call is walked block by block from its first second. Each block lasts the billing increment
+of the interval group it starts in, under the rate in effect (prefix, weekday, hour, date) at the
+moment it starts; a started block is billed in full, also when the call ends or the rate changes
+inside it. ``cost(d)`` bills the blocks that start before second ``d``; ``max_duration`` is the
+largest ``d`` whose cost fits the money available, found by searching that same ``cost``. So a call
+cut at its maximum never costs more than the money it was allowed.
+
+Rules, in order:
+- a call of 0 s, or of no more than the grace seconds of the rate at its start, costs nothing;
+- otherwise the connect fee of the rate at its start is charged once, plus every block;
+- the exact total (a fraction of a micro-unit at most) is rounded UP once, to the tariff's step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from fractions import Fraction
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from asteriskbill.money import ceil_div, round_up
+from asteriskbill.rating.model import IntervalGroup, Rate, RatingError, Tariff
+
+
+class NoRateError(RatingError):
+    """No rate of the tariff applies to the number at that moment."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Consecutive blocks of one interval group of one rate."""
+
+    rate: Rate
+    group: IntervalGroup
+    start: int      # elapsed second where the first block starts
+    seconds: int    # seconds of the call inside these blocks
+    billed: int     # seconds billed: whole increments
+    amount: Fraction  # exact micro-units, before rounding
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the call priced by one rate."""
+
+    rate: Rate
+    start: int
+    end: int
+    blocks: tuple[Block, ...]
+
+    @property
+    def amount(self) -> Fraction:
+        return sum((b.amount for b in self.blocks), Fraction(0))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What ``seconds`` of a call cost, and why."""
+
+    seconds: int
+    cost: int               # micro-units, rounded up to the tariff's step
+    connect_fee: int
+    exact: Fraction         # connect fee + blocks, before rounding
+    spans: tuple[Span, ...]
+    in_grace: bool = False
+
+    @property
+    def rate(self) -> Rate:
+        return self.spans[0].rate
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Elapsed seconds [start, end) during which ``rate`` applies."""
+
+    start: int
+    end: int
+    rate: Rate
+
+
+def candidates(rates: Iterable[Rate], number: str) -> list[Rate]:
+    """The rates whose prefix begins ``number``."""
+    return [rate for rate in rates if number.startswith(rate.prefix)]
+
+
+def select_rate(tariff: Tariff, rates: Sequence[Rate], local: datetime) -> Rate | None:
+    """Longest prefix among the rates valid at local time ``local``; then the narrowest window."""
+    day = local.date()
+    weekday = tariff.weekday(day)
+    at = local.time()
+    valid = [rate for rate in rates if rate.valid_on(day, weekday, at)]
+    return max(valid, key=lambda rate: (len(rate.prefix), rate.specificity), default=None)
+
+
+def _boundaries(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: int) -> list[int]:
+    """Elapsed seconds in (0, horizon) at which the applicable rate may change."""
+    zone = ZoneInfo(tariff.timezone)
+    local_start = start.astimezone(zone)
+    local_end = (start + timedelta(seconds=horizon)).astimezone(zone)
+    clock = {time(0, 0)} | {t for rate in rates for t in (rate.time_from, rate.time_to) if t is not None}
+    offsets = set()
+    day = local_start.date()
+    while day <= local_end.date():
+        for moment in clock:
+            instant = datetime.combine(day, moment, tzinfo=zone)
+            offset = ceil_div(int((instant - start) / timedelta(microseconds=1)), 1_000_000)
+            if 0 < offset < horizon:
+                offsets.add(offset)
+        day += timedelta(days=1)
+    return sorted(offsets)
+
+
+def segments(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: int) -> list[Segment]:
+    """The rate in effect over the first ``horizon`` seconds of a call starting at ``start``.
+
+    Stops early at the first moment no rate applies. Raises NoRateError if none applies at the start.
+    """
+    if start.tzinfo is None:
+        raise RatingError("call start must carry a time zone")
+    zone = ZoneInfo(tariff.timezone)
+    cuts = [0, *_boundaries(tariff, rates, start, horizon), horizon]
+    result: list[Segment] = []
+    for begin, end in zip(cuts, cuts[1:]):
+        rate = select_rate(tariff, rates, (start + timedelta(seconds=begin)).astimezone(zone))
+        if rate is None:
+            break
+        if result and result[-1].rate is rate:
+            result[-1] = Segment(result[-1].start, end, rate)
+        else:
+            result.append(Segment(begin, end, rate))
+    if not result:
+        raise NoRateError("no rate applies at the start of the call")
+    return result
+
+
+def _group_at(rate: Rate, elapsed: int) -> tuple[IntervalGroup, int | None]:
+    """The interval group containing elapsed second ``elapsed``, and where the next group starts."""
+    groups = rate.groups
+    for index in range(len(groups) - 1, -1, -1):
+        if groups[index].start <= elapsed:
+            following = groups[index + 1].start if index + 1 < len(groups) else None
+            return groups[index], following
+    raise AssertionError("the first group starts at 0")
+
+
+class Pricing:
+    """Prices any duration up to ``horizon`` seconds of one call: the single source of cost and limit."""
+
+    def __init__(self, tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, horizon: int):
+        self.tariff = tariff
+        self.number = number
+        self.start = start
+        matching = candidates(rates, number)
+        if not matching:
+            raise NoRateError(f"no rate in tariff {tariff.name!r} for {number}")
+        try:
+            self.segments = segments(tariff, matching, start, max(horizon, 1))
+        except NoRateError:
+            raise NoRateError(f"no rate in tariff {tariff.name!r} for {number} at {start.isoformat()}") from None
+        self.horizon = min(horizon, self.segments[-1].end)
+
+    @property
+    def rate(self) -> Rate:
+        """The rate at the start of the call."""
+        return self.segments[0].rate
+
+    def _blocks(self, seconds: int) -> list[Block]:
+        blocks: list[Block] = []
+        position = 0
+        for segment in self.segments:
+            while position < min(segment.end, seconds):
+                group, group_end = _group_at(segment.rate, position)
+                limit = min(x for x in (segment.end, seconds, group_end) if x is not None)
+                count = ceil_div(limit - position, group.increment)
+                billed = count * group.increment
+                blocks.append(Block(segment.rate, group, position, min(billed, seconds - position), billed,
+                                    Fraction(billed * group.price, group.unit)))
+                position += billed
+        return blocks
+
+    def cost(self, seconds: int) -> Charge:
+        """What the first ``seconds`` of the call cost."""
+        if seconds < 0:
+            raise RatingError("seconds must not be negative")
+        if seconds > self.horizon:
+            raise RatingError(f"cannot price {seconds} s: rates cover only {self.horizon} s of this call")
+        first = self.rate
+        if seconds == 0 or seconds <= first.grace:
+            return Charge(seconds, 0, 0, Fraction(0), (), in_grace=seconds > 0)
+        blocks = self._blocks(seconds)
+        spans: list[Span] = []
+        for block in blocks:
+            if spans and spans[-1].rate is block.rate:
+                last = spans[-1]
+                spans[-1] = Span(last.rate, last.start, block.start + block.seconds, (*last.blocks, block))
+            else:
+                spans.append(Span(block.rate, block.start, block.start + block.seconds, (block,)))
+        exact = first.connect_fee + sum((b.amount for b in blocks), Fraction(0))
+        return Charge(seconds, round_up(exact, self.tariff.rounding), first.connect_fee, exact, tuple(spans))
+
+    def max_duration(self, available: int) -> Charge:
+        """The longest call (up to the horizon) whose cost is at most ``available`` micro-units."""
+        if available < 0:
+            return self.cost(0)
+        low, high = 0, self.horizon  # invariant: cost(low) <= available
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.cost(middle).cost <= available:
+                low = middle
+            else:
+                high = middle - 1
+        return self.cost(low)
+
+
+def cost(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, seconds: int) -> Charge:
+    """The cost of a call of ``seconds`` billable seconds to ``number`` starting at ``start``."""
+    return Pricing(tariff, rates, number, start, seconds).cost(seconds)
+
+
+def max_duration(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime,
+                 available: int, cap: int) -> Charge:
+    """The longest call up to ``cap`` seconds that ``available`` micro-units pay for, with its cost."""
+    return Pricing(tariff, rates, number, start, cap).max_duration(available)

@@ -1,0 +1,102 @@
+"""Tariff use cases: create, list, holidays, and pricing a number (lookup and quote)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from asteriskbill.errors import UserError
+from asteriskbill.money import parse_currency
+from asteriskbill.rating import engine as rating
+from asteriskbill.rating.model import Rate, Tariff
+from asteriskbill.store import tariffs as repo
+from asteriskbill.store.models import Holiday, RateRow
+from asteriskbill.store.models import Tariff as TariffRow
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"unknown time zone {name!r}: use an IANA name such as Europe/Sofia or UTC") from None
+    return name
+
+
+def create_tariff(engine: Engine, name: str, currency: str, rounding: int, timezone: str) -> Tariff:
+    tariff = Tariff(name=name, currency=parse_currency(currency), rounding=rounding,
+                    timezone=check_timezone(timezone))
+    if not name.strip():
+        raise UserError("a tariff needs a name")
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(TariffRow).values(name=tariff.name, currency=tariff.currency,
+                                                  rounding=tariff.rounding, timezone=tariff.timezone))
+    except IntegrityError:
+        raise UserError(f"tariff {name!r} exists already") from None
+    return tariff
+
+
+def _tariff_row(conn, name: str):
+    row = repo.tariff_row(conn, name)
+    if row is None:
+        raise UserError(f"no tariff named {name!r} (see `asteriskbill tariff list`)")
+    return row
+
+
+def tariff_id(conn, name: str) -> int:
+    return _tariff_row(conn, name).id
+
+
+def get_tariff(conn, name: str) -> tuple[int, Tariff]:
+    row = _tariff_row(conn, name)
+    return row.id, repo.load_tariff(conn, row)
+
+
+@dataclass(frozen=True)
+class TariffSummary:
+    tariff: Tariff
+    rates: int
+
+
+def list_tariffs(engine: Engine) -> list[TariffSummary]:
+    with engine.begin() as conn:
+        counts = dict(conn.execute(select(RateRow.tariff_id, func.count()).group_by(RateRow.tariff_id)).all())
+        rows = conn.execute(select(TariffRow.__table__).order_by(TariffRow.name)).all()
+        return [TariffSummary(repo.load_tariff(conn, row), counts.get(row.id, 0)) for row in rows]
+
+
+def show_tariff(engine: Engine, name: str) -> TariffSummary:
+    with engine.begin() as conn:
+        tid, tariff = get_tariff(conn, name)
+        count = conn.execute(select(func.count()).select_from(RateRow).where(RateRow.tariff_id == tid)).scalar_one()
+        return TariffSummary(tariff, count)
+
+
+def add_holiday(engine: Engine, name: str, day: date, weekday: int) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(Holiday).values(tariff_id=tariff_id(conn, name), day=day, weekday=weekday))
+    except IntegrityError:
+        raise UserError(f"{day} is a holiday of tariff {name!r} already") from None
+
+
+def call_start(tariff: Tariff, at: datetime | None) -> datetime:
+    """A call's start: now, or ``at``, read in the tariff's time zone when it carries no offset."""
+    if at is None:
+        return datetime.now(ZoneInfo(tariff.timezone))
+    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(tariff.timezone))
+
+
+def pricing(engine: Engine, tariff_name: str, number: str, at: datetime | None,
+            horizon: int) -> rating.Pricing:
+    """The rating engine's pricing of a call to ``number`` from ``at``, over ``horizon`` seconds."""
+    if not number.isdigit():
+        raise UserError(f"number {number!r} must be digits")
+    with engine.begin() as conn:
+        tid, tariff = get_tariff(conn, tariff_name)
+        rates: list[Rate] = repo.rates_for_number(conn, tid, number)
+    return rating.Pricing(tariff, rates, number, call_start(tariff, at), horizon)

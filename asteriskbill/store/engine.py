@@ -1,0 +1,48 @@
+"""Engine factory: SQLite with WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE; any other URL as is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from asteriskbill.settings import Settings
+
+SYNCHRONOUS_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def make_engine(settings: Settings, **kwargs) -> Engine:
+    url = make_url(settings.db)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    synchronous = settings.sqlite_synchronous.upper()
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise ValueError(f"sqlite_synchronous must be one of {sorted(SYNCHRONOUS_LEVELS)}")
+    engine = create_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Autocommit at the driver level: SQLAlchemy's "begin" event below owns the transaction,
+        # so that the first SELECT of a transaction already runs inside it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # IMMEDIATE takes the write lock up front: a deferred BEGIN fails its lock upgrade under
+        # concurrent writers, and a balance read outside the write lock could be spent twice.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,54 @@
+"""Tariffs, their holidays and their rates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from asteriskbill.store.base import Base
+from asteriskbill.store.types import UTCDateTime, utcnow
+
+
+class Tariff(Base):
+    __tablename__ = "tariffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rounding: Mapped[int] = mapped_column(BigInteger, default=1)  # step in micro-units
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Holiday(Base):
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("tariff_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # the day whose rates it uses: 6 = Sunday
+
+
+class RateRow(Base):
+    """One rate; interval groups are kept in their canonical text "START:PRICE:INCREMENT:UNIT;..."."""
+
+    __tablename__ = "rates"
+    __table_args__ = (Index("ix_rates_tariff_id_prefix", "tariff_id", "prefix"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(100), default="")
+    intervals: Mapped[str] = mapped_column(String(400))
+    connect_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    grace: Mapped[int] = mapped_column(Integer, default=0)
+    weekdays: Mapped[int] = mapped_column(SmallInteger, default=127)  # bit 0 = Monday
+    time_from: Mapped[int | None] = mapped_column(SmallInteger)  # minutes after local midnight
+    time_to: Mapped[int | None] = mapped_column(SmallInteger)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    buy_price: Mapped[int | None] = mapped_column(BigInteger)
+    weight: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,81 @@
+"""Tariffs and rates: rows to rating values and back."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Iterable
+
+from sqlalchemy import Connection, select
+
+from asteriskbill.rating.model import ALL_WEEKDAYS, IntervalGroup, Rate, Tariff
+from asteriskbill.store.models import Holiday, RateRow
+from asteriskbill.store.models import Tariff as TariffRow
+
+RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id")]
+
+
+def encode_groups(groups: Iterable[IntervalGroup]) -> str:
+    return ";".join(f"{g.start}:{g.price}:{g.increment}:{g.unit}" for g in groups)
+
+
+def decode_groups(text: str) -> tuple[IntervalGroup, ...]:
+    return tuple(IntervalGroup(*map(int, part.split(":"))) for part in text.split(";"))
+
+
+def weekdays_mask(weekdays: frozenset[int]) -> int:
+    return sum(1 << day for day in weekdays)
+
+
+def _minutes(value: time | None) -> int | None:
+    return None if value is None else value.hour * 60 + value.minute
+
+
+def _clock(minutes: int | None) -> time | None:
+    return None if minutes is None else time(minutes // 60, minutes % 60)
+
+
+def rate_values(rate: Rate) -> dict:
+    """The column values of a rate row (without its tariff)."""
+    return {
+        "prefix": rate.prefix, "destination": rate.destination, "intervals": encode_groups(rate.groups),
+        "connect_fee": rate.connect_fee, "grace": rate.grace, "weekdays": weekdays_mask(rate.weekdays),
+        "time_from": _minutes(rate.time_from), "time_to": _minutes(rate.time_to),
+        "date_from": rate.date_from, "date_to": rate.date_to, "buy_price": rate.buy_price, "weight": rate.weight,
+    }
+
+
+def rate_from_row(row) -> Rate:
+    """A rating value from a row holding RATE_COLUMNS."""
+    mask = row.weekdays
+    return Rate(
+        prefix=row.prefix, destination=row.destination, groups=decode_groups(row.intervals),
+        connect_fee=row.connect_fee, grace=row.grace,
+        weekdays=ALL_WEEKDAYS if mask == 127 else frozenset(d for d in range(7) if mask >> d & 1),
+        time_from=_clock(row.time_from), time_to=_clock(row.time_to),
+        date_from=row.date_from, date_to=row.date_to, buy_price=row.buy_price, weight=row.weight,
+    )
+
+
+def tariff_row(conn: Connection, name: str):
+    return conn.execute(select(TariffRow.__table__).where(TariffRow.name == name)).one_or_none()
+
+
+def load_tariff(conn: Connection, row) -> Tariff:
+    holidays = conn.execute(select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == row.id)).all()
+    return Tariff(name=row.name, currency=row.currency, rounding=row.rounding, timezone=row.timezone,
+                  holidays={day: weekday for day, weekday in holidays})
+
+
+def number_prefixes(number: str) -> list[str]:
+    return [number[:n] for n in range(len(number), 0, -1)]
+
+
+def rates_for_number(conn: Connection, tariff_id: int, number: str) -> list[Rate]:
+    """Every rate of the tariff whose prefix begins ``number`` (one indexed IN query)."""
+    columns = [RateRow.__table__.c[name] for name in RATE_COLUMNS]
+    rows = conn.execute(
+        select(*columns).where(RateRow.tariff_id == tariff_id, RateRow.prefix.in_(number_prefixes(number)))
+        .order_by(RateRow.id)
+    ).all()
+    return [rate_from_row(row) for row in rows]
+

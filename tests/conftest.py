@@ -1,0 +1,108 @@
+"""Shared fixtures: a migrated database on SQLite always, and on PostgreSQL when ASTERISKBILL_TEST_PG is set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from asteriskbill.cli import main
+from asteriskbill.settings import Settings
+from asteriskbill.store import migrate
+from asteriskbill.store.base import Base
+from asteriskbill.store.engine import make_engine
+
+PG_URL = os.environ.get("ASTERISKBILL_TEST_PG")
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file, copied for each test (migrations run once per worker)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(Settings(db=f"sqlite:///{path}"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A scratch PostgreSQL database for this worker, migrated once, dropped at the end."""
+    base = make_url(PG_URL)
+    name = f"{base.database}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(Settings(db=url))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """A database URL at the head revision with no data, for each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "billing.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_database")
+    yield url
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template):
+    """A migrated SQLite database only, for tests about SQLite itself or subprocess work."""
+    path = tmp_path / "billing.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(db_url) -> Settings:
+    return Settings(db=db_url)
+
+
+@pytest.fixture
+def engine(settings):
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+class Cli:
+    """Runs the real `asteriskbill` command in-process against one database."""
+
+    def __init__(self, db: str):
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True, input: str | None = None):
+        result = self.runner.invoke(main, ["--db", self.db, "--operator", "tester", *map(str, args)],
+                                    input=input, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+        else:
+            assert result.exit_code != 0, f"expected a failure, got: {result.output}"
+        return result
+
+
+@pytest.fixture
+def cli(db_url) -> Cli:
+    return Cli(db_url)
