@@ -1,0 +1,117 @@
+"""Invariants of cost and max_duration, over random tariffs, rates, call starts and balances."""
+
+from datetime import datetime, time, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from asteriskbill.money import ceil_div
+from asteriskbill.rating.engine import Pricing, cost
+from asteriskbill.rating.model import IntervalGroup, Rate, Tariff
+
+NUMBER = "4420712345"
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def groups(draw):
+    count = draw(st.integers(1, 3))
+    result, start = [], 0
+    for _ in range(count):
+        increment = draw(st.sampled_from([1, 6, 10, 30, 60]))
+        unit = draw(st.sampled_from([60, 60, 60, 1, 30]))
+        result.append(IntervalGroup(start, draw(st.integers(0, 3_000_000)), increment, unit))
+        start += increment * draw(st.integers(1, 5))
+    return tuple(result)
+
+
+@st.composite
+def rate_sets(draw):
+    """An all-day rate and sometimes a peak window or a longer prefix, so calls cross boundaries."""
+    fee = draw(st.sampled_from([0, 0, 100_000, 123_457]))
+    grace = draw(st.sampled_from([0, 0, 5, 30]))
+    rates = [Rate("44", draw(groups()), connect_fee=fee, grace=grace)]
+    if draw(st.booleans()):
+        start = draw(st.integers(0, 23))
+        end = (start + draw(st.integers(1, 23))) % 24
+        rates.append(Rate("44", draw(groups()), connect_fee=fee, grace=grace,
+                          time_from=time(start), time_to=time(end)))
+    if draw(st.booleans()):
+        rates.append(Rate("4420", draw(groups()), weekdays=frozenset({0, 1, 2, 3, 4})))
+    return rates
+
+
+tariffs = st.builds(Tariff, name=st.just("t"), currency=st.just("USD"),
+                    rounding=st.sampled_from([1, 1, 10_000, 50_000]),
+                    timezone=st.sampled_from(["UTC", "Europe/Sofia", "America/Bogota"]))
+starts = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
+                      timezones=st.just(timezone.utc))
+caps = st.integers(0, 4 * 3600)
+
+
+@PROPERTY
+@given(tariffs, rate_sets(), starts, st.integers(-1000, 50_000_000), caps)
+def test_max_duration_fits_the_money_and_is_maximal(tariff, rates, start, available, cap):
+    pricing = Pricing(tariff, rates, NUMBER, start, cap)
+    limit = pricing.max_duration(available)
+    if available >= 0:
+        assert limit.cost <= available
+    if limit.seconds < pricing.horizon:
+        # one more second would open a block that the money does not pay for
+        assert pricing.cost(limit.seconds + 1).cost > available
+    # the same figure whether priced alone or as part of a longer horizon
+    assert cost(tariff, rates, NUMBER, start, limit.seconds).cost == limit.cost
+
+
+@PROPERTY
+@given(tariffs, rate_sets(), starts, st.integers(0, 7200), st.integers(0, 600))
+def test_cost_is_monotonic(tariff, rates, start, seconds, more):
+    pricing = Pricing(tariff, rates, NUMBER, start, seconds + more)
+    assert pricing.cost(seconds).cost <= pricing.cost(seconds + more).cost
+
+
+@PROPERTY
+@given(tariffs, rate_sets(), starts, st.integers(0, 30))
+def test_grace_is_free(tariff, rates, start, seconds):
+    pricing = Pricing(tariff, rates, NUMBER, start, seconds)
+    if seconds <= pricing.rate.grace:
+        assert pricing.cost(seconds).cost == 0
+
+
+@PROPERTY
+@given(groups(), starts, st.integers(1, 7200), st.integers(1, 5_000_000))
+def test_connect_fee_is_charged_once(gs, start, seconds, fee):
+    tariff = Tariff("t", "USD")
+    without = cost(tariff, [Rate("44", gs)], NUMBER, start, seconds).cost
+    with_fee = cost(tariff, [Rate("44", gs, connect_fee=fee)], NUMBER, start, seconds).cost
+    assert with_fee == without + fee
+
+
+@PROPERTY
+@given(st.sampled_from([1, 6, 30, 60]), st.integers(0, 3_000_000), starts, st.integers(1, 7200))
+def test_a_partial_increment_costs_the_whole_increment(increment, price, start, seconds):
+    tariff = Tariff("t", "USD")
+    rate = Rate("44", (IntervalGroup(0, price, increment),))
+    whole = ceil_div(seconds, increment) * increment
+    assert cost(tariff, [rate], NUMBER, start, seconds).cost == cost(tariff, [rate], NUMBER, start, whole).cost
+
+
+@PROPERTY
+@given(tariffs, rate_sets(), starts, st.integers(0, 50_000_000), caps, st.integers(0, 999))
+def test_a_call_cut_by_dial_limit_costs_no_more_than_was_available(tariff, rates, start, available, cap, late_ms):
+    """Dial(...,L(ms)) cuts at max_duration; the settlement bills whole seconds capped at that maximum."""
+    pricing = Pricing(tariff, rates, NUMBER, start, cap)
+    limit = pricing.max_duration(available)
+    talked_ms = limit.seconds * 1000 + late_ms  # Asterisk ends the bridge a few ms late
+    billable = min(ceil_div(talked_ms, 1000), limit.seconds)
+    assert pricing.cost(billable).cost <= available
+
+
+@PROPERTY
+@given(tariffs, rate_sets(), starts, st.integers(1, 7200))
+def test_spans_cover_the_call_in_order(tariff, rates, start, seconds):
+    charge = Pricing(tariff, rates, NUMBER, start + timedelta(microseconds=1), seconds).cost(seconds)
+    if charge.in_grace:
+        return
+    positions = [b.start for s in charge.spans for b in s.blocks]
+    assert positions == sorted(positions) and positions[0] == 0
+    assert sum(b.billed for s in charge.spans for b in s.blocks) >= seconds
