@@ -1,6 +1,9 @@
 """Every mapped table, imported here so Alembic and the metadata see them all."""
 
 from asteriskbill.store.base import Base
+from asteriskbill.store.models.accounts import Account, LedgerEntry
+from asteriskbill.store.models.audit import AuditEntry
+from asteriskbill.store.models.cards import Card, CardBatch
 from asteriskbill.store.models.tariffs import Holiday, RateRow, Tariff
 
-__all__ = ["Base", "Holiday", "RateRow", "Tariff"]
+__all__ = ["Account", "AuditEntry", "Base", "Card", "CardBatch", "LedgerEntry", "Holiday", "RateRow", "Tariff"]

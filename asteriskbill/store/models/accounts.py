@@ -1,0 +1,48 @@
+"""Accounts of every kind (card, extension, company, gateway) and their ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from asteriskbill.store.base import Base
+from asteriskbill.store.types import UTCDateTime, utcnow
+
+
+class Account(Base):
+    """An account; ``balance`` is a cache of the sum of its ledger entries (``asteriskbill check``)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # billing.accounts.KINDS
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # a card's name is its number
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"))  # None: the company's
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)  # micro-units
+    credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)  # how far below 0 it may go
+    status: Mapped[str] = mapped_column(String(16), default="active")  # billing.accounts.STATUSES
+    max_calls: Mapped[int | None] = mapped_column(Integer)  # simultaneous calls; None: no limit
+    extension: Mapped[str | None] = mapped_column(String(40), unique=True)
+    accountcode: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    """One change of one balance, written in the transaction that made it."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # billing.ledger.KINDS
+    amount: Mapped[int] = mapped_column(BigInteger)  # signed micro-units
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(100))  # order number, call id, batch
+    note: Mapped[str | None] = mapped_column(String(400))
+    operator: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
