@@ -33,6 +33,13 @@ class Settings:
     secret_file: str = str(DEFAULT_DATA_DIR / "secret")
     # Calls: longest call a single authorization may reserve for (seconds).
     max_call_seconds: int = 10800
+    # The global number plan (companies may override it): see billing/numbers.py.
+    country_code: str = "1"
+    area_code: str = ""
+    outside_line: str = ""
+    international_prefix: str = "00"
+    national_prefix: str = "0"
+    number_max_length: int = 15
     # FastAGI server.
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = 4573

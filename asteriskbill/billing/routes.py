@@ -1,0 +1,33 @@
+"""Routes: which trunk a normalised number leaves through (pure). Longest prefix wins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from asteriskbill.errors import UserError
+
+_DIAL = re.compile(r"^[^\s,;|]+$")
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: str   # digits; "" matches every number
+    dial: str     # a Dial() target with ${NUMBER} for the normalised number, e.g. PJSIP/${NUMBER}@carrier1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.prefix and not self.prefix.isdigit():
+            raise UserError(f"route prefix {self.prefix!r} must be digits (or empty for every number)")
+        if not _DIAL.match(self.dial) or "${NUMBER}" not in self.dial:
+            raise UserError(f"dial string {self.dial!r} must contain ${{NUMBER}} and no spaces, commas, ';' or '|'")
+
+    def dial_string(self, number: str) -> str:
+        return self.dial.replace("${NUMBER}", number)
+
+
+def choose_route(routes: Iterable[Route], number: str) -> Route | None:
+    """The route with the longest prefix that begins ``number``."""
+    matching = [route for route in routes if number.startswith(route.prefix)]
+    return max(matching, key=lambda route: len(route.prefix), default=None)
