@@ -153,6 +153,7 @@ class Pricing:
         self.number = number
         self.start = start
         matching = candidates(rates, number)
+        self.rates = matching
         if not matching:
             raise NoRateError(f"no rate in tariff {tariff.name!r} for {number}")
         try:

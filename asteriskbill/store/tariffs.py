@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import time
+import json
+from datetime import date, time
+from types import SimpleNamespace
 from typing import Iterable
 
 from sqlalchemy import Connection, select
@@ -60,6 +62,10 @@ def tariff_row(conn: Connection, name: str):
     return conn.execute(select(TariffRow.__table__).where(TariffRow.name == name)).one_or_none()
 
 
+def tariff_by_id(conn: Connection, tariff_id: int):
+    return conn.execute(select(TariffRow.__table__).where(TariffRow.id == tariff_id)).one()
+
+
 def load_tariff(conn: Connection, row) -> Tariff:
     holidays = conn.execute(select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == row.id)).all()
     return Tariff(name=row.name, currency=row.currency, rounding=row.rounding, timezone=row.timezone,
@@ -79,3 +85,25 @@ def rates_for_number(conn: Connection, tariff_id: int, number: str) -> list[Rate
     ).all()
     return [rate_from_row(row) for row in rows]
 
+
+
+def snapshot(tariff: Tariff, rates: Iterable[Rate]) -> str:
+    """The tariff and rates that priced a call, as JSON kept with its reservation."""
+    return json.dumps({
+        "tariff": {"name": tariff.name, "currency": tariff.currency, "rounding": tariff.rounding,
+                   "timezone": tariff.timezone, "holidays": {d.isoformat(): w for d, w in tariff.holidays.items()}},
+        "rates": [rate_values(rate) for rate in rates],
+    }, default=str)
+
+
+def from_snapshot(text: str) -> tuple[Tariff, list[Rate]]:
+    data = json.loads(text)
+    t = data["tariff"]
+    tariff = Tariff(t["name"], t["currency"], t["rounding"], t["timezone"],
+                    {date.fromisoformat(d): w for d, w in t["holidays"].items()})
+    rates = []
+    for values in data["rates"]:
+        for key in ("date_from", "date_to"):
+            values[key] = values[key] and date.fromisoformat(values[key])
+        rates.append(rate_from_row(SimpleNamespace(**values)))
+    return tariff, rates

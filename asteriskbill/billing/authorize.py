@@ -1,0 +1,101 @@
+"""Authorization decisions (pure): may a call start, for how long, and how much credit it holds.
+
+available = balance + credit limit - credit held by the account's open reservations. The call may
+last the longest duration that ``available`` pays for (capped per call), and holds exactly the cost
+of that duration, computed by the rating engine's one cost function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from asteriskbill.rating.engine import Pricing
+
+
+class BillStatus(StrEnum):
+    """The BILL_STATUS channel variable the dialplan reads."""
+
+    OK = "OK"
+    UNKNOWN_CARD = "UNKNOWN_CARD"
+    WRONG_PIN = "WRONG_PIN"
+    LOCKED = "LOCKED"
+    DISABLED = "DISABLED"
+    EXPIRED = "EXPIRED"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    NO_CREDIT = "NO_CREDIT"
+    TOO_MANY_CALLS = "TOO_MANY_CALLS"
+    FROZEN = "FROZEN"
+    CLOSED = "CLOSED"
+    NO_RATE = "NO_RATE"
+    INVALID_NUMBER = "INVALID_NUMBER"
+    NO_ROUTE = "NO_ROUTE"
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    BOOTH_CLOSED = "BOOTH_CLOSED"
+    HANGUP = "HANGUP"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Funds:
+    """An account's money and calls at the moment of the decision, read under its lock."""
+
+    balance: int
+    credit_limit: int
+    reserved: int
+    open_calls: int
+    max_calls: int | None
+
+    @property
+    def available(self) -> int:
+        return self.balance + self.credit_limit - self.reserved
+
+
+@dataclass(frozen=True)
+class Grant:
+    max_seconds: int
+    amount: int  # the cost of max_seconds: what the reservation holds
+
+
+def grant(funds: Funds, pricing: Pricing) -> Grant | BillStatus:
+    """The call's limit and the credit it holds, or why it may not start.
+
+    A balance that pays only for the free grace seconds (or nothing) is no credit: a call that
+    would be cut before its first billed second is refused rather than connected.
+    """
+    if funds.max_calls is not None and funds.open_calls >= funds.max_calls:
+        return BillStatus.TOO_MANY_CALLS
+    charge = pricing.max_duration(funds.available)
+    if charge.seconds == 0 or charge.seconds <= pricing.rate.grace:
+        return BillStatus.NO_CREDIT
+    return Grant(charge.seconds, charge.cost)
+
+
+@dataclass(frozen=True)
+class PinPolicy:
+    max_failures: int = 5
+    window: timedelta = timedelta(hours=1)
+    lock: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class PinGuard:
+    """A card's PIN failures: counted from the first failure in a window; a lock ends at a moment."""
+
+    failures: int = 0
+    first_failed_at: datetime | None = None
+    locked_until: datetime | None = None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def after_failure(self, now: datetime, policy: PinPolicy) -> "PinGuard":
+        """The guard after one more wrong PIN: the N-th in the window locks the card."""
+        if self.first_failed_at is None or now - self.first_failed_at > policy.window:
+            failures, first = 1, now
+        else:
+            failures, first = self.failures + 1, self.first_failed_at
+        if failures >= policy.max_failures:
+            return PinGuard(0, None, now + policy.lock)
+        return PinGuard(failures, first, self.locked_until)
