@@ -70,6 +70,14 @@ class Charge:
     def rate(self) -> Rate:
         return self.spans[0].rate
 
+    @property
+    def buy_cost(self) -> int | None:
+        """What the billed seconds cost to buy, at each span's buy price per minute (None if one has none)."""
+        blocks = [b for span in self.spans for b in span.blocks]
+        if any(b.rate.buy_price is None for b in blocks):
+            return None
+        return round_up(sum((Fraction(b.billed * b.rate.buy_price, 60) for b in blocks), Fraction(0)))
+
 
 @dataclass(frozen=True)
 class Segment:

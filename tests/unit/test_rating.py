@@ -207,3 +207,11 @@ def test_invalid_rates(kwargs, message):
 def test_naive_start_refused():
     with pytest.raises(RatingError, match="time zone"):
         cost(USD, [OFF], "4420", datetime(2026, 1, 5, 12), 60)
+
+
+def test_buy_cost_for_margin_reports():
+    bought = rate("0.60", (60, 6), buy_price=m("0.10"))
+    charge = cost(USD, [bought], "4420", MONDAY_NOON, 61)  # billed 66 s
+    assert (charge.cost, charge.buy_cost) == (m("0.66"), m("0.11"))
+    assert cost(USD, [rate()], "4420", MONDAY_NOON, 61).buy_cost is None
+    assert cost(USD, [bought], "4420", MONDAY_NOON, 0).buy_cost == 0
