@@ -1,0 +1,155 @@
+"""The FastAGI server: one asyncio process serving every call, ``AGI(agi://127.0.0.1:4573/card)``.
+
+FastAGI has no authentication: whoever connects can try PINs. So it listens on loopback by default; any
+other address needs ``fastagi_allow`` (IP addresses or networks of the Asterisk hosts), and connections from
+elsewhere are closed at once and logged. Apps are chosen by the script path of ``agi_network_script``
+(``card`` in ``agi://host/card?x=1``); an unknown name gets a VERBOSE line in Asterisk's log,
+``BILL_STATUS=ERROR`` and the connection closed, so the dialplan can refuse the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import signal
+from typing import Iterable, Mapping
+
+from asteriskbill.agi.channel import Channel, log
+from asteriskbill.agi.protocol import Env
+from asteriskbill.agi.session import STATUS_VARIABLE, App, report_status, serve
+from asteriskbill.errors import UserError
+
+LINGER = 1.0   # after our last command: how long to wait for Asterisk's trailing HANGUP and EOF
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def parse_allow(entries: Iterable[str]) -> tuple[Network, ...]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise UserError(f"fastagi_allow: {entry!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
+class FastAgiServer:
+    """Accepts Asterisk's connections and runs one application task per call."""
+
+    def __init__(self, apps: Mapping[str, App], *, allow: tuple[Network, ...], idle_timeout: float,
+                 status_variable: str):
+        self.apps = dict(apps)
+        self.allow = allow or LOOPBACK
+        self.idle_timeout = idle_timeout
+        self.status_variable = status_variable
+        self.sessions: set[asyncio.Task] = set()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound host and port (useful with port 0)."""
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[:2]
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._connected, host, port, reuse_address=True)
+        log.info("FastAGI listening on %s:%d for %s", *self.address, ", ".join(sorted(self.apps)) or "no apps")
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = writer.get_extra_info("peername")[:2]
+        if not allowed(host, self.allow):
+            log.warning("FastAGI connection from %s:%s refused: not in fastagi_allow", host, port)
+            writer.transport.abort()
+            return
+        # Our own task (not asyncio's callback task), so that close() can cancel it cleanly.
+        task = asyncio.create_task(self._session(reader, writer, f"{host}:{port}"))
+        self.sessions.add(task)
+        task.add_done_callback(self.sessions.discard)
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
+        try:
+            await serve(reader, writer, self._choose, env_timeout=self.idle_timeout, linger=LINGER,
+                        status_variable=self.status_variable, where=where)
+        except Exception:
+            log.exception("FastAGI session from %s failed", where)
+
+    def _choose(self, env: Env) -> App:
+        return self.apps.get(env.script) or self._unknown
+
+    async def _unknown(self, channel: Channel, env: Env) -> None:
+        log.warning("FastAGI request for unknown application %r (%s) from %s", env.script, env.get("request"),
+                    env.channel)
+        await channel.verbose(f"asteriskbill: no FastAGI application {env.script!r}; have: "
+                              f"{', '.join(sorted(self.apps))}", 1)
+        await report_status(channel, self.status_variable, "ERROR")
+
+    async def close(self) -> None:
+        """Stop accepting, cancel running sessions (their abort hooks run), and wait for them."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self.sessions):
+            task.cancel()
+        await asyncio.gather(*self.sessions, return_exceptions=True)
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def __aenter__(self) -> "FastAgiServer":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def start_server(apps: Mapping[str, App], host: str = "127.0.0.1", port: int = 4573, *,
+                       allow: Iterable[str] = (), idle_timeout: float = 30.0,
+                       status_variable: str = STATUS_VARIABLE) -> FastAgiServer:
+    """Listen and return the running server (``async with await start_server(...) as server``).
+
+    A non-loopback ``host`` without ``allow`` is refused with a UserError: FastAGI has no authentication."""
+    networks = parse_allow(allow)
+    if not is_loopback(host) and not networks:
+        raise UserError(f"refusing to listen for FastAGI on {host}: FastAGI has no authentication, so a "
+                        f"non-loopback address needs fastagi_allow (the Asterisk hosts' IP addresses)")
+    server = FastAgiServer(apps, allow=networks, idle_timeout=idle_timeout, status_variable=status_variable)
+    await server.start(host, port)
+    return server
+
+
+def serve_forever(apps: Mapping[str, App], settings) -> None:
+    """``asteriskbill serve``: run the FastAGI server from the settings until SIGINT/SIGTERM."""
+
+    async def main() -> None:
+        server = await start_server(apps, settings.fastagi_host, settings.fastagi_port,
+                                    allow=settings.fastagi_allow, idle_timeout=settings.fastagi_idle_timeout)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with server:
+            await stop.wait()
+            log.info("FastAGI server stopping")
+
+    asyncio.run(main())

@@ -1,0 +1,93 @@
+"""Process-per-call AGI: run an application over stdin/stdout (``AGI(/path/agi-bin/asteriskbill-card)``).
+
+Asterisk signals a hang-up with SIGHUP and no line; Python's default action would kill the script before
+it can leave ``BILL_STATUS`` or release a reservation, so SIGHUP is caught from the very start and turned
+into ``channel.hung_up`` (commands then follow the dead-channel rules). Only the standard library is
+imported here: an agi-bin script pays for every import on every call.
+
+    # agi-bin/asteriskbill-card
+    from asteriskbill.agi.stdio import main
+    from mypackage import card_app
+    main(card_app)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import BinaryIO, NoReturn
+
+from asteriskbill.agi.channel import Channel
+from asteriskbill.agi.protocol import Env
+from asteriskbill.agi.session import ERROR, STATUS_VARIABLE, App, serve
+
+ENV_TIMEOUT = 10.0  # Asterisk writes the environment at once; a script left waiting longer is orphaned
+
+
+class _Sighup:
+    """Remembers SIGHUP from process start; forwards it to the channel once there is one."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.channel: Channel | None = None
+
+    def __call__(self, *_: object) -> None:
+        self.received = True
+        if self.channel is not None:
+            self.channel.notify_hangup()
+
+
+class _StdoutProtocol(asyncio.streams.FlowControlMixin):
+    """Write side of stdout: flow control plus the close waiter StreamWriter.wait_closed() asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closed = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future:
+        return self._closed
+
+
+async def _run(app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, status_variable: str) -> str:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    transport, protocol = await loop.connect_write_pipe(_StdoutProtocol, stdout)
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    loop.add_signal_handler(signal.SIGHUP, sighup)
+
+    async def with_sighup(channel: Channel, env: Env) -> None:
+        sighup.channel = channel
+        if sighup.received:
+            channel.notify_hangup()
+        await app(channel, env)
+
+    return await serve(reader, writer, lambda env: with_sighup, env_timeout=ENV_TIMEOUT,
+                       status_variable=status_variable, where="stdin")
+
+
+def run(app: App, *, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+        status_variable: str = STATUS_VARIABLE) -> int:
+    """Run ``app`` for the call on stdin/stdout; return the exit status (1 when the application failed,
+    which Asterisk reports as ``AGISTATUS=FAILURE``; a caller hang-up is a normal end)."""
+    sighup = _Sighup()
+    signal.signal(signal.SIGHUP, sighup)
+    stdin = stdin or os.fdopen(os.dup(0), "rb", buffering=0)
+    stdout = stdout or os.fdopen(os.dup(1), "wb", buffering=0)
+    try:
+        outcome = asyncio.run(_run(app, stdin, stdout, sighup, status_variable))
+    finally:
+        signal.signal(signal.SIGHUP, sighup)  # closing the loop reset SIGHUP to its deadly default
+    return 1 if outcome == ERROR else 0
+
+
+def main(app: App) -> NoReturn:
+    """Entry point for an agi-bin script: run the call, exit with its status."""
+    sys.exit(run(app))
