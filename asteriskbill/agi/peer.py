@@ -100,6 +100,7 @@ class Line:
 
     direction: str
     data: bytes | str
+    at: float = field(default=0.0, compare=False)   # time.perf_counter() when sent or received
 
     def __str__(self) -> str:
         text = self.data if isinstance(self.data, str) else self.data.decode("utf-8", "replace")
@@ -335,11 +336,11 @@ class _Link:
         self.reader, self.writer = reader, writer
         self.lines: list[Line] = []
 
-    def note(self, text: str) -> None:
-        self.lines.append(Line("*", text))
+    def note(self, text: str, at: float | None = None) -> None:
+        self.lines.append(Line("*", text, time.perf_counter() if at is None else at))
 
     def send(self, data: bytes) -> None:
-        self.lines.append(Line("<", data))
+        self.lines.append(Line("<", data, time.perf_counter()))
         try:
             self.writer.write(data)
         except (OSError, RuntimeError):
@@ -355,7 +356,7 @@ class _Link:
         except OSError:
             line = b""
         if line:
-            self.lines.append(Line(">", line))
+            self.lines.append(Line(">", line, time.perf_counter()))
         return line
 
     def hangup_now(self) -> None:
@@ -456,6 +457,7 @@ async def call_process(call: Call, argv: Sequence[str], *, db: dict | None = Non
     """Run an agi-bin script like ``AGI(/path/script,args)``: ``argv`` + the call's args, real pipes, SIGHUP
     on hang-up. ``agi_request`` is the last element of ``argv`` (the script, also when run by python)."""
     fake = Asterisk(call, db)
+    spawned = time.perf_counter()
     try:
         process = await asyncio.create_subprocess_exec(*argv, *call.args, stdin=asyncio.subprocess.PIPE,
                                                        stdout=asyncio.subprocess.PIPE,
@@ -464,6 +466,7 @@ async def call_process(call: Call, argv: Sequence[str], *, db: dict | None = Non
         status = "NOTFOUND" if isinstance(exc, FileNotFoundError) else "FAILURE"
         return Outcome(status, {}, [Line("*", f"failed to execute {argv[0]}: {exc}")])
     link = _ProcessLink(process)
+    link.note(f"spawned {argv[-1]} as pid {process.pid}", spawned)
     stderr = asyncio.ensure_future(process.stderr.read())  # type: ignore[union-attr]
     try:
         await _within(_converse(fake, link, fake.env(argv[-1])), timeout, link)
