@@ -1,0 +1,394 @@
+"""Correlate ARI events into billed calls (pure: no I/O, no asyncio, no clock).
+
+Feed events in arrival order; ``feed`` and ``flush`` return the calls that ended. Rules (from the real
+captures in shared/asterisk/ari/, README §3 and §5):
+
+* A billed call is the channel on which ``ChannelVarset BILL_SESSION`` is seen (the caller leg the AGI
+  ran on); ``BILL_MAX_MS`` on the same channel is the authorized maximum.
+* Its outcome comes from the ``Dial`` events whose ``caller`` is that channel ("" -> RINGING/PROGRESS ->
+  ANSWER|BUSY|NOANSWER|CONGESTION|CANCEL|CHANUNAVAIL...); Dial events without a caller belong to an originate
+  and are ignored. Any answered peer makes the call ANSWER; no Dial at all gives NOTDIALED.
+* Talk time of an answered peer runs from its ``Dial ANSWER`` to the first ``ChannelLeftBridge`` of the caller
+  or that peer after it (else the peer's, else the caller's ``ChannelDestroyed``); it is the raw figure:
+  an ``L(5000)`` cut gives ~5004 ms, the settlement caps it at ``max_ms``.
+* The call ends when the caller channel is destroyed, but it is only reported once no late frame can still
+  change it: when an event stamped ``settle_ms`` after the destruction has arrived, or at ``flush()``
+  (the listener calls it when the socket has been idle) - frames arrive up to a few ms out of timestamp
+  order, and a BUSY call's Dial BUSY and destruction share the same millisecond.
+* Every update is idempotent (min/first-wins), so a duplicated frame changes nothing; each session is
+  reported once. Every channel seen is tracked until ``retention_ms`` after its destruction (it may turn
+  out to be a caller or a peer), then dropped: channels without BILL_SESSION leave no state behind.
+
+What the tracker cannot vouch for it reports as an ``IncompleteCall`` (never a bill): a call whose
+``BILL_SESSION`` was not seen (the listener started mid-call; the session comes from the ``asteriskbill``
+UserEvent of the h extension), a call that lived through a reconnection (``resync``), or one whose Dial has
+no final status. The recovery step settles those from Asterisk's own CDR. A call of which the tracker saw
+neither BILL_SESSION nor that UserEvent is not reported at all: recovery finds its reservation.
+One tracker per Asterisk (channel ids are unique per Asterisk only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Collection, Iterable
+
+from asteriskbill.ari.events import (BridgeEvent, Channel, ChannelEvent, DialEvent, Event, HangupEvent,
+                                     UserEvent, VarsetEvent)
+
+SESSION_VAR = "BILL_SESSION"
+MAX_MS_VAR = "BILL_MAX_MS"
+USER_EVENT = "asteriskbill"
+
+ANSWER = "ANSWER"
+NOT_DIALED = "NOTDIALED"
+NOT_FINAL = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING"})
+
+# Why a call is reported as incomplete.
+MISSED_START = "missed_start"            # BILL_SESSION not seen: the listener started during the call
+EVENT_GAP = "event_gap"                  # the event socket reconnected while the call was up
+NO_FINAL_DIALSTATUS = "no_final_dialstatus"
+
+MS = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class FinishedCall:
+    """A call the events fully describe: what the settlement charges (``billable_ms`` capped at ``max_ms``)."""
+
+    session: str
+    asterisk_id: str
+    uniqueid: str                    # the caller channel's id (the CDR's uniqueid of its Dial record)
+    linkedid: str                    # as Asterisk's CDR when the channels' creation was seen, else uniqueid
+    channel: str
+    caller_number: str
+    context: str
+    exten: str                       # the extension the caller dialled (dialplan exten at Dial time)
+    dialstring: str                  # what Dial() was given, e.g. "2001@carrier" ("" when not dialled)
+    outcome: str                     # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL, ..., NOTDIALED
+    created_at: datetime | None      # caller channel creation
+    dial_started_at: datetime | None
+    answered_at: datetime | None
+    talk_ended_at: datetime | None
+    ended_at: datetime               # caller channel destroyed
+    billable_ms: int                 # raw talk time; 0 unless answered
+    hangup_cause: int                # Q.850 cause of the caller's ChannelDestroyed
+    hangup_cause_txt: str
+    max_ms: int | None               # BILL_MAX_MS; None when the AGI did not set it
+    asterisk_answered_ms: int | None  # ANSWEREDTIME_MS from the UserEvent, a cross-check only
+
+    @property
+    def capped_ms(self) -> int:
+        """The billable ms never exceeding the authorized maximum (an L() cut overshoots by a few ms)."""
+        return self.billable_ms if self.max_ms is None else min(self.billable_ms, self.max_ms)
+
+
+@dataclass(frozen=True)
+class IncompleteCall:
+    """A call that ended but that the events do not fully describe: not to be charged from these facts."""
+
+    session: str
+    reason: str                      # MISSED_START, EVENT_GAP, NO_FINAL_DIALSTATUS
+    asterisk_id: str
+    uniqueid: str
+    channel: str
+    ended_at: datetime | None        # None when the channel vanished during a reconnection
+    asterisk_dialstatus: str         # from the UserEvent, "" if not seen
+    asterisk_answered_ms: int | None
+
+
+@dataclass(frozen=True)
+class CallInProgress:
+    session: str
+    asterisk_id: str
+    channel_id: str
+    channel: str
+    answered_at: datetime | None
+    max_ms: int | None
+
+    def deadline(self, grace_ms: int) -> datetime | None:
+        """When the safety net should hang up: answer + maximum + grace (None: not answered or no maximum)."""
+        if self.answered_at is None or self.max_ms is None:
+            return None
+        return self.answered_at + (self.max_ms + grace_ms) * MS
+
+
+@dataclass
+class _Leg:
+    """One peer the caller dialled."""
+
+    peer_id: str
+    dialstring: str = ""
+    began_at: datetime | None = None
+    status: str = ""                 # the final status, once known
+    status_at: datetime | None = None
+
+
+@dataclass
+class _Track:
+    """What the events said about one channel."""
+
+    id: str
+    name: str = ""
+    asterisk_id: str = ""
+    caller_number: str = ""
+    first_at: datetime | None = None
+    dial_at: datetime | None = None
+    context: str = ""                # where the caller dialled from (else where the channel started)
+    exten: str = ""
+    created_at: datetime | None = None
+    session: str | None = None       # from ChannelVarset BILL_SESSION
+    max_ms: int | None = None
+    userevent: dict[str, str] = field(default_factory=dict)
+    legs: dict[str, _Leg] = field(default_factory=dict)
+    dialled_by: str | None = None
+    left_bridge: list[datetime] = field(default_factory=list)
+    destroyed_at: datetime | None = None
+    cause: int = 0
+    cause_txt: str = ""
+    gap: bool = False
+    done: bool = False
+
+    @property
+    def any_session(self) -> str | None:
+        return self.session or self.userevent.get("session") or None
+
+
+def _earlier(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b < a else a
+
+
+def _int_or_none(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+class CallTracker:
+    def __init__(self, *, settle_ms: int = 1000, retention_ms: int = 60_000, remember_sessions: int = 100_000):
+        self._settle = settle_ms * MS
+        self._retention = retention_ms * MS
+        self._remember = remember_sessions
+        self._tracks: dict[str, _Track] = {}
+        self._names: dict[str, str] = {}          # channel name -> id, for Local ;1/;2 pairs (linkedid)
+        self._pending: set[str] = set()           # destroyed, not yet settled
+        self._reported: dict[str, None] = {}      # sessions reported, oldest first
+        self._watermark: datetime | None = None   # latest event timestamp seen
+        self._gc_at: datetime | None = None
+
+    @property
+    def tracked_channels(self) -> int:
+        return len(self._tracks)
+
+    def feed(self, event: Event) -> list[FinishedCall | IncompleteCall]:
+        """Apply one event; return the calls it lets settle."""
+        if self._watermark is None or event.timestamp > self._watermark:
+            self._watermark = event.timestamp
+        self._apply(event)
+        horizon = self._watermark - self._settle
+        results = self._settle_where(lambda t: t.destroyed_at <= horizon)
+        self._collect_garbage()
+        return results
+
+    def flush(self) -> list[FinishedCall | IncompleteCall]:
+        """Report every call whose caller was destroyed (call when the event stream is idle, or at the end)."""
+        return self._settle_where(lambda t: True)
+
+    def in_progress(self) -> list[CallInProgress]:
+        """Billed calls whose caller channel is still up (BILL_SESSION seen, not destroyed)."""
+        return [CallInProgress(t.session, t.asterisk_id, t.id, t.name, self._answered_at(t), t.max_ms)
+                for t in self._tracks.values()
+                if t.session and t.destroyed_at is None and not t.done and t.session not in self._reported]
+
+    def overdue(self, now: datetime, grace_ms: int) -> list[CallInProgress]:
+        """Calls in progress past their authorized maximum plus ``grace_ms``: hang them up."""
+        return [c for c in self.in_progress() if (d := c.deadline(grace_ms)) is not None and now > d]
+
+    def resync(self, live_channel_ids: Collection[str] | None) -> list[IncompleteCall]:
+        """After a reconnection: events were lost, so every call still up is flagged (it will end as an
+        EVENT_GAP IncompleteCall), and calls whose channel is no longer in ``live_channel_ids`` (GET /channels)
+        are reported now. ``None`` (the list could not be fetched) only flags."""
+        lost = []
+        for track in list(self._tracks.values()):
+            if track.destroyed_at is not None:
+                continue
+            if live_channel_ids is None or track.id in live_channel_ids:
+                track.gap = True
+                continue
+            self._drop(track)
+            result = self._report(track, EVENT_GAP)
+            if result is not None:
+                lost.append(result)
+        return lost
+
+    # -- applying events -------------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        match event:
+            case DialEvent(caller=Channel() as caller):
+                self._dial(event, caller)
+            case VarsetEvent(channel=Channel() as channel):
+                self._varset(self._track(channel, event), event)
+            case HangupEvent(type="ChannelDestroyed"):
+                self._destroyed(self._track(event.channel, event), event)
+            case BridgeEvent(type="ChannelLeftBridge", channel=Channel() as channel):
+                track = self._track(channel, event)
+                if event.timestamp not in track.left_bridge:
+                    track.left_bridge.append(event.timestamp)
+            case UserEvent(eventname=name, channel=Channel() as channel) if name == USER_EVENT:
+                track = self._track(channel, event)
+                track.userevent = track.userevent or dict(event.userevent)
+            case ChannelEvent() | HangupEvent() | BridgeEvent(channel=Channel()) | UserEvent(channel=Channel()):
+                self._track(event.channel, event)
+
+    def _track(self, channel: Channel, event: Event) -> _Track:
+        track = self._tracks.get(channel.id)
+        if track is None:
+            track = self._tracks[channel.id] = _Track(channel.id)
+        track.name = track.name or channel.name
+        self._names[track.name] = track.id
+        track.asterisk_id = track.asterisk_id or event.asterisk_id
+        track.caller_number = track.caller_number or channel.caller_number
+        track.created_at = track.created_at or channel.created_at
+        if track.dial_at is None and (track.first_at is None or event.timestamp < track.first_at):
+            track.first_at, track.context, track.exten = event.timestamp, channel.context, channel.exten
+        return track
+
+    def _varset(self, track: _Track, event: VarsetEvent) -> None:
+        if event.variable == SESSION_VAR and event.value and track.session is None:
+            track.session = event.value
+        elif event.variable == MAX_MS_VAR and track.max_ms is None:
+            track.max_ms = _int_or_none(event.value)
+
+    def _dial(self, event: DialEvent, caller: Channel) -> None:
+        track = self._track(caller, event)
+        peer = self._track(event.peer, event)
+        peer.dialled_by = track.id
+        if track.dial_at is None or event.timestamp < track.dial_at:     # the caller as it dialled
+            track.dial_at, track.context, track.exten = event.timestamp, caller.context, caller.exten
+            track.caller_number = caller.caller_number or track.caller_number
+        leg = track.legs.setdefault(peer.id, _Leg(peer.id))
+        leg.dialstring = leg.dialstring or event.dialstring
+        leg.began_at = _earlier(leg.began_at, event.timestamp)
+        if event.dialstatus not in NOT_FINAL and (leg.status_at is None or event.timestamp < leg.status_at):
+            leg.status, leg.status_at = event.dialstatus, event.timestamp
+
+    def _destroyed(self, track: _Track, event: HangupEvent) -> None:
+        if track.destroyed_at is None or event.timestamp < track.destroyed_at:
+            track.destroyed_at, track.cause, track.cause_txt = event.timestamp, event.cause, event.cause_txt
+            if not track.done:
+                self._pending.add(track.id)
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def _settle_where(self, ready) -> list[FinishedCall | IncompleteCall]:
+        tracks = sorted((self._tracks[i] for i in self._pending if ready(self._tracks[i])),
+                        key=lambda t: (t.destroyed_at, t.id))
+        results = []
+        for track in tracks:
+            self._pending.discard(track.id)
+            result = self._report(track, self._problem(track))
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _problem(self, track: _Track) -> str | None:
+        if track.session is None:
+            return MISSED_START
+        if track.gap:
+            return EVENT_GAP
+        if self._outcome(track) is None:
+            return NO_FINAL_DIALSTATUS
+        return None
+
+    def _report(self, track: _Track, problem: str | None) -> FinishedCall | IncompleteCall | None:
+        """The one report of a call; None for a channel that is not a billed call or was reported."""
+        track.done = True
+        session = track.any_session
+        if session is None or session in self._reported:
+            return None
+        self._reported[session] = None
+        if len(self._reported) > self._remember:
+            del self._reported[next(iter(self._reported))]
+        answered_ms = _int_or_none(track.userevent.get("answeredtime_ms"))
+        if problem is not None:
+            return IncompleteCall(session, problem, track.asterisk_id, track.id, track.name, track.destroyed_at,
+                                  track.userevent.get("dialstatus", ""), answered_ms)
+        talks = [(leg.status_at, self._talk_end(track, leg)) for leg in self._answered(track)]
+        legs = sorted(track.legs.values(), key=lambda leg: leg.began_at)
+        return FinishedCall(
+            session=session, asterisk_id=track.asterisk_id, uniqueid=track.id, linkedid=self._linkedid(track),
+            channel=track.name, caller_number=track.caller_number, context=track.context, exten=track.exten,
+            dialstring=legs[0].dialstring if legs else "", outcome=self._outcome(track),
+            created_at=track.created_at, dial_started_at=legs[0].began_at if legs else None,
+            answered_at=min((start for start, _ in talks), default=None),
+            talk_ended_at=max((end for _, end in talks), default=None), ended_at=track.destroyed_at,
+            billable_ms=sum((end - start) // MS for start, end in talks), hangup_cause=track.cause,
+            hangup_cause_txt=track.cause_txt, max_ms=track.max_ms, asterisk_answered_ms=answered_ms)
+
+    @staticmethod
+    def _answered(track: _Track) -> list[_Leg]:
+        return sorted((leg for leg in track.legs.values() if leg.status == ANSWER), key=lambda leg: leg.status_at)
+
+    def _answered_at(self, track: _Track) -> datetime | None:
+        answered = self._answered(track)
+        return answered[0].status_at if answered else None
+
+    def _outcome(self, track: _Track) -> str | None:
+        legs = list(track.legs.values())
+        if not legs:
+            return NOT_DIALED
+        if self._answered(track):
+            return ANSWER
+        if any(leg.status_at is None for leg in legs):
+            return None
+        return max(legs, key=lambda leg: leg.status_at).status
+
+    def _talk_end(self, track: _Track, leg: _Leg) -> datetime:
+        """First bridge exit of caller or peer after the answer; else the peer's, else the caller's end."""
+        start = leg.status_at
+        peer = self._tracks.get(leg.peer_id)
+        peer_left = peer.left_bridge if peer else []
+        left = [t for t in (*track.left_bridge, *peer_left) if t >= start]
+        if left:
+            return min(left)
+        if peer is not None and peer.destroyed_at is not None and peer.destroyed_at >= start:
+            return peer.destroyed_at
+        return max(track.destroyed_at, start)
+
+    def _linkedid(self, track: _Track) -> str:
+        """Follow who created whom (the Dial caller of a peer, the ;1 half of a Local ;2) to the first channel."""
+        seen = {track.id}
+        while True:
+            parent_id = track.dialled_by
+            if parent_id is None and track.name.startswith("Local/") and track.name.endswith(";2"):
+                parent_id = self._names.get(track.name[:-1] + "1")
+            parent = self._tracks.get(parent_id) if parent_id else None
+            if parent is None or parent.id in seen:
+                return track.id
+            seen.add(parent.id)
+            track = parent
+
+    # -- forgetting ------------------------------------------------------------------------------
+
+    def _drop(self, track: _Track) -> None:
+        del self._tracks[track.id]
+        self._pending.discard(track.id)
+        if self._names.get(track.name) == track.id:
+            del self._names[track.name]
+
+    def _collect_garbage(self) -> None:
+        """Drop channels destroyed more than ``retention_ms`` ago (event time) that no open call needs."""
+        if self._gc_at is not None and self._watermark - self._gc_at < timedelta(seconds=1):
+            return
+        self._gc_at = self._watermark
+        horizon = self._watermark - self._retention
+        needed = {peer for t in self._tracks.values() if t.any_session and not t.done for peer in t.legs}
+        for track in [t for t in self._tracks.values() if t.destroyed_at is not None and t.destroyed_at < horizon
+                      and t.id not in self._pending and t.id not in needed]:
+            self._drop(track)
+
+
+def replay(events: Iterable[Event], tracker: CallTracker | None = None) -> list[FinishedCall | IncompleteCall]:
+    """Feed ``events`` then flush: every call they describe (tests, benchmarks, offline re-rating)."""
+    tracker = tracker or CallTracker()
+    results = [result for event in events for result in tracker.feed(event)]
+    return results + tracker.flush()
