@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import date, time
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, bindparam, select
 
 from asteriskbill.rating.model import ALL_WEEKDAYS, IntervalGroup, Rate, Tariff
 from asteriskbill.store.models import Holiday, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 
 RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id")]
+ALL_WEEKDAYS_MASK = 127
 
 
 def encode_groups(groups: Iterable[IntervalGroup]) -> str:
@@ -52,7 +54,7 @@ def rate_from_row(row) -> Rate:
     return Rate(
         prefix=row.prefix, destination=row.destination, groups=decode_groups(row.intervals),
         connect_fee=row.connect_fee, grace=row.grace,
-        weekdays=ALL_WEEKDAYS if mask == 127 else frozenset(d for d in range(7) if mask >> d & 1),
+        weekdays=ALL_WEEKDAYS if mask == ALL_WEEKDAYS_MASK else frozenset(d for d in range(7) if mask >> d & 1),
         time_from=_clock(row.time_from), time_to=_clock(row.time_to),
         date_from=row.date_from, date_to=row.date_to, buy_price=row.buy_price, weight=row.weight,
     )
@@ -76,14 +78,33 @@ def number_prefixes(number: str) -> list[str]:
     return [number[:n] for n in range(len(number), 0, -1)]
 
 
-def rates_for_number(conn: Connection, tariff_id: int, number: str) -> list[Rate]:
-    """Every rate of the tariff whose prefix begins ``number`` (one indexed IN query)."""
-    columns = [RateRow.__table__.c[name] for name in RATE_COLUMNS]
-    rows = conn.execute(
-        select(*columns).where(RateRow.tariff_id == tariff_id, RateRow.prefix.in_(number_prefixes(number)))
-        .order_by(RateRow.id)
-    ).all()
-    return [rate_from_row(row) for row in rows]
+def rates_for_number(conn: Connection, tariff_id: int, number: str, *, shadowed: bool = False) -> list[Rate]:
+    """The rates of the tariff whose prefix begins ``number``, in id order (equal rates: the first wins).
+
+    Unless ``shadowed``, the rates of prefixes shorter than one with a rate valid at every moment are
+    left out: that longer prefix wins at every moment, so they can never price the call, and
+    building them was most of the time of a lookup.
+    """
+    prefixes = number_prefixes(number)
+    rows = conn.execute(_rates_query(len(prefixes)),
+                        {"tariff_id": tariff_id, **{f"p{i}": p for i, p in enumerate(prefixes)}}).all()
+    floor = 0 if shadowed else max((len(row.prefix) for row in rows if _always_valid(row)), default=0)
+    return [rate_from_row(row) for row in rows if len(row.prefix) >= floor]
+
+
+@lru_cache(maxsize=64)
+def _rates_query(count: int) -> Select:
+    """One statement per number of prefixes, compiled once: an expanding IN is rendered again on every call."""
+    table = RateRow.__table__
+    return (select(*[table.c[name] for name in RATE_COLUMNS])
+            .where(table.c.tariff_id == bindparam("tariff_id"),
+                   table.c.prefix.in_([bindparam(f"p{i}") for i in range(count)]))
+            .order_by(table.c.id))
+
+
+def _always_valid(row) -> bool:
+    return (row.weekdays == ALL_WEEKDAYS_MASK and row.time_from is None
+            and row.date_from is None and row.date_to is None)
 
 
 
