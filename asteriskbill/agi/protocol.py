@@ -5,6 +5,10 @@ What Asterisk really sends (see /work/shared/asterisk/agi/): an ``agi_*: value``
 ``510 ...``, ``511 ...`` or a multi-line ``520-...`` whose middle lines carry no prefix, up to ``520 ...``.
 FastAGI adds a bare ``HANGUP`` line whenever the channel hangs up, even between commands and after our
 last one. Only the standard library's lightest modules are imported: agi-bin scripts start a process per call.
+
+Why not a library: pyst2 0.5.1 crashes on the HANGUP line (``int('')``), writes debug output to stderr
+unconditionally and its FastAGI module imports Python 2's ``SocketServer``; panoramisk 1.4 reads only the
+first line of a 520, never checks for EOF and swallows handler exceptions.
 """
 
 from __future__ import annotations
