@@ -102,9 +102,11 @@ class GenericEvent(Event):
 def parse_timestamp(text: str) -> datetime:
     """``2026-11-23T21:05:01.629+0000`` -> aware UTC datetime."""
     try:
-        value = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+        value = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise BadFrame(f"bad timestamp {text!r}") from None
+    if value.tzinfo is None:
+        raise BadFrame(f"timestamp {text!r} has no UTC offset")
     return value.astimezone(timezone.utc)
 
 

@@ -82,6 +82,7 @@ def test_unknown_types_are_kept_whole():
     ('{"timestamp":"2026-11-23T21:05:01.629+0000"}', "not an ARI event"),
     ('{"type":"Dial"}', "bad timestamp"),
     ('{"type":"Dial","timestamp":"yesterday"}', "bad timestamp"),
+    ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629"}', "no UTC offset"),
     ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629+0000"}', "malformed Dial"),
     ('{"type":"ChannelDestroyed","timestamp":"2026-11-23T21:05:01.629+0000","channel":{"name":"x"}}',
      "malformed ChannelDestroyed"),
