@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from replay_app import make_app
+from agi_captures import AGI, CAPTURES
+from agi_replay_app import make_app
 
 from asteriskbill.agi.channel import Digits
 from asteriskbill.agi.peer import read_transcript, replay_fastagi, replay_process
@@ -17,11 +18,7 @@ from asteriskbill.agi.protocol import (
     CallerHangup, DeadChannel, InvalidCommand, UnknownApplication, UsageError, decode_line)
 from asteriskbill.agi.server import start_server
 
-CAPTURES = Path("/work/shared/asterisk")
-if not CAPTURES.is_dir():
-    CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "asterisk"
-AGI = CAPTURES / "agi"
-PROGRAM = Path(__file__).with_name("replay_program.py")
+PROGRAM = Path(__file__).with_name("agi_replay_program.py")
 # The program side of these cannot be written on an API that waits for each reply, by design:
 NOT_REPRODUCIBLE = {
     "stdio-pipeline.log": "writes a second command while STREAM FILE/GET DATA runs (the API never pipelines)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from asteriskbill.agi.peer import Call, call_process
 
-PROGRAM = str(Path(__file__).with_name("stdio_apps.py"))
+PROGRAM = str(Path(__file__).with_name("agi_stdio_apps.py"))
 
 
 def place(name: str, call: Call):

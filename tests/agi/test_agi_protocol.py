@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from agi_captures import AGI, CAPTURES
 
 from asteriskbill.agi.peer import read_transcript
 from asteriskbill.agi.protocol import (
     DeadChannel, Decoder, Env, Hangup, InvalidCommand, ProtocolError, Reply, Text, UsageError, check,
     decode_line, format_command, parse_command, parse_reply)
 
-CAPTURES = Path("/work/shared/asterisk")
-TRANSCRIPTS = sorted((CAPTURES / "agi").glob("*-*.log")) + [CAPTURES / "ari" / "prepaid-fastagi-sessions.log"]
+TRANSCRIPTS = sorted(AGI.glob("*-*.log")) + [CAPTURES / "ari" / "prepaid-fastagi-sessions.log"]
 TRANSCRIPTS = [p for p in TRANSCRIPTS if p.name not in ("caller-simulator-actions.log",)]
 
 
@@ -98,7 +98,7 @@ def test_check_raises_the_typed_error(reply, error):
 
 
 def _env(path: str) -> Env:
-    events = Decoder().feed(_from_asterisk(CAPTURES / "agi" / path))
+    events = Decoder().feed(_from_asterisk(AGI / path))
     assert isinstance(events[0], Env)
     return events[0]
 
