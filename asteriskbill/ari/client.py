@@ -95,8 +95,11 @@ class AriClient:
         while True:
             opened_at = None
             try:
+                # A deep receive queue absorbs bursts while the consumer settles a call: Asterisk drops a
+                # socket it cannot write to for long (ari.conf websocket_write_timeout).
                 async with connect(self.events_url, additional_headers={"Authorization": self._authorization},
-                                   open_timeout=self.timeout, close_timeout=2, proxy=None) as socket:
+                                   open_timeout=self.timeout, close_timeout=2, proxy=None,
+                                   max_queue=4096) as socket:
                     opened_at = time.monotonic()
                     log.info("ARI event socket connected to %s", self._where)
                     yield Mark.CONNECTED
