@@ -5,9 +5,10 @@ Rules learnt from the captures (/work/shared/asterisk/agi/):
   commands are serialised by a lock and never pipelined;
 - ``200 result=-1`` from a media command means hang-up *or* a missing prompt. A HANGUP already seen, or
   ``endpos`` > 0 (samples were played), means hang-up; otherwise one ``CHANNEL STATUS`` decides: ``511``
-  -> ``CallerHangup``, an answer -> ``PromptMissing``. (Asterisk marks the channel dead ~40 ms after the
-  ``-1`` in the worst case, so a hang-up inside that window is reported as a missing prompt; the next
-  media command then gets 511 -> ``DeadChannel``, which is a ``CallerHangup`` too.)
+  -> ``CallerHangup``, an answer -> ``PromptMissing``. Asterisk's own log shows it writes ``HANGUP`` in
+  the same millisecond as the ``-1`` (the ~40 ms gap seen on the wire is Nagle/delayed ACK), so the
+  channel is already dead when the probe is read. Should a probe ever say "up" wrongly, the next media
+  command gets 511 -> ``DeadChannel``, which is a ``CallerHangup`` too.
 - after a hang-up media commands get 511 (``DeadChannel``) while SET/GET VARIABLE, VERBOSE, DATABASE,
   EXEC and NOOP still work: an application can always leave ``BILL_STATUS`` for the dialplan;
 - the unsolicited ``HANGUP`` line (FastAGI) and SIGHUP (agi-bin) only mark the channel as hung up; they
