@@ -106,3 +106,21 @@ class Cli:
 @pytest.fixture
 def cli(db_url) -> Cli:
     return Cli(db_url)
+
+
+@pytest.fixture(autouse=True)
+def secret_file(tmp_path, monkeypatch):
+    """The installation secret (PIN hashes) lives in the test's own directory, never in /var/lib."""
+    path = tmp_path / "secret"
+    monkeypatch.setenv("ASTERISKBILL_SECRET_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def snapshot(engine):
+    """``snapshot()`` is every row of every table: compare before and after a refused command."""
+    def take() -> dict[str, list[tuple]]:
+        with engine.connect() as conn:
+            return {table.name: sorted(map(tuple, conn.execute(table.select())), key=repr)
+                    for table in Base.metadata.sorted_tables}
+    return take

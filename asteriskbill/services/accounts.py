@@ -1,0 +1,229 @@
+"""Account use cases: create, list, show, freeze/unfreeze/close, recharge, adjust, history.
+
+Authorization reuses ``standing`` (effective status and tariff, the company's included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Select, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from asteriskbill.billing import accounts as rules
+from asteriskbill.billing.accounts import AccountError, AccountState, Standing
+from asteriskbill.money import format_amount, parse_currency
+from asteriskbill.services import audit, ledger
+from asteriskbill.services.tariffs import get_tariff
+from asteriskbill.store.models import Account, Tariff
+
+HISTORY_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the operator sees it, with its effective status and tariff."""
+
+    id: int
+    kind: str
+    name: str
+    parent: str | None
+    tariff: str | None            # its own
+    effective_tariff: str | None  # its own, else its company's
+    currency: str
+    balance: int
+    credit_limit: int
+    status: str                   # its own
+    effective_status: str         # its own or its company's, the worse
+    reason: str
+    max_calls: int | None
+    extension: str | None
+    accountcode: str | None
+    created_at: datetime
+
+
+_parent = aliased(Account)
+_own_tariff = aliased(Tariff)
+_parent_tariff = aliased(Tariff)
+
+
+def _view_query() -> Select:
+    return (select(Account.__table__, _parent.name.label("parent_name"), _parent.kind.label("parent_kind"),
+                   _parent.status.label("parent_status"), _parent.tariff_id.label("parent_tariff_id"),
+                   _own_tariff.name.label("tariff_name"), _parent_tariff.name.label("parent_tariff_name"))
+            .join(_parent, _parent.id == Account.parent_id, isouter=True)
+            .join(_own_tariff, _own_tariff.id == Account.tariff_id, isouter=True)
+            .join(_parent_tariff, _parent_tariff.id == _parent.tariff_id, isouter=True))
+
+
+def _states(row) -> tuple[AccountState, AccountState | None]:
+    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
+    if row.parent_id is None:
+        return own, None
+    return own, AccountState(row.parent_name, row.parent_kind, row.parent_status, row.parent_tariff_id,
+                             row.currency)
+
+
+def _view(row) -> AccountView:
+    effective = rules.standing(*_states(row))
+    return AccountView(
+        id=row.id, kind=row.kind, name=row.name, parent=row.parent_name, tariff=row.tariff_name,
+        effective_tariff=row.tariff_name or row.parent_tariff_name, currency=row.currency, balance=row.balance,
+        credit_limit=row.credit_limit, status=row.status, effective_status=effective.status,
+        reason=effective.reason, max_calls=row.max_calls, extension=row.extension, accountcode=row.accountcode,
+        created_at=row.created_at)
+
+
+def find(conn: Connection, name: str, *, lock: bool = False) -> AccountView:
+    """The account named ``name``; ``lock`` holds its row until the transaction ends."""
+    query = _view_query().where(Account.name == name)
+    row = conn.execute(query.with_for_update(of=Account) if lock else query).one_or_none()
+    if row is None:
+        raise AccountError(f"no account named {name!r} (see `asteriskbill accounts list`)")
+    return _view(row)
+
+
+def standing(conn: Connection, account_id: int) -> Standing:
+    """The effective status and tariff id of an account: what authorization checks before a call."""
+    return rules.standing(*_states(conn.execute(_view_query().where(Account.id == account_id)).one()))
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    kind: str
+    name: str
+    parent: str | None = None
+    tariff: str | None = None
+    currency: str | None = None
+    credit_limit: int = 0
+    max_calls: int | None = None
+    extension: str | None = None
+    accountcode: str | None = None
+
+
+def _check_new(new: NewAccount) -> None:
+    rules.check_kind(new.kind)
+    if new.kind == rules.CARD:
+        raise AccountError("cards are created by `asteriskbill cards generate`")
+    if not new.name.strip():
+        raise AccountError("an account needs a name")
+    if new.extension is not None and new.kind != rules.EXTENSION:
+        raise AccountError("--extension is for extension accounts")
+    if new.credit_limit < 0:
+        raise AccountError("a credit limit must not be negative")
+    if new.max_calls is not None and new.max_calls < 1:
+        raise AccountError("--max-calls must be at least 1")
+
+
+def _check_free(conn: Connection, new: NewAccount) -> None:
+    """Name, extension and accountcode belong to one account each: say which one has it already."""
+    for column, value, what in ((Account.name, new.name, "an account named"),
+                                (Account.extension, new.extension, "extension"),
+                                (Account.accountcode, new.accountcode, "accountcode")):
+        holder = None if value is None else conn.execute(select(Account.name).where(column == value)).scalar()
+        if holder is not None:
+            raise AccountError(f"{what} {value} exists already (account {holder})")
+
+
+def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
+    _check_new(new)
+    try:
+        with engine.begin() as conn:
+            parent = find(conn, new.parent, lock=True) if new.parent else None
+            parent_state = parent and AccountState(parent.name, parent.kind, parent.status, None, parent.currency)
+            rules.check_parent(new.kind, parent_state)
+            tariff_id, tariff = get_tariff(conn, new.tariff) if new.tariff else (None, None)
+            currency = _currency(new, parent, tariff)
+            rules.check_currencies(new.name, currency, parent_state, tariff and (tariff.name, tariff.currency))
+            if tariff is None and new.kind != rules.COMPANY and (parent is None or parent.effective_tariff is None):
+                raise AccountError(f"a {new.kind} account needs a tariff: give --tariff "
+                                   "(or a --parent company that has one)")
+            _check_free(conn, new)
+            conn.execute(insert(Account).values(
+                kind=new.kind, name=new.name, parent_id=parent and parent.id, tariff_id=tariff_id,
+                currency=currency, balance=0, credit_limit=new.credit_limit, status=rules.ACTIVE,
+                max_calls=new.max_calls, extension=new.extension, accountcode=new.accountcode))
+            audit.record(conn, operator, "account.create", new.name, {
+                "kind": new.kind, "parent": new.parent, "tariff": new.tariff, "currency": currency,
+                "credit_limit": format_amount(new.credit_limit), "max_calls": new.max_calls, "extension": new.extension,
+                "accountcode": new.accountcode})
+            return find(conn, new.name)
+    except IntegrityError:  # a concurrent create took the name, extension or accountcode
+        raise AccountError(f"account {new.name}: name, extension or accountcode is taken already") from None
+
+
+def _currency(new: NewAccount, parent: AccountView | None, tariff) -> str:
+    if new.currency:
+        return parse_currency(new.currency)
+    for source in (tariff, parent):
+        if source is not None:
+            return source.currency
+    raise AccountError("give --currency (or a --tariff or --parent to take it from)")
+
+
+def list_accounts(engine: Engine, kind: str | None = None, parent: str | None = None,
+                  search: str | None = None) -> list[AccountView]:
+    """Accounts by name; cards only when ``kind`` is card (there are usually very many)."""
+    query = _view_query().order_by(Account.name)
+    if kind is not None:
+        query = query.where(Account.kind == rules.check_kind(kind))
+    else:
+        query = query.where(Account.kind != rules.CARD)
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(Account.name.ilike(pattern), Account.extension.ilike(pattern),
+                                Account.accountcode.ilike(pattern)))
+    with engine.begin() as conn:
+        if parent is not None:
+            query = query.where(Account.parent_id == find(conn, parent).id)
+        return [_view(row) for row in conn.execute(query)]
+
+
+def show(engine: Engine, name: str) -> AccountView:
+    with engine.begin() as conn:
+        return find(conn, name)
+
+
+def change_status(engine: Engine, operator: str, name: str, action: str) -> AccountView:
+    """freeze, unfreeze or close an account; a company's children follow it through ``standing``."""
+    with engine.begin() as conn:
+        account = find(conn, name, lock=True)
+        if account.kind == rules.CARD:
+            raise AccountError(f"{name} is a card: use `asteriskbill cards disable` or `cards delete`")
+        state = AccountState(account.name, account.kind, account.status, None, account.currency)
+        status = rules.next_status(state, action)
+        if status == rules.CLOSED:
+            _check_no_open_children(conn, account)
+        conn.execute(update(Account).where(Account.id == account.id).values(status=status))
+        audit.record(conn, operator, f"account.{action}", name, {"status": status})
+        return find(conn, name)
+
+
+def _check_no_open_children(conn: Connection, company: AccountView) -> None:
+    open_children = conn.execute(select(Account.name).where(Account.parent_id == company.id,
+                                                            Account.status != rules.CLOSED)
+                                 .order_by(Account.name).limit(3)).scalars().all()
+    if open_children:
+        raise AccountError(f"company {company.name} still has open accounts ({', '.join(open_children)}): "
+                           "close them first")
+
+
+def post(engine: Engine, operator: str, name: str, kind: str, amount: int,
+         reference: str | None = None, note: str | None = None) -> tuple[AccountView, ledger.Entry]:
+    """A recharge, adjustment or refund by an operator, with its audit entry."""
+    with engine.begin() as conn:
+        account = find(conn, name)
+        entry = ledger.post(conn, account.id, kind, amount, operator=operator, reference=reference, note=note)
+        audit.record(conn, operator, f"account.{kind}", name,
+                     {"amount": format_amount(amount), "currency": account.currency, "reference": reference, "note": note,
+                      "balance_after": format_amount(entry.balance_after)})
+        return replace(account, balance=entry.balance_after), entry
+
+
+def history(engine: Engine, name: str, limit: int = HISTORY_LIMIT) -> tuple[AccountView, list[ledger.Entry]]:
+    """The account and its latest ledger entries, newest first."""
+    with engine.begin() as conn:
+        account = find(conn, name)
+        return account, ledger.entries(conn, account.id, limit)

@@ -1,0 +1,236 @@
+"""Card use cases: find, list, show, export, recharge, reset the PIN, activate, enable, disable, delete.
+
+Authorization reuses ``find`` (a card and its status decided now), ``pin_matches`` and ``record_use``.
+Commands on several numbers are all-or-nothing: one refused card and none is changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, update
+
+from asteriskbill.billing import accounts as account_rules
+from asteriskbill.billing import cards as rules
+from asteriskbill.billing.cards import ACTIVE, DELETED, EXPIRED, NEW, CardError, CardState
+from asteriskbill.billing.ledger import ADJUSTMENT, FACE_VALUE, RECHARGE
+from asteriskbill.money import format_amount
+from asteriskbill.services import audit, ledger
+from asteriskbill.services.card_batches import find_batch
+from asteriskbill.store.models import Account, Card, CardBatch, LedgerEntry, Tariff
+from asteriskbill.store.types import utcnow
+
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class CardView:
+    id: int
+    account_id: int
+    number: str
+    status: str    # decided at the moment of reading: new, active, disabled, expired, deleted
+    stored_status: str  # as stored: new, active, disabled, deleted
+    reason: str    # why a call may not use it now ("" when it may)
+    batch: str
+    tariff: str
+    balance: int
+    currency: str
+    max_calls: int | None
+    activation: str
+    valid_days: int | None
+    created_at: datetime
+    activated_at: datetime | None
+    expires_at: datetime | None
+    first_used_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def state(self) -> CardState:
+        return _state(self)
+
+
+def _query() -> Select:
+    return (select(Card.id, Card.account_id, Card.number, Card.status.label("stored_status"), Card.activation,
+                   Card.valid_days, Card.expires_at, Card.activated_at, Card.first_used_at, Card.last_used_at,
+                   CardBatch.name.label("batch"), Tariff.name.label("tariff"), Account.balance, Account.currency,
+                   Account.max_calls, Account.created_at)
+            .join(Account, Account.id == Card.account_id)
+            .join(CardBatch, CardBatch.id == Card.batch_id)
+            .join(Tariff, Tariff.id == Account.tariff_id))
+
+
+def _state(row) -> CardState:
+    return CardState(row.number, row.stored_status, row.activation, row.valid_days, row.expires_at,
+                     row.activated_at)
+
+
+def _view(row, now: datetime) -> CardView:
+    decision = rules.decide(_state(row), now)
+    return CardView(status=decision.status, reason=decision.reason, **row._mapping)
+
+
+def find(conn: Connection, number: str, *, lock: bool = False, now: datetime | None = None) -> CardView:
+    """The card numbered ``number`` (check digit verified before the lookup), its status decided at ``now``."""
+    number = rules.parse_number(number)
+    query = _query().where(Card.number == number)
+    row = conn.execute(query.with_for_update(of=Card) if lock else query).one_or_none()
+    if row is None:
+        raise CardError(f"no card numbered {number}")
+    return _view(row, now or utcnow())
+
+
+def pin_matches(conn: Connection, secret: bytes, number: str, pin: str) -> bool:
+    """Whether ``pin`` is the card's PIN (constant-time); lockout after failures is the caller's."""
+    stored = conn.execute(select(Card.pin_hash).where(Card.number == number)).scalar_one()
+    return rules.verify_pin(secret, number, pin, stored)
+
+
+def record_use(conn: Connection, number: str, now: datetime | None = None) -> CardView:
+    """A call used the card: refuse it if unusable, activate it on first use, stamp first/last use."""
+    now = now or utcnow()
+    card = find(conn, number, lock=True, now=now)
+    decision = rules.decide(card.state, now)
+    if not decision.usable:
+        raise CardError(decision.reason)
+    values: dict = {"last_used_at": now}
+    if card.first_used_at is None:
+        values["first_used_at"] = now
+    if decision.activates:
+        values["status"] = ACTIVE
+        values["activated_at"], values["expires_at"] = rules.activation(card.state, now)
+    conn.execute(update(Card).where(Card.id == card.id).values(values))
+    return find(conn, number, now=now)
+
+
+def _status_filter(status: str, now: datetime):
+    """The SQL twin of rules.decide for one status (tests check that they agree)."""
+    if status == EXPIRED:
+        return and_(Card.status.in_((NEW, ACTIVE)), Card.expires_at <= now)
+    if status in (NEW, ACTIVE):
+        return and_(Card.status == status, or_(Card.expires_at.is_(None), Card.expires_at > now))
+    return Card.status == status
+
+
+def list_cards(engine: Engine, batch: str | None = None, status: str | None = None, search: str | None = None,
+               now: datetime | None = None) -> list[CardView]:
+    """Cards by number; deleted ones only when ``status`` asks for them."""
+    now = now or utcnow()
+    query = _query().order_by(Card.number)
+    query = query.where(_status_filter(status, now) if status else Card.status != DELETED)
+    if search:
+        if not search.isdigit():
+            raise CardError(f"--search {search!r}: card numbers are digits")
+        query = query.where(Card.number.like(f"%{search}%"))
+    with engine.begin() as conn:
+        if batch is not None:
+            query = query.where(Card.batch_id == find_batch(conn, batch).id)
+        return [_view(row, now) for row in conn.execute(query)]
+
+
+def show(engine: Engine, number: str) -> tuple[CardView, list[ledger.Entry]]:
+    """A card and its latest ledger entries (face value, recharges, call charges), newest first.
+
+    Once CDRs exist, the calls behind the "call" entries (destination, duration) belong here too.
+    """
+    with engine.begin() as conn:
+        card = find(conn, number)
+        return card, ledger.entries(conn, card.account_id, RECENT)
+
+
+def export(engine: Engine, operator: str, write: Callable[[list[CardView]], None],
+           batch: str | None = None) -> int:
+    """``write`` every card that is not deleted; who exported the numbers goes to the audit log
+    (only when ``write`` succeeded)."""
+    cards = list_cards(engine, batch=batch)
+    with engine.begin() as conn:
+        audit.record(conn, operator, "card.export", batch or "(all batches)", {"cards": len(cards)})
+        write(cards)
+    return len(cards)
+
+
+def recharge(engine: Engine, operator: str, number: str, amount: int, order: str | None = None,
+             note: str | None = None) -> tuple[CardView, ledger.Entry]:
+    with engine.begin() as conn:
+        card = find(conn, number)
+        if card.status == DELETED:
+            raise CardError(f"card {card.number} is deleted")
+        entry = ledger.post(conn, card.account_id, RECHARGE, amount, operator=operator, reference=order,
+                            note=note)
+        audit.record(conn, operator, "card.recharge", card.number,
+                     {"amount": format_amount(amount), "currency": card.currency, "reference": order, "note": note,
+                      "balance_after": format_amount(entry.balance_after)})
+        return find(conn, number), entry
+
+
+def reset_pin(engine: Engine, secret: bytes, operator: str, number: str, pin_digits: int = 6) -> str:
+    """A new random PIN for the card (returned once, stored only as its hash); the lockout is cleared."""
+    rules.check_pin_digits(pin_digits)
+    with engine.begin() as conn:
+        card = find(conn, number, lock=True)
+        if card.status == DELETED:
+            raise CardError(f"card {card.number} is deleted")
+        pin = rules.new_pin(pin_digits)
+        conn.execute(update(Card).where(Card.id == card.id).values(
+            pin_hash=rules.pin_hash(secret, card.number, pin), pin_failures=0, pin_failed_at=None,
+            pin_locked_until=None))
+        audit.record(conn, operator, "card.reset-pin", card.number)
+        return pin
+
+
+Change = Callable[[Connection, CardView, datetime, str], dict]  # (conn, card, now, operator) -> new values
+
+
+def _each(engine: Engine, operator: str, numbers: Iterable[str], action: str, change: Change) -> list[CardView]:
+    """Apply ``change`` to every card in one transaction; an error on any card changes none."""
+    parsed = list(dict.fromkeys(rules.parse_number(n) for n in numbers))  # all check digits first
+    with engine.begin() as conn:
+        now = utcnow()
+        for number in parsed:
+            card = find(conn, number, lock=True, now=now)
+            values = change(conn, card, now, operator)
+            conn.execute(update(Card).where(Card.id == card.id).values(values))
+            audit.record(conn, operator, f"card.{action}", number, values)
+        return [find(conn, number, now=now) for number in parsed]
+
+
+def _activate(conn: Connection, card: CardView, now: datetime, operator: str) -> dict:
+    activated_at, expires_at = rules.activation(card.state, now)
+    return {"status": ACTIVE, "activated_at": activated_at, "expires_at": expires_at}
+
+
+def _disable(conn: Connection, card: CardView, now: datetime, operator: str) -> dict:
+    return {"status": rules.disabling(card.state)}
+
+
+def _enable(conn: Connection, card: CardView, now: datetime, operator: str) -> dict:
+    return {"status": rules.enabling(card.state)}
+
+
+def _delete(conn: Connection, card: CardView, now: datetime, operator: str) -> dict:
+    """Void the unused face value in the ledger, close the card's account, mark the card deleted."""
+    payments = conn.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.account_id == card.account_id, LedgerEntry.kind != FACE_VALUE)).scalar_one()
+    rules.check_deletable(card.state, card.first_used_at, payments)
+    if card.balance:
+        ledger.post(conn, card.account_id, ADJUSTMENT, -card.balance, operator=operator,
+                    note="card deleted: its unused face value is voided")
+    conn.execute(update(Account).where(Account.id == card.account_id).values(status=account_rules.CLOSED))
+    return {"status": DELETED}
+
+
+def activate(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardView]:
+    return _each(engine, operator, numbers, "activate", _activate)
+
+
+def disable(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardView]:
+    return _each(engine, operator, numbers, "disable", _disable)
+
+
+def enable(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardView]:
+    return _each(engine, operator, numbers, "enable", _enable)
+
+
+def delete(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardView]:
+    return _each(engine, operator, numbers, "delete", _delete)
