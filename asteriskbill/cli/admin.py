@@ -1,10 +1,11 @@
-"""Database set-up: `asteriskbill init`."""
+"""Administration: `asteriskbill init` (database set-up) and `asteriskbill check` (balances against the ledger)."""
 
 from __future__ import annotations
 
 import click
 
-from asteriskbill.cli.common import App, pass_app
+from asteriskbill.cli.common import App, echo_json, json_option, pass_app
+from asteriskbill.services import ledger
 from asteriskbill.store import migrate
 
 
@@ -24,4 +25,27 @@ def init(app: App) -> None:
                f"{migrate.current_revision(app.engine)}")
 
 
-COMMANDS = [init]
+
+@click.command()
+@json_option
+@pass_app
+def check(app: App, as_json: bool) -> None:
+    """Check that every balance equals the sum of its ledger entries (and that each entry's
+    balance after follows from the one before). Exits 1 naming each difference.
+
+    Example:
+
+        asteriskbill check
+    """
+    accounts, differences = ledger.check(app.engine)
+    if as_json:
+        echo_json({"accounts": accounts, "differences": [vars(d) for d in differences]})
+    elif not differences:
+        click.echo(f"{accounts} accounts checked: every balance equals the sum of its ledger entries")
+    for difference in differences if not as_json else ():
+        click.echo(f"account {difference.account}: {difference.problem}", err=True)
+    if differences:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [init, check]

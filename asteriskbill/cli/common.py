@@ -6,11 +6,13 @@ import functools
 import getpass
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any, Callable, Sequence
 
 import click
 from sqlalchemy import Engine
 
+from asteriskbill.money import format_amount
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine
 
@@ -62,8 +64,26 @@ def echo_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     if not rows:
         click.echo("(none)")
         return
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    cells = [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def money(amount: int, currency: str) -> str:
+    """An amount as people read it: "12.50 USD"."""
+    return f"{format_amount(amount)} {currency}"
+
+
+def stamp(moment: datetime | None) -> str:
+    """A moment to the second, with its UTC offset; "" for none."""
+    return "" if moment is None else moment.isoformat(timespec="seconds")
+
+
+def echo_fields(data: dict[str, Any], keys: Sequence[str]) -> None:
+    """One aligned "key: value" line per key that has a value, for `show` commands."""
+    width = max(map(len, keys)) + 2
+    for key in keys:
+        if data[key] not in (None, ""):
+            click.echo(f"{key + ':':<{width}}{data[key]}")

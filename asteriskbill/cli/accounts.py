@@ -1,0 +1,232 @@
+"""`asteriskbill accounts ...`: extensions, companies and gateways, their balance and credit history."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from asteriskbill.billing.accounts import KINDS
+from asteriskbill.billing.ledger import ADJUSTMENT, RECHARGE
+from asteriskbill.cli.common import App, echo_fields, echo_json, echo_table, json_option, money, pass_app, stamp
+from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT
+from asteriskbill.money import format_amount
+from asteriskbill.services import accounts as service
+from asteriskbill.services.ledger import Entry
+
+# "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
+NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
+
+
+def account_dict(account: service.AccountView) -> dict:
+    return {
+        "name": account.name, "kind": account.kind, "parent": account.parent, "tariff": account.tariff,
+        "effective_tariff": account.effective_tariff, "currency": account.currency,
+        "balance": format_amount(account.balance), "credit_limit": format_amount(account.credit_limit),
+        "status": account.status, "effective_status": account.effective_status, "reason": account.reason,
+        "max_calls": account.max_calls, "extension": account.extension, "accountcode": account.accountcode,
+        "created_at": stamp(account.created_at),
+    }
+
+
+def entry_dict(entry: Entry) -> dict:
+    return {"id": entry.id, "at": stamp(entry.created_at), "kind": entry.kind, "amount": format_amount(entry.amount),
+            "balance_after": format_amount(entry.balance_after), "reference": entry.reference, "note": entry.note,
+            "operator": entry.operator}
+
+
+def echo_entries(entries: list[Entry], currency: str) -> None:
+    """A credit history for people, newest first."""
+    echo_table([{**entry_dict(e), "amount": money(e.amount, currency),
+                 "balance_after": money(e.balance_after, currency)} for e in entries],
+               ["at", "kind", "amount", "balance_after", "reference", "note", "operator"])
+
+
+def _status_text(account: service.AccountView) -> str:
+    if account.effective_status == account.status:
+        return account.status
+    return f"{account.status}, {account.effective_status} by its company"
+
+
+@click.group()
+def accounts() -> None:
+    """Accounts: extensions, companies and gateways (cards: see `cards`), each with a balance and ledger."""
+
+
+@accounts.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("name")
+@click.option("--parent", metavar="COMPANY", help="The company this extension or gateway belongs to.")
+@click.option("--tariff", help="Its tariff [default: its company's].")
+@click.option("--currency", help="Three letters [default: the tariff's, else the company's].")
+@click.option("--credit-limit", type=AMOUNT, default="0", show_default=True,
+              help="How far below zero the balance may go (0: prepaid).")
+@click.option("--max-calls", type=click.IntRange(min=1), help="Simultaneous calls allowed [default: no limit].")
+@click.option("--extension", metavar="EXT", help="The extension number (extension accounts).")
+@click.option("--accountcode", metavar="CODE", help="The Asterisk CDR(accountcode) that identifies it.")
+@pass_app
+def create(app: App, kind: str, name: str, parent: str | None, tariff: str | None, currency: str | None,
+           credit_limit: int, max_calls: int | None, extension: str | None, accountcode: str | None) -> None:
+    """Create an account of KIND (extension, company or gateway) named NAME.
+
+    Example:
+
+        asteriskbill accounts create company acme --tariff retail
+
+        asteriskbill accounts create extension acme-0001 --parent acme --extension 0001 --max-calls 2
+    """
+    account = service.create(app.engine, app.operator, service.NewAccount(
+        kind=kind, name=name, parent=parent, tariff=tariff, currency=currency, credit_limit=credit_limit,
+        max_calls=max_calls, extension=extension, accountcode=accountcode))
+    owner = f" of company {account.parent}" if account.parent else ""
+    click.echo(f"{account.kind} {account.name}{owner} created in {account.currency}, "
+               f"tariff {account.effective_tariff or '(none yet)'}")
+
+
+@accounts.command(name="list")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind (cards are listed only with --kind card).")
+@click.option("--parent", metavar="COMPANY", help="Only the accounts of this company.")
+@click.option("--search", metavar="TEXT", help="Only names, extensions or accountcodes containing TEXT.")
+@json_option
+@pass_app
+def list_(app: App, kind: str | None, parent: str | None, search: str | None, as_json: bool) -> None:
+    """List accounts with their balance and status.
+
+    Example:
+
+        asteriskbill accounts list --parent acme --json
+    """
+    found = service.list_accounts(app.engine, kind=kind, parent=parent, search=search)
+    if as_json:
+        echo_json([account_dict(a) for a in found])
+        return
+    echo_table([{"name": a.name, "kind": a.kind, "parent": a.parent or "", "extension": a.extension or "",
+                 "tariff": a.effective_tariff or "", "balance": money(a.balance, a.currency),
+                 "status": _status_text(a)} for a in found],
+               ["name", "kind", "parent", "extension", "tariff", "balance", "status"])
+
+
+@accounts.command()
+@click.argument("name")
+@json_option
+@pass_app
+def show(app: App, name: str, as_json: bool) -> None:
+    """Show one account: balance, credit limit, tariff, status (its company's included).
+
+    Example:
+
+        asteriskbill accounts show acme-0001
+    """
+    account = service.show(app.engine, name)
+    if as_json:
+        echo_json(account_dict(account))
+        return
+    data = account_dict(account)
+    data.update(balance=money(account.balance, account.currency),
+                credit_limit=money(account.credit_limit, account.currency), status=_status_text(account),
+                tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"))
+    echo_fields(data, ("name", "kind", "parent", "tariff", "balance", "credit_limit", "status", "reason", "max_calls",
+                       "extension", "accountcode", "created_at"))
+
+
+def _status_command(action: str, done: str, doc: str) -> click.Command:
+    @click.argument("name")
+    @pass_app
+    def command(app: App, name: str) -> None:
+        account = service.change_status(app.engine, app.operator, name, action)
+        click.echo(f"{account.kind} {account.name} {done}")
+
+    command.__doc__ = doc
+    return accounts.command(name=action)(command)
+
+
+_status_command("freeze", "frozen: no new calls (nor from its accounts, for a company)", """Freeze an account: it
+    (and, for a company, every account of the company) can make no call until unfrozen.
+
+    Example:
+
+        asteriskbill accounts freeze acme
+    """)
+_status_command("unfreeze", "is active again", """Unfreeze a frozen account.
+
+    Example:
+
+        asteriskbill accounts unfreeze acme
+    """)
+_status_command("close", "closed for good", """Close an account for good: no calls, no recharges.
+
+    A company is closed only after all its accounts are.
+
+    Example:
+
+        asteriskbill accounts close acme-0001
+    """)
+
+
+def recharge_options(command: Callable) -> Callable:
+    """AMOUNT (never negative: "-5" is refused as an amount, not taken for an option), --order and --note."""
+    for option in (click.option("--note", metavar="TEXT", help="A note kept with the ledger entry."),
+                   click.option("--order", metavar="ORDER-NUMBER", help="The order number or receipt of the payment."),
+                   click.argument("amount", type=AMOUNT)):
+        command = option(command)
+    return command
+
+
+def echo_recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> None:
+    click.echo(f"recharged {what} with {money(amount, currency)}" + (f" (order {order})" if order else "")
+               + f": balance {money(balance, currency)}")
+
+
+@accounts.command(context_settings=NEGATIVE_ARGUMENTS)
+@click.argument("account")
+@recharge_options
+@pass_app
+def recharge(app: App, account: str, amount: int, order: str | None, note: str | None) -> None:
+    """Add AMOUNT (in the account's currency) to ACCOUNT's balance.
+
+    Example:
+
+        asteriskbill accounts recharge acme-0001 300 --order 2026-0042
+    """
+    after, entry = service.post(app.engine, app.operator, account, RECHARGE, amount, order, note)
+    echo_recharged(after.name, amount, after.currency, order, entry.balance_after)
+
+
+@accounts.command(context_settings=NEGATIVE_ARGUMENTS)
+@click.argument("account")
+@click.argument("amount", type=SIGNED_AMOUNT)
+@click.option("--note", metavar="TEXT", required=True, help="Why: kept with the ledger entry.")
+@pass_app
+def adjust(app: App, account: str, amount: int, note: str) -> None:
+    """Correct ACCOUNT's balance by AMOUNT (negative to take money off), with a note saying why.
+
+    Example:
+
+        asteriskbill accounts adjust acme-0001 -2.50 --note "double recharge on 3 March"
+    """
+    after, entry = service.post(app.engine, app.operator, account, ADJUSTMENT, amount, None, note)
+    click.echo(f"adjusted {after.name} by {money(amount, after.currency)}: "
+               f"balance {money(entry.balance_after, after.currency)}")
+
+
+@accounts.command()
+@click.argument("account")
+@json_option
+@pass_app
+def history(app: App, account: str, as_json: bool) -> None:
+    """Show ACCOUNT's credit history: recharges with order numbers, call charges, adjustments, newest first.
+
+    Example:
+
+        asteriskbill accounts history acme-0001 --json
+    """
+    found, entries = service.history(app.engine, account)
+    if as_json:
+        echo_json({"account": found.name, "currency": found.currency, "balance": format_amount(found.balance),
+                   "entries": [entry_dict(e) for e in entries]})
+        return
+    click.echo(f"{found.kind} {found.name}: balance {money(found.balance, found.currency)}")
+    echo_entries(entries, found.currency)
+
+
+COMMANDS = [accounts]
