@@ -1,0 +1,39 @@
+"""A small billing world built through the real commands: a tariff, rates, a route, a card, a company."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from asteriskbill.settings import Settings, load
+
+RATES = """prefix,destination,price,increments
+44,UK,0.60,60/6
+1,USA,0.10,1/1
+"""
+
+
+@dataclass
+class World:
+    settings: Settings
+    card: str
+    pin: str
+
+
+def make_world(cli, tmp_path: Path, *, card_value: str = "1.00", card_args: tuple[str, ...] = ()) -> World:
+    """Tariff `retail` (UK 0.60/min 60/6, USA 0.10/min), a default route, one card, company acme with
+    extension 201 (accountcode acme-201, balance 10.00)."""
+    cli("tariff", "create", "retail", "--currency", "USD")
+    (tmp_path / "rates.csv").write_text(RATES)
+    cli("rates", "import", "retail", tmp_path / "rates.csv")
+    cli("routes", "add", "", "PJSIP/${NUMBER}@carrier")
+    out = tmp_path / "cards.csv"
+    cli("cards", "generate", "--count", "1", "--value", card_value, "--tariff", "retail", "--max-calls", "2",
+        *card_args, "-o", out)
+    card = next(csv.DictReader(out.open()))
+    cli("accounts", "create", "company", "acme", "--tariff", "retail", "--currency", "USD")
+    cli("accounts", "create", "extension", "acme-201", "--parent", "acme", "--extension", "201",
+        "--accountcode", "acme-201")
+    cli("accounts", "recharge", "acme-201", "10")
+    return World(load(db=cli.db), card["number"], card["pin"])
