@@ -71,9 +71,10 @@ def create(app: App, kind: str, name: str, parent: str | None, tariff: str | Non
 
     Example:
 
+    \b
         asteriskbill accounts create company acme --tariff retail
-
-        asteriskbill accounts create extension acme-0001 --parent acme --extension 0001 --max-calls 2
+        asteriskbill accounts create extension acme-0001 --parent acme \\
+            --extension 0001 --max-calls 2
     """
     account = service.create(app.engine, app.operator, service.NewAccount(
         kind=kind, name=name, parent=parent, tariff=tariff, currency=currency, credit_limit=credit_limit,
@@ -202,7 +203,7 @@ def adjust(app: App, account: str, amount: int, note: str) -> None:
 
     Example:
 
-        asteriskbill accounts adjust acme-0001 -2.50 --note "double recharge on 3 March"
+        asteriskbill accounts adjust acme-0001 -2.50 --note "paid twice"
     """
     after, entry = service.post(app.engine, app.operator, account, ADJUSTMENT, amount, None, note)
     click.echo(f"adjusted {after.name} by {money(amount, after.currency)}: "

@@ -86,7 +86,9 @@ def generate(app: App, count: int, value: int, tariff: str, currency: str | None
 
     Example:
 
-        asteriskbill cards generate --count 500 --value 15 --tariff retail --activation first-use --valid-days 183 -o cards.xlsx
+    \b
+        asteriskbill cards generate --count 500 --value 15 --tariff retail \\
+            --activation first-use --valid-days 183 -o cards.xlsx
     """
     spec = card_batches.BatchSpec(count=count, value=value, tariff=tariff, currency=currency, activation=activation,
                                   valid_days=valid_days, expires=expires, number_digits=number_digits,
@@ -128,7 +130,7 @@ def recharge(app: App, number: str, amount: int, order: str | None, note: str | 
 
     Example:
 
-        asteriskbill cards recharge 400012345678 10 --order 2026-0042
+        asteriskbill cards recharge 400012345676 10 --order 2026-0042
     """
     card, entry = service.recharge(app.engine, app.operator, number, amount, order, note)
     echo_recharged(f"card {card.number}", amount, card.currency, order, entry.balance_after)
@@ -143,7 +145,7 @@ def reset_pin(app: App, number: str, pin_digits: int) -> None:
 
     Example:
 
-        asteriskbill cards reset-pin 400012345678
+        asteriskbill cards reset-pin 400012345676
     """
     secret = installation_secret(app.settings.secret_file, create=True)
     pin = service.reset_pin(app.engine, secret, app.operator, number, pin_digits)
@@ -166,19 +168,19 @@ _bulk_command("activate", service.activate, "activated", """Activate cards gener
 
     Example:
 
-        asteriskbill cards activate 400012345678 400087654321
+        asteriskbill cards activate 400012345676 400087654325
     """)
 _bulk_command("enable", service.enable, "enabled", """Enable disabled cards again.
 
     Example:
 
-        asteriskbill cards enable 400012345678
+        asteriskbill cards enable 400012345676
     """)
 _bulk_command("disable", service.disable, "disabled", """Disable cards: they can make no call until enabled.
 
     Example:
 
-        asteriskbill cards disable 400012345678 400087654321
+        asteriskbill cards disable 400012345676 400087654325
     """)
 _bulk_command("delete", service.delete, "deleted", """Delete cards that were never used (nor recharged).
 
@@ -187,7 +189,7 @@ _bulk_command("delete", service.delete, "deleted", """Delete cards that were nev
 
     Example:
 
-        asteriskbill cards delete 400012345678
+        asteriskbill cards delete 400012345676
     """)
 
 
@@ -221,7 +223,7 @@ def show(app: App, number: str, as_json: bool) -> None:
 
     Example:
 
-        asteriskbill cards show 400012345678
+        asteriskbill cards show 400012345676
     """
     card, entries = service.show(app.engine, number)
     if as_json:

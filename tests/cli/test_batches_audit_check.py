@@ -69,3 +69,13 @@ def test_check_passes_then_names_each_difference(cli, engine):
         "account b: balance 9.00 USD but ledger entries sum to 10.00 USD (difference -1.00)"]
     report = json.loads(cli("check", "--json", ok=False).stdout)
     assert [d["account"] for d in report["differences"]] == ["b"]
+
+
+def test_every_command_has_an_example(cli):
+    from asteriskbill.cli import main
+
+    groups = {name: main.commands[name] for name in ("accounts", "cards", "batches", "audit")}
+    paths = [[group, sub] for group, command in groups.items() for sub in command.commands] + [["check"]]
+    assert len(paths) == 23
+    for path in paths:
+        assert "Example:\n\n      asteriskbill " in cli(*path, "--help").stdout, path
