@@ -1,0 +1,360 @@
+"""Rate use cases: import a price list (all or nothing), export it, and explain which rate applies to a number."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TextIO
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_
+
+from asteriskbill.errors import UserError
+from asteriskbill.rating.csvrow import RATE_FIELDS, describe_validity, format_rate, parse_rate
+from asteriskbill.rating.engine import select_rate
+from asteriskbill.rating.model import WEEKDAYS, Rate, Tariff
+from asteriskbill.services import sheets, tariffs
+from asteriskbill.store import tariffs as repo
+from asteriskbill.store.models import RateRow
+from asteriskbill.store.models import Tariff as TariffRow
+
+MAX_ERRORS = 20
+BATCH = 5_000          # rows per executemany: bounded memory, few round trips
+PROGRESS_STEP = 1 << 20
+RATES = RateRow.__table__
+# What makes two rates of a tariff the same rate: its prefix and its validity.
+IDENTITY = ("prefix", "weekdays", "time_from", "time_to", "date_from", "date_to")
+WIDTHS = {c.name: c.type.length for c in RATES.columns if getattr(c.type, "length", None)}
+
+Progress = Callable[[int], None]
+Line = tuple[int, list[str]]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    tariff: str
+    count: int      # rates written
+    replaced: int   # rates of the tariff deleted first (--replace)
+
+
+class _Problems:
+    """Line-numbered problems of one file: the first MAX_ERRORS are kept, all are counted."""
+
+    def __init__(self, source: Path):
+        self.source = source
+        self.lines: list[str] = []
+        self.count = 0
+
+    def add(self, line: int, message: str) -> None:
+        self.count += 1
+        if len(self.lines) < MAX_ERRORS:
+            self.lines.append(f"line {line}: {message}")
+
+    def check(self) -> None:
+        if not self.count:
+            return
+        more = f"\n  ... and {self.count - len(self.lines)} more" if self.count > len(self.lines) else ""
+        raise UserError(f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
+                        + "\n  ".join(self.lines) + more)
+
+
+def import_rates(engine: Engine, tariff_name: str, source: str | Path, replace: bool = False,
+                 progress: Progress = lambda _bytes: None) -> ImportResult:
+    """Write every rate of a CSV (or XLSX) file into a tariff in ONE transaction, or none at all.
+
+    ``replace`` deletes the tariff's rates in the same transaction; without it a rate that has the
+    prefix and validity of an existing one is an error, as is such a pair within the file.
+    """
+    source = Path(source)
+    lines = _read(source, progress)
+    columns = _header(source, lines)
+    problems = _Problems(source)
+    with engine.begin() as conn:
+        tid = _locked_tariff_id(conn, tariff_name)
+        replaced = conn.execute(delete(RateRow).where(RateRow.tariff_id == tid)).rowcount if replace else 0
+        count = _insert(conn, tid, columns, lines, problems)
+        problems.check()
+        _report_duplicates(conn, tid, tariff_name, source, columns, problems)
+        problems.check()
+    return ImportResult(tariff_name, count, replaced)
+
+
+def _locked_tariff_id(conn: Connection, name: str) -> int:
+    """The tariff's id, its row locked so that two imports into one tariff cannot interleave."""
+    tid = tariffs.tariff_id(conn, name)
+    conn.execute(select(TariffRow.id).where(TariffRow.id == tid).with_for_update())
+    return tid
+
+
+def _header(source: Path, lines: Iterator[Line]) -> list[str]:
+    first = next(lines, None)
+    if first is None:
+        raise UserError(f"{source.name} is empty: expected a header row such as prefix,destination,price")
+    columns = [name.strip().lower() for name in first[1]]
+    for name in columns:
+        if name not in RATE_FIELDS:
+            raise UserError(f"{source.name}: unknown column {name!r} in the header "
+                            f"(known: {', '.join(RATE_FIELDS)})")
+        if columns.count(name) > 1:
+            raise UserError(f"{source.name}: column {name!r} appears twice in the header")
+    if "prefix" not in columns:
+        raise UserError(f"{source.name}: the header has no 'prefix' column")
+    if "price" not in columns and "intervals" not in columns:
+        raise UserError(f"{source.name}: the header needs a 'price' column (or 'intervals')")
+    return columns
+
+
+def _rate(columns: list[str], fields: list[str]) -> tuple[Rate, dict]:
+    """The rate of one line and its row values; fields past the header must be empty, missing ones are."""
+    extra = [f for f in fields[len(columns):] if f.strip()]
+    if extra:
+        raise UserError(f"{len(columns) + len(extra)} fields, but the header has {len(columns)} columns")
+    rate = parse_rate(dict(zip(columns, fields)))
+    values = repo.rate_values(rate)
+    for name, width in WIDTHS.items():
+        if len(values[name]) > width:
+            raise UserError(f"{name} is {len(values[name])} characters long, at most {width} fit")
+    return rate, values
+
+
+def _parsed(columns: list[str], lines: Iterable[Line], problems: _Problems) -> Iterator[tuple[int, Rate, dict]]:
+    """(line number, rate, row values) of the good lines; the bad ones go to ``problems``."""
+    for line, fields in lines:
+        if not any(f.strip() for f in fields):
+            continue
+        try:
+            yield line, *_rate(columns, fields)
+        except UserError as exc:
+            problems.add(line, str(exc))
+
+
+def _insert(conn: Connection, tid: int, columns: list[str], lines: Iterator[Line], problems: _Problems) -> int:
+    """Insert the good lines in batches; after the first problem only look for more problems."""
+    count = 0
+    batch: list[dict] = []
+    for _line, _, values in _parsed(columns, lines, problems):
+        if problems.count:
+            continue
+        values["tariff_id"] = tid
+        batch.append(values)
+        if len(batch) == BATCH:
+            conn.execute(insert(RateRow), batch)
+            count += len(batch)
+            batch = []
+    if batch and not problems.count:
+        conn.execute(insert(RateRow), batch)
+        count += len(batch)
+    return count
+
+
+def _report_duplicates(conn: Connection, tid: int, tariff_name: str, source: Path, columns: list[str],
+                       problems: _Problems) -> None:
+    """Rates of the tariff that share prefix and validity, named by their lines (the file is read again)."""
+    identity = [RATES.c[name] for name in IDENTITY]
+    groups = conn.execute(select(*identity, func.count()).where(RATES.c.tariff_id == tid)
+                          .group_by(*identity).having(func.count() > 1).limit(MAX_ERRORS)).all()
+    if not groups:
+        return
+    counts = {tuple(group[:-1]): group[-1] for group in groups}
+    found: dict[tuple, list[tuple[int, Rate]]] = {key: [] for key in counts}
+    for line, rate, values in _parsed(columns, _read(source), _Problems(source)):
+        key = tuple(values[name] for name in IDENTITY)
+        if key in found:
+            found[key].append((line, rate))
+    for key, lines in found.items():
+        (first, rate), *later = lines
+        what = f"prefix {rate.prefix} ({describe_validity(rate)})"
+        for line, _ in later:
+            problems.add(line, f"{what} is on line {first} already")
+        if counts[key] > len(lines):
+            problems.add(first, f"{what} is a rate of tariff {tariff_name!r} already "
+                                "(replace all its rates with --replace)")
+
+
+# -- reading CSV and XLSX files -------------------------------------------------------------------
+
+def _read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Line]:
+    """(line number, fields) of each row of a CSV file, or of the first sheet of an XLSX file."""
+    try:
+        if source.suffix.lower() == ".xlsx":
+            book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+            return _xlsx_lines(book, source.stat().st_size, progress)
+        return _csv_lines(source.open("rb"), progress)
+    except OSError as exc:
+        raise UserError(f"cannot read {source}: {exc.strerror}") from None
+    except (zipfile.BadZipFile, InvalidFileException):
+        raise UserError(f"{source.name} is not an XLSX workbook") from None
+
+
+def _csv_lines(raw, progress: Progress) -> Iterator[Line]:
+    with raw:
+        reader = csv.reader(_decoded(raw, progress))
+        for fields in reader:
+            yield reader.line_num, fields
+
+
+def _decoded(raw, progress: Progress) -> Iterator[str]:
+    """UTF-8 text lines (a leading byte-order mark, as Excel writes, is dropped), reporting bytes read."""
+    pending = 0
+    for number, data in enumerate(raw, 1):
+        pending += len(data)
+        if pending >= PROGRESS_STEP:
+            progress(pending)
+            pending = 0
+        try:
+            yield data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"line {number} is not UTF-8 text: save the file as \"CSV UTF-8\"") from None
+    progress(pending)
+
+
+def _xlsx_lines(book, size: int, progress: Progress) -> Iterator[Line]:
+    try:
+        for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+            yield number, [_cell_text(value) for value in cells]
+    finally:
+        book.close()
+    progress(size)
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a CSV field would hold (the export writes text; a spreadsheet may make numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# -- export -----------------------------------------------------------------------------------------
+
+def export_rates(engine: Engine, tariff_name: str, destination: str | Path | TextIO) -> int:
+    """Write the tariff's rates, ordered by prefix, as CSV (a path or a text stream) or XLSX (a path).
+
+    Pages are read in short transactions, so a long export never holds SQLite's write lock for
+    long (calls keep being authorized); an import committed meanwhile may show in later pages.
+    """
+    with engine.begin() as conn:
+        tid = tariffs.tariff_id(conn, tariff_name)
+    rows = (list(format_rate(rate).values()) for rate in _pages(engine, tid))
+    if isinstance(destination, (str, Path)):
+        return sheets.write_file(destination, RATE_FIELDS, rows, sheet="rates")
+    return sheets.write_csv(destination, RATE_FIELDS, rows)
+
+
+def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
+    """Every rate of the tariff by (prefix, id), a page per transaction (keyset pagination)."""
+    columns = [RATES.c[name] for name in repo.RATE_COLUMNS]
+    after = ("", 0)
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(select(RATES.c.id, *columns)
+                                .where(RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after)
+                                .order_by(RATES.c.prefix, RATES.c.id).limit(size)).all()
+        yield from (repo.rate_from_row(row) for row in rows)
+        if len(rows) < size:
+            return
+        after = (rows[-1].prefix, rows[-1].id)
+
+
+# -- lookup -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    rate: Rate
+    why_not: str    # why it does not apply at that moment; empty when it is valid
+
+    @property
+    def valid(self) -> bool:
+        return not self.why_not
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Which rate applies to a number at a moment, and why."""
+
+    tariff: Tariff
+    number: str
+    local: datetime                     # the moment, in the tariff's time zone
+    weekday: int                        # whose rates apply: a holiday's replacement day
+    candidates: tuple[Candidate, ...]   # longest prefix first; then the chosen, valid, narrowest
+    chosen: Rate | None
+    reason: str
+
+    @property
+    def holiday(self) -> bool:
+        return self.local.date() in self.tariff.holidays
+
+
+def lookup(engine: Engine, tariff_name: str, number: str, at: datetime | None = None) -> Lookup:
+    """The rates whose prefix begins ``number``, which of them are valid at ``at``, and the one that applies."""
+    if not number.isdigit():
+        raise UserError(f"number {number!r} must be digits")
+    with engine.begin() as conn:
+        tid, tariff = tariffs.get_tariff(conn, tariff_name)
+        rates = repo.rates_for_number(conn, tid, number, shadowed=True)
+    if not rates:
+        raise UserError(f"no rate in tariff {tariff_name!r} for {number}: no prefix of it has a rate")
+    local = tariffs.call_start(tariff, at).astimezone(ZoneInfo(tariff.timezone))
+    weekday = tariff.weekday(local.date())
+    chosen = select_rate(tariff, rates, local)
+    candidates = sorted((Candidate(rate, _why_not(rate, local, weekday)) for rate in rates), reverse=True,
+                        key=lambda c: (len(c.rate.prefix), c.rate is chosen, c.valid, c.rate.specificity))
+    return Lookup(tariff, number, local, weekday, tuple(candidates), chosen, _reason(candidates, chosen))
+
+
+def _why_not(rate: Rate, local: datetime, weekday: int) -> str:
+    """The first of the rate's conditions that the moment fails (its validity says the rest)."""
+    day, at = local.date(), local.time()
+    if rate.valid_on(day, weekday, at):
+        return ""
+    if weekday not in rate.weekdays:
+        return f"not on {WEEKDAYS[weekday]}"
+    if rate.date_from and day < rate.date_from:
+        return f"starts on {rate.date_from}"
+    if rate.date_to and day > rate.date_to:
+        return f"ended on {rate.date_to}"
+    return f"not at {at:%H:%M}"
+
+
+def _reason(candidates: list[Candidate], chosen: Rate | None) -> str:
+    if chosen is None:
+        return f"no rate of a prefix of the number is valid at that moment ({len(candidates)} looked at)"
+    parts = ["the longest prefix of the number with a rate valid at that moment"]
+    longer = sorted({c.rate.prefix for c in candidates if len(c.rate.prefix) > len(chosen.prefix)}, key=len)
+    if longer:
+        plural = len(longer) > 1
+        parts.append(f"longer prefix{'es' if plural else ''} {', '.join(longer)} {'have' if plural else 'has'} "
+                     "rates, none of them valid then")
+    rivals = [c.rate for c in candidates if c.valid and c.rate is not chosen and c.rate.prefix == chosen.prefix]
+    if rivals:
+        parts.append(_tie_break(chosen, max(rivals, key=lambda r: r.specificity), len(rivals)))
+    return "; ".join(parts)
+
+
+def _tie_break(chosen: Rate, runner_up: Rate, rivals: int) -> str:
+    """Why ``chosen`` wins over the best other valid rate of its prefix (rating.engine.select_rate's order)."""
+    others = f"{rivals} other valid rate{'s' if rivals > 1 else ''} of that prefix"
+    mine, theirs = chosen.specificity, runner_up.specificity
+    if mine[0] != theirs[0]:
+        return f"it outweighs {others} (weight {chosen.weight} over {runner_up.weight})"
+    if mine[1] != theirs[1]:
+        return (f"it covers fewer hours of the week than the {others} "
+                f"({describe_validity(chosen)} over {describe_validity(runner_up)})")
+    if mine[2] != theirs[2]:
+        return (f"it covers fewer dates than the {others} "
+                f"({describe_validity(chosen)} over {describe_validity(runner_up)})")
+    return (f"it ties with {others} ({describe_validity(runner_up)}) and was imported first; "
+            "give one a higher weight to choose")
