@@ -272,3 +272,8 @@ def test_lookup_when_no_rate_applies(cli, retail, tmp_path):
     assert "no rate applies" in cli("rates", "lookup", "retail", "4412", "--at", "2026-12-01T12:00", ok=False).stdout
     assert "no rate in tariff 'retail' for 99" in cli("rates", "lookup", "retail", "99", ok=False).stderr
     assert "must be digits" in cli("rates", "lookup", "retail", "+44", ok=False).stderr
+
+
+def test_every_rates_command_has_an_example(cli):
+    for name in ("import", "export", "lookup"):
+        assert "Example:\n\n      asteriskbill rates " + name in cli("rates", name, "--help").stdout
