@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from asteriskbill.agi.apps import BillingApps
+from asteriskbill.agi.peer import Call, Outcome, call_fastagi
+from asteriskbill.agi.server import start_server
 from asteriskbill.settings import Settings, load
 
 RATES = """prefix,destination,price,increments
@@ -37,3 +41,11 @@ def make_world(cli, tmp_path: Path, *, card_value: str = "1.00", card_args: tupl
         "--accountcode", "acme-201")
     cli("accounts", "recharge", "acme-201", "10")
     return World(load(db=cli.db), card["number"], card["pin"])
+
+
+def place(engine, settings: Settings, *calls: Call) -> list[Outcome]:
+    """Place calls through a FastAGI server running the billing apps on an ephemeral port."""
+    async def main():
+        async with await start_server(BillingApps(engine, settings).apps, port=0) as server:
+            return await asyncio.gather(*(call_fastagi(call, *server.address) for call in calls))
+    return asyncio.run(asyncio.wait_for(main(), 60))

@@ -258,4 +258,56 @@ def export(app: App, batch: str | None, output: str | None) -> None:
         click.echo(f"{count} cards written to {output}")
 
 
+@cards.group()
+def callerid() -> None:
+    """Caller IDs registered to cards: calls from them skip the card number and PIN."""
+
+
+@callerid.command(name="add")
+@click.argument("number")
+@click.argument("caller_id", metavar="CALLERID")
+@pass_app
+def callerid_add(app: App, number: str, caller_id: str) -> None:
+    """Let calls from CALLERID use card NUMBER without typing it or its PIN.
+
+    Example:
+
+        asteriskbill cards callerid add 400012345676 35988123456
+    """
+    service.add_callerid(app.engine, app.operator, number, caller_id)
+    click.echo(f"calls from {caller_id} now use card {number}")
+
+
+@callerid.command(name="remove")
+@click.argument("caller_id", metavar="CALLERID")
+@pass_app
+def callerid_remove(app: App, caller_id: str) -> None:
+    """Stop CALLERID from using its card without a PIN.
+
+    Example:
+
+        asteriskbill cards callerid remove 35988123456
+    """
+    service.remove_callerid(app.engine, app.operator, caller_id)
+    click.echo(f"caller ID {caller_id} removed")
+
+
+@callerid.command(name="list")
+@click.argument("number", required=False)
+@json_option
+@pass_app
+def callerid_list(app: App, number: str | None, as_json: bool) -> None:
+    """List the caller IDs registered to cards (all, or card NUMBER's).
+
+    Example:
+
+        asteriskbill cards callerid list --json
+    """
+    rows = [{"card": card, "callerid": caller_id} for card, caller_id in service.callerids(app.engine, number)]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["card", "callerid"])
+
+
 COMMANDS = [cards]

@@ -17,7 +17,6 @@ from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN
 from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
 from asteriskbill.billing.numbers import NumberError, NumberPlan, normalize
-from asteriskbill.errors import UserError
 from asteriskbill.rating.engine import NoRateError, Pricing
 from asteriskbill.settings import Settings
 from asteriskbill.services import accounts, audit, cards
@@ -243,16 +242,3 @@ def release(engine: Engine, session: str, note: str) -> bool:
                             .values(status=RELEASED, closed_at=utcnow(), note=note[:200])).rowcount
     return bool(done)
 
-
-def add_callerid(engine: Engine, operator: str, number: str, callerid: str) -> None:
-    """Register a caller's number to a card: calls from it skip the card number and PIN."""
-    if not callerid.isdigit():
-        raise UserError(f"caller ID {callerid!r} must be digits")
-    with engine.begin() as conn:
-        card = cards.find(conn, number)
-        taken = conn.execute(select(Card.number).join(CardCallerId, CardCallerId.card_id == Card.id)
-                             .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
-        if taken is not None:
-            raise UserError(f"caller ID {callerid} is registered to card {taken} already")
-        conn.execute(insert(CardCallerId).values(card_id=card.id, callerid=callerid))
-        audit.record(conn, operator, "card.callerid-add", card.number, {"callerid": callerid})

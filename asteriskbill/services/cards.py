@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 
 from asteriskbill.billing import accounts as account_rules
 from asteriskbill.billing import cards as rules
@@ -19,7 +19,7 @@ from asteriskbill.billing.ledger import ADJUSTMENT, FACE_VALUE, RECHARGE
 from asteriskbill.money import format_amount
 from asteriskbill.services import audit, ledger
 from asteriskbill.services.card_batches import find_batch
-from asteriskbill.store.models import Account, Card, CardBatch, LedgerEntry, Tariff
+from asteriskbill.store.models import Account, Card, CardBatch, CardCallerId, LedgerEntry, Tariff
 from asteriskbill.store.types import utcnow
 
 RECENT = 10
@@ -234,3 +234,36 @@ def enable(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardVi
 
 def delete(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardView]:
     return _each(engine, operator, numbers, "delete", _delete)
+
+
+def add_callerid(engine: Engine, operator: str, number: str, callerid: str) -> None:
+    """Register a caller's number to a card: calls from it skip the card number and PIN."""
+    if not callerid.isdigit():
+        raise CardError(f"caller ID {callerid!r} must be digits")
+    with engine.begin() as conn:
+        card = find(conn, number)
+        taken = conn.execute(select(Card.number).join(CardCallerId, CardCallerId.card_id == Card.id)
+                             .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
+        if taken is not None:
+            raise CardError(f"caller ID {callerid} is registered to card {taken} already")
+        conn.execute(insert(CardCallerId).values(card_id=card.id, callerid=callerid))
+        audit.record(conn, operator, "card.callerid-add", card.number, {"callerid": callerid})
+
+
+def remove_callerid(engine: Engine, operator: str, callerid: str) -> None:
+    with engine.begin() as conn:
+        number = conn.execute(select(Card.number).join(CardCallerId, CardCallerId.card_id == Card.id)
+                              .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
+        if number is None:
+            raise CardError(f"caller ID {callerid} is not registered to any card")
+        conn.execute(CardCallerId.__table__.delete().where(CardCallerId.callerid == callerid))
+        audit.record(conn, operator, "card.callerid-remove", number, {"callerid": callerid})
+
+
+def callerids(engine: Engine, number: str | None = None) -> list[tuple[str, str]]:
+    """(card number, caller ID) pairs, of one card or all."""
+    query = select(Card.number, CardCallerId.callerid).join(CardCallerId, CardCallerId.card_id == Card.id)
+    with engine.begin() as conn:
+        if number is not None:
+            query = query.where(Card.id == find(conn, number).id)
+        return [tuple(row) for row in conn.execute(query.order_by(Card.number, CardCallerId.callerid))]

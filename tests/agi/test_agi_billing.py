@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from asteriskbill.agi.apps import BillingApps
-from asteriskbill.agi.peer import Call, call_fastagi
-from asteriskbill.agi.server import start_server
+from asteriskbill.agi.peer import Call
+from asteriskbill.services import calls
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
-from world import make_world
+from world import make_world, place
 
 UK = "00442071234567"
-
-
-def place(engine, settings, *calls: Call):
-    async def main():
-        apps = BillingApps(engine, settings).apps
-        async with await start_server(apps, port=0) as server:
-            return await asyncio.gather(*(call_fastagi(call, *server.address) for call in calls))
-    return asyncio.run(asyncio.wait_for(main(), 60))
 
 
 def card_call(world, *keys, **kw) -> Call:
@@ -151,11 +142,15 @@ def test_simultaneous_call_limit(engine, world):
 
 
 def test_extension_by_callerid_and_by_accountcode(engine, world):
-    by_callerid, by_code = place(engine, world.settings,
-                                 Call(script="ext", args=[UK], callerid="201"),
-                                 Call(script="ext", args=[UK], callerid="999", accountcode="acme-201"))
-    assert by_callerid.variables["BILL_STATUS"] == by_code.variables["BILL_STATUS"] == "OK"
+    [by_callerid] = place(engine, world.settings, Call(script="ext", args=[UK], callerid="201"))
+    assert by_callerid.variables["BILL_STATUS"] == "OK"
     assert by_callerid.commands[0].startswith("SET VARIABLE BILL_SESSION")  # no prompts for extensions
+    # 10.00 at 0.60/min lasts 16 minutes, under the 3 h cap: that call holds the whole balance
+    [held] = place(engine, world.settings, Call(script="ext", args=[UK], callerid="201"))
+    assert held.variables["BILL_STATUS"] == "NO_CREDIT"
+    assert calls.release(engine, by_callerid.variables["BILL_SESSION"], "test")
+    [by_code] = place(engine, world.settings, Call(script="ext", args=[UK], callerid="999", accountcode="acme-201"))
+    assert by_code.variables["BILL_STATUS"] == "OK"
 
 
 def test_extension_refusals(cli, engine, world):
@@ -166,3 +161,14 @@ def test_extension_refusals(cli, engine, world):
     assert unknown.variables["BILL_STATUS"] == "UNKNOWN_ACCOUNT"
     assert frozen.variables["BILL_STATUS"] == "FROZEN"
     assert nothing.variables["BILL_STATUS"] == "INVALID_NUMBER"
+
+
+def test_callerid_commands(cli, world):
+    cli("cards", "callerid", "add", world.card, "5551000")
+    assert "registered to card" in cli("cards", "callerid", "add", world.card, "5551000", ok=False).output
+    assert "must be digits" in cli("cards", "callerid", "add", world.card, "55x", ok=False).output
+    assert "fails its check digit" in cli("cards", "callerid", "add", "4111111111111112", "1", ok=False).output
+    assert json.loads(cli("cards", "callerid", "list", "--json").stdout) == [
+        {"card": world.card, "callerid": "5551000"}]
+    cli("cards", "callerid", "remove", "5551000")
+    assert "not registered" in cli("cards", "callerid", "remove", "5551000", ok=False).output

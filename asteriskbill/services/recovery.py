@@ -1,0 +1,64 @@
+"""Recovery: reservations whose call is gone are settled from Asterisk's CDR file, or released and flagged.
+
+A reservation is overdue when it is older than its maximum duration plus time to ring plus a grace,
+and its caller channel is not up (when the live channels are known). Such a call ended without the
+listener settling it (listener down, events lost). If Asterisk's Master.csv has it, it is settled
+from there (once: settlement is idempotent on BILL_SESSION); otherwise the credit is released and
+the reservation flagged for the operator. A flagged reservation is settled if its call shows up later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+
+from asteriskbill.billing.master_csv import MasterCsv
+from asteriskbill.services.calls import FLAGGED, OPEN
+from asteriskbill.services.settlement import settle
+from asteriskbill.store.models import Reservation
+from asteriskbill.store.types import utcnow
+
+RING_ALLOWANCE = timedelta(minutes=5)  # Dial may ring before the limit starts counting
+
+
+@dataclass
+class Recovered:
+    settled: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+
+
+def overdue(engine: Engine, now: datetime, grace_seconds: int, statuses=(OPEN,)) -> list:
+    with engine.begin() as conn:
+        rows = conn.execute(select(Reservation.session, Reservation.uniqueid, Reservation.created_at,
+                                   Reservation.max_seconds, Reservation.status)
+                            .where(Reservation.status.in_(statuses))).all()
+    return [r for r in rows
+            if r.created_at + timedelta(seconds=r.max_seconds + grace_seconds) + RING_ALLOWANCE < now]
+
+
+def expire(engine: Engine, live_channels: set[str] | None, grace_seconds: int, master: MasterCsv | None = None,
+           zone: ZoneInfo = ZoneInfo("UTC"), now: datetime | None = None) -> Recovered:
+    """Settle (from ``master``) or release and flag every overdue reservation whose channel is gone."""
+    now = now or utcnow()
+    done = Recovered()
+    statuses = (OPEN, FLAGGED) if master is not None else (OPEN,)
+    for row in overdue(engine, now, grace_seconds, statuses):
+        if live_channels is not None and row.uniqueid in live_channels:
+            continue  # still up: the safety net hangs it up, the events settle it
+        result = master.result(row.session, row.uniqueid, zone) if master is not None else None
+        if result is not None and settle(engine, result) is not None:
+            done.settled.append(row.session)
+        elif row.status == OPEN:
+            _flag(engine, row.session)
+            done.flagged.append(row.session)
+    return done
+
+
+def _flag(engine: Engine, session: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Reservation).where(Reservation.session == session, Reservation.status == OPEN)
+                     .values(status=FLAGGED, closed_at=utcnow(),
+                             note="call gone and not settled: check Asterisk's CDR (asteriskbill cdr reconcile)"))
