@@ -16,14 +16,15 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN
 from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
-from asteriskbill.billing.numbers import NumberError, NumberPlan, normalize
+from asteriskbill.billing.numbers import NumberError, normalize
 from asteriskbill.rating.engine import NoRateError, Pricing
 from asteriskbill.settings import Settings
 from asteriskbill.services import accounts, audit, cards
+from asteriskbill.services.numbers import plan_for
 from asteriskbill.services.routes import route_for
 from asteriskbill.services.secret import installation_secret
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Account, Card, CardCallerId, NumberPlanRow, Reservation
+from asteriskbill.store.models import Account, Card, CardCallerId, Reservation
 from asteriskbill.store.types import utcnow
 
 OPEN, SETTLED, RELEASED, FLAGGED = "open", "settled", "released", "flagged"
@@ -159,16 +160,6 @@ def balance(engine: Engine, account_id: int) -> Balance:
 
 # --- may the call start ---------------------------------------------------------------------------
 
-def number_plan(conn: Connection, settings: Settings, account_id: int) -> NumberPlan:
-    """The global plan, with the values of the account's company (or its own, for a company)."""
-    plan = NumberPlan(settings.country_code, settings.area_code, settings.outside_line,
-                      settings.international_prefix, settings.national_prefix, settings.number_max_length)
-    parent_id = conn.execute(select(func.coalesce(Account.parent_id, Account.id))
-                             .where(Account.id == account_id)).scalar_one()
-    row = conn.execute(select(NumberPlanRow.__table__).where(NumberPlanRow.account_id == parent_id)).one_or_none()
-    return plan if row is None else plan.overridden(**row._mapping)
-
-
 def _held(conn: Connection, account_id: int) -> tuple[int, int]:
     """(credit held, calls) of the account's open reservations."""
     amount, calls = conn.execute(select(func.coalesce(func.sum(Reservation.amount), 0), func.count())
@@ -185,7 +176,7 @@ def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str,
         if login.status is not BillStatus.OK:
             return Authorization(login.status, login.reason)
         try:
-            number = normalize(dialled, number_plan(conn, settings, account_id))
+            number = normalize(dialled, plan_for(conn, settings, account_id))
         except NumberError as exc:
             return Authorization(BillStatus.INVALID_NUMBER, str(exc))
         route = route_for(conn, number.number)
