@@ -60,6 +60,7 @@ class Rate:
     date_from: date | None = None
     date_to: date | None = None
     buy_price: int | None = None
+    buy_currency: str | None = None  # the vendor's currency of buy_price; None: the tariff's
     weight: int = 0
 
     def __post_init__(self) -> None:

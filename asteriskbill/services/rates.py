@@ -118,7 +118,7 @@ def _rate(columns: list[str], fields: list[str]) -> tuple[Rate, dict]:
     rate = parse_rate(dict(zip(columns, fields)))
     values = repo.rate_values(rate)
     for name, width in WIDTHS.items():
-        if len(values[name]) > width:
+        if values[name] is not None and len(values[name]) > width:
             raise UserError(f"{name} is {len(values[name])} characters long, at most {width} fit")
     return rate, values
 

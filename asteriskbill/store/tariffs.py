@@ -44,7 +44,8 @@ def rate_values(rate: Rate) -> dict:
         "prefix": rate.prefix, "destination": rate.destination, "intervals": encode_groups(rate.groups),
         "connect_fee": rate.connect_fee, "grace": rate.grace, "weekdays": weekdays_mask(rate.weekdays),
         "time_from": _minutes(rate.time_from), "time_to": _minutes(rate.time_to),
-        "date_from": rate.date_from, "date_to": rate.date_to, "buy_price": rate.buy_price, "weight": rate.weight,
+        "date_from": rate.date_from, "date_to": rate.date_to, "buy_price": rate.buy_price,
+        "buy_currency": rate.buy_currency, "weight": rate.weight,
     }
 
 
@@ -56,7 +57,8 @@ def rate_from_row(row) -> Rate:
         connect_fee=row.connect_fee, grace=row.grace,
         weekdays=ALL_WEEKDAYS if mask == ALL_WEEKDAYS_MASK else frozenset(d for d in range(7) if mask >> d & 1),
         time_from=_clock(row.time_from), time_to=_clock(row.time_to),
-        date_from=row.date_from, date_to=row.date_to, buy_price=row.buy_price, weight=row.weight,
+        date_from=row.date_from, date_to=row.date_to, buy_price=row.buy_price,
+        buy_currency=row.buy_currency, weight=row.weight,
     )
 
 

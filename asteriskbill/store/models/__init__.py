@@ -5,8 +5,9 @@ from asteriskbill.store.models.accounts import Account, LedgerEntry
 from asteriskbill.store.models.audit import AuditEntry
 from asteriskbill.store.models.calls import CardCallerId, Cdr, NumberPlanRow, Reservation
 from asteriskbill.store.models.cards import Card, CardBatch
+from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Preference, Server
 from asteriskbill.store.models.routes import RouteRow
 from asteriskbill.store.models.tariffs import Holiday, RateRow, Tariff
 
-__all__ = ["Account", "AuditEntry", "Base", "Card", "CardBatch", "CardCallerId", "Cdr", "Holiday", "LedgerEntry",
+__all__ = ["Account", "AuditEntry", "Base", "BoothSession", "CurrencyRate", "Preference", "Server", "Card", "CardBatch", "CardCallerId", "Cdr", "Holiday", "LedgerEntry",
            "NumberPlanRow", "RateRow", "Reservation", "RouteRow", "Tariff"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asteriskbill.store.base import Base
@@ -28,6 +28,7 @@ class Account(Base):
     max_calls: Mapped[int | None] = mapped_column(Integer)  # simultaneous calls; None: no limit
     extension: Mapped[str | None] = mapped_column(String(40), unique=True)
     accountcode: Mapped[str | None] = mapped_column(String(80), unique=True)
+    booth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a callshop booth
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

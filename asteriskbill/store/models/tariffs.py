@@ -51,4 +51,5 @@ class RateRow(Base):
     date_from: Mapped[date | None] = mapped_column(Date)
     date_to: Mapped[date | None] = mapped_column(Date)
     buy_price: Mapped[int | None] = mapped_column(BigInteger)
+    buy_currency: Mapped[str | None] = mapped_column(String(3))  # None: the tariff's currency
     weight: Mapped[int] = mapped_column(Integer, default=0)
