@@ -27,7 +27,8 @@ def rates() -> None:
     intervals (instead of price: START:PRICE:INCREMENT;... e.g. 0:0.20:60;60:0.10:1),
     connect_fee, grace (seconds), weekdays (e.g. mon-fri or sat,sun), time_from, time_to
     (HH:MM in the tariff's time zone; 22:00 to 06:00 spans midnight, 24:00 ends the day), date_from, date_to
-    (ISO dates), buy_price (per minute), weight (higher wins among overlapping rates).
+    (ISO dates), buy_price (per minute), buy_currency (the vendor's currency of buy_price, e.g. USD;
+    empty: the tariff's), weight (higher wins among overlapping rates).
     """
 
 

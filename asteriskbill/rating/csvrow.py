@@ -11,12 +11,12 @@ from datetime import date, time
 from functools import lru_cache
 from typing import Mapping
 
-from asteriskbill.money import MoneyError, format_amount, parse_amount
+from asteriskbill.money import MoneyError, format_amount, parse_amount, parse_currency
 from asteriskbill.rating.model import (ALL_WEEKDAYS, WEEKDAYS, IntervalGroup, Rate, RatingError,
                                        groups_from_increments)
 
 RATE_FIELDS = ("prefix", "destination", "price", "increments", "intervals", "connect_fee", "grace",
-               "weekdays", "time_from", "time_to", "date_from", "date_to", "buy_price", "weight")
+               "weekdays", "time_from", "time_to", "date_from", "date_to", "buy_price", "buy_currency", "weight")
 MINUTE = 60
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -43,6 +43,7 @@ def parse_rate(row: Mapping[str, str]) -> Rate:
         time_from=time_from, time_to=time_to,
         date_from=_date(field["date_from"], "date_from"), date_to=_date(field["date_to"], "date_to"),
         buy_price=_amount(field["buy_price"], "buy_price") if field["buy_price"] else None,
+        buy_currency=_buy_currency(field["buy_currency"], field["buy_price"]),
         weight=_weight(field["weight"]),
     )
 
@@ -65,6 +66,7 @@ def format_rate(rate: Rate) -> dict[str, str]:
         "date_from": rate.date_from.isoformat() if rate.date_from else "",
         "date_to": rate.date_to.isoformat() if rate.date_to else "",
         "buy_price": "" if rate.buy_price is None else format_amount(rate.buy_price),
+        "buy_currency": rate.buy_currency or "",
         "weight": str(rate.weight),
     }
 
@@ -193,6 +195,18 @@ def _date(text: str, name: str) -> date | None:
 
 def _amount(text: str, name: str) -> int:
     return parse_amount(text, what=name) if text else 0
+
+
+def _buy_currency(text: str, buy_price: str) -> str | None:
+    """The vendor's currency of the buy price; empty: the tariff's currency."""
+    if not text:
+        return None
+    if not buy_price:
+        raise RatingError(f"buy_currency {text!r} needs a buy_price (the price per minute in that currency)")
+    try:
+        return parse_currency(text)
+    except MoneyError:
+        raise RatingError(f"buy_currency {text!r} must be three letters, e.g. USD (empty: the tariff's)") from None
 
 
 def _count(text: str, name: str, unit: str) -> int:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import Iterable, Iterator, TextIO
 from zoneinfo import ZoneInfo
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_
 
 from asteriskbill.errors import UserError
@@ -24,16 +19,11 @@ from asteriskbill.store import tariffs as repo
 from asteriskbill.store.models import RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 
-MAX_ERRORS = 20
 BATCH = 5_000          # rows per executemany: bounded memory, few round trips
-PROGRESS_STEP = 1 << 20
 RATES = RateRow.__table__
 # What makes two rates of a tariff the same rate: its prefix and its validity.
 IDENTITY = ("prefix", "weekdays", "time_from", "time_to", "date_from", "date_to")
-WIDTHS = {c.name: c.type.length for c in RATES.columns if getattr(c.type, "length", None)}
-
-Progress = Callable[[int], None]
-Line = tuple[int, list[str]]
+WIDTHS = sheets.widths(RATES)
 
 
 @dataclass(frozen=True)
@@ -43,38 +33,17 @@ class ImportResult:
     replaced: int   # rates of the tariff deleted first (--replace)
 
 
-class _Problems:
-    """Line-numbered problems of one file: the first MAX_ERRORS are kept, all are counted."""
-
-    def __init__(self, source: Path):
-        self.source = source
-        self.lines: list[str] = []
-        self.count = 0
-
-    def add(self, line: int, message: str) -> None:
-        self.count += 1
-        if len(self.lines) < MAX_ERRORS:
-            self.lines.append(f"line {line}: {message}")
-
-    def check(self) -> None:
-        if not self.count:
-            return
-        more = f"\n  ... and {self.count - len(self.lines)} more" if self.count > len(self.lines) else ""
-        raise UserError(f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
-                        + "\n  ".join(self.lines) + more)
-
-
 def import_rates(engine: Engine, tariff_name: str, source: str | Path, replace: bool = False,
-                 progress: Progress = lambda _bytes: None) -> ImportResult:
+                 progress: sheets.Progress = lambda _bytes: None) -> ImportResult:
     """Write every rate of a CSV (or XLSX) file into a tariff in ONE transaction, or none at all.
 
     ``replace`` deletes the tariff's rates in the same transaction; without it a rate that has the
     prefix and validity of an existing one is an error, as is such a pair within the file.
     """
     source = Path(source)
-    lines = _read(source, progress)
+    lines = sheets.read(source, progress)
     columns = _header(source, lines)
-    problems = _Problems(source)
+    problems = sheets.Problems(source)
     with engine.begin() as conn:
         tid = _locked_tariff_id(conn, tariff_name)
         replaced = conn.execute(delete(RateRow).where(RateRow.tariff_id == tid)).rowcount if replace else 0
@@ -92,38 +61,22 @@ def _locked_tariff_id(conn: Connection, name: str) -> int:
     return tid
 
 
-def _header(source: Path, lines: Iterator[Line]) -> list[str]:
-    first = next(lines, None)
-    if first is None:
-        raise UserError(f"{source.name} is empty: expected a header row such as prefix,destination,price")
-    columns = [name.strip().lower() for name in first[1]]
-    for name in columns:
-        if name not in RATE_FIELDS:
-            raise UserError(f"{source.name}: unknown column {name!r} in the header "
-                            f"(known: {', '.join(RATE_FIELDS)})")
-        if columns.count(name) > 1:
-            raise UserError(f"{source.name}: column {name!r} appears twice in the header")
-    if "prefix" not in columns:
-        raise UserError(f"{source.name}: the header has no 'prefix' column")
+def _header(source: Path, lines: Iterator[sheets.Line]) -> list[str]:
+    columns = sheets.header(source, lines, RATE_FIELDS, ("prefix",))
     if "price" not in columns and "intervals" not in columns:
         raise UserError(f"{source.name}: the header needs a 'price' column (or 'intervals')")
     return columns
 
 
 def _rate(columns: list[str], fields: list[str]) -> tuple[Rate, dict]:
-    """The rate of one line and its row values; fields past the header must be empty, missing ones are."""
-    extra = [f for f in fields[len(columns):] if f.strip()]
-    if extra:
-        raise UserError(f"{len(columns) + len(extra)} fields, but the header has {len(columns)} columns")
-    rate = parse_rate(dict(zip(columns, fields)))
+    """The rate of one line and its row values."""
+    rate = parse_rate(sheets.fields(columns, fields))
     values = repo.rate_values(rate)
-    for name, width in WIDTHS.items():
-        if values[name] is not None and len(values[name]) > width:
-            raise UserError(f"{name} is {len(values[name])} characters long, at most {width} fit")
+    sheets.check_widths(WIDTHS, values)
     return rate, values
 
 
-def _parsed(columns: list[str], lines: Iterable[Line], problems: _Problems) -> Iterator[tuple[int, Rate, dict]]:
+def _parsed(columns: list[str], lines: Iterable[sheets.Line], problems: sheets.Problems) -> Iterator[tuple[int, Rate, dict]]:
     """(line number, rate, row values) of the good lines; the bad ones go to ``problems``."""
     for line, fields in lines:
         if not any(f.strip() for f in fields):
@@ -134,7 +87,7 @@ def _parsed(columns: list[str], lines: Iterable[Line], problems: _Problems) -> I
             problems.add(line, str(exc))
 
 
-def _insert(conn: Connection, tid: int, columns: list[str], lines: Iterator[Line], problems: _Problems) -> int:
+def _insert(conn: Connection, tid: int, columns: list[str], lines: Iterator[sheets.Line], problems: sheets.Problems) -> int:
     """Insert the good lines in batches; after the first problem only look for more problems."""
     count = 0
     batch: list[dict] = []
@@ -154,16 +107,16 @@ def _insert(conn: Connection, tid: int, columns: list[str], lines: Iterator[Line
 
 
 def _report_duplicates(conn: Connection, tid: int, tariff_name: str, source: Path, columns: list[str],
-                       problems: _Problems) -> None:
+                       problems: sheets.Problems) -> None:
     """Rates of the tariff that share prefix and validity, named by their lines (the file is read again)."""
     identity = [RATES.c[name] for name in IDENTITY]
     groups = conn.execute(select(*identity, func.count()).where(RATES.c.tariff_id == tid)
-                          .group_by(*identity).having(func.count() > 1).limit(MAX_ERRORS)).all()
+                          .group_by(*identity).having(func.count() > 1).limit(sheets.MAX_ERRORS)).all()
     if not groups:
         return
     counts = {tuple(group[:-1]): group[-1] for group in groups}
     found: dict[tuple, list[tuple[int, Rate]]] = {key: [] for key in counts}
-    for line, rate, values in _parsed(columns, _read(source), _Problems(source)):
+    for line, rate, values in _parsed(columns, sheets.read(source), sheets.Problems(source)):
         key = tuple(values[name] for name in IDENTITY)
         if key in found:
             found[key].append((line, rate))
@@ -175,67 +128,6 @@ def _report_duplicates(conn: Connection, tid: int, tariff_name: str, source: Pat
         if counts[key] > len(lines):
             problems.add(first, f"{what} is a rate of tariff {tariff_name!r} already "
                                 "(replace all its rates with --replace)")
-
-
-# -- reading CSV and XLSX files -------------------------------------------------------------------
-
-def _read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Line]:
-    """(line number, fields) of each row of a CSV file, or of the first sheet of an XLSX file."""
-    try:
-        if source.suffix.lower() == ".xlsx":
-            book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-            return _xlsx_lines(book, source.stat().st_size, progress)
-        return _csv_lines(source.open("rb"), progress)
-    except OSError as exc:
-        raise UserError(f"cannot read {source}: {exc.strerror}") from None
-    except (zipfile.BadZipFile, InvalidFileException):
-        raise UserError(f"{source.name} is not an XLSX workbook") from None
-
-
-def _csv_lines(raw, progress: Progress) -> Iterator[Line]:
-    with raw:
-        reader = csv.reader(_decoded(raw, progress))
-        for fields in reader:
-            yield reader.line_num, fields
-
-
-def _decoded(raw, progress: Progress) -> Iterator[str]:
-    """UTF-8 text lines (a leading byte-order mark, as Excel writes, is dropped), reporting bytes read."""
-    pending = 0
-    for number, data in enumerate(raw, 1):
-        pending += len(data)
-        if pending >= PROGRESS_STEP:
-            progress(pending)
-            pending = 0
-        try:
-            yield data.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"line {number} is not UTF-8 text: save the file as \"CSV UTF-8\"") from None
-    progress(pending)
-
-
-def _xlsx_lines(book, size: int, progress: Progress) -> Iterator[Line]:
-    try:
-        for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
-            yield number, [_cell_text(value) for value in cells]
-    finally:
-        book.close()
-    progress(size)
-
-
-def _cell_text(value) -> str:
-    """A cell as the text a CSV field would hold (the export writes text; a spreadsheet may make numbers)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 # -- export -----------------------------------------------------------------------------------------

@@ -1,19 +1,31 @@
-"""Tables to files: CSV (a path or a text stream) or XLSX (a path), chosen by the file's suffix.
+"""Tables to files and back: CSV (a path or a text stream) or XLSX (a path), chosen by the file's suffix.
 
 Every cell is written as text, so card numbers, PINs and prefixes keep their leading zeros and
-amounts stay exact when a spreadsheet opens the file.
+amounts stay exact when a spreadsheet opens the file. Reading gives each row's fields as the text a
+CSV field would hold, with its line number, for imports that report problems line by line.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import zipfile
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Sequence, TextIO
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import Table
 
 from asteriskbill.errors import UserError
+
+MAX_ERRORS = 20
+PROGRESS_STEP = 1 << 20
+
+Progress = Callable[[int], None]
+Line = tuple[int, list[str]]
 
 
 def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
@@ -54,3 +66,123 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]],
             page.append(["" if cell is None else str(cell) for cell in row])
         book.save(handle)
     return count
+
+
+# -- reading CSV and XLSX files -------------------------------------------------------------------
+
+class Problems:
+    """Line-numbered problems of one file: the first MAX_ERRORS are kept, all are counted."""
+
+    def __init__(self, source: Path):
+        self.source = source
+        self.lines: list[str] = []
+        self.count = 0
+
+    def add(self, line: int, message: str) -> None:
+        self.count += 1
+        if len(self.lines) < MAX_ERRORS:
+            self.lines.append(f"line {line}: {message}")
+
+    def check(self) -> None:
+        if not self.count:
+            return
+        more = f"\n  ... and {self.count - len(self.lines)} more" if self.count > len(self.lines) else ""
+        raise UserError(f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
+                        + "\n  ".join(self.lines) + more)
+
+
+def header(source: Path, lines: Iterator[Line], known: Sequence[str], required: Sequence[str]) -> list[str]:
+    """The lower-cased column names of the first row: each known, none twice, the required ones there."""
+    first = next(lines, None)
+    if first is None:
+        raise UserError(f"{source.name} is empty: expected a header row such as {','.join(known[:3])}")
+    columns = [name.strip().lower() for name in first[1]]
+    for name in columns:
+        if name not in known:
+            raise UserError(f"{source.name}: unknown column {name!r} in the header (known: {', '.join(known)})")
+        if columns.count(name) > 1:
+            raise UserError(f"{source.name}: column {name!r} appears twice in the header")
+    for name in required:
+        if name not in columns:
+            raise UserError(f"{source.name}: the header has no {name!r} column")
+    return columns
+
+
+def fields(columns: list[str], values: list[str]) -> dict[str, str]:
+    """One line's fields by column; fields past the header must be empty, missing ones are."""
+    extra = [f for f in values[len(columns):] if f.strip()]
+    if extra:
+        raise UserError(f"{len(columns) + len(extra)} fields, but the header has {len(columns)} columns")
+    return dict(zip(columns, values))
+
+
+def widths(table: Table) -> dict[str, int]:
+    """The length of each text column of a table, for ``check_widths``."""
+    return {c.name: c.type.length for c in table.columns if getattr(c.type, "length", None)}
+
+
+def check_widths(limits: dict[str, int], values: dict) -> None:
+    """A text value that would not fit its column is refused, naming the column."""
+    for name, width in limits.items():
+        value = values.get(name)
+        if value is not None and len(value) > width:
+            raise UserError(f"{name} is {len(value)} characters long, at most {width} fit")
+
+
+def read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Line]:
+    """(line number, fields) of each row of a CSV file, or of the first sheet of an XLSX file."""
+    try:
+        if source.suffix.lower() == ".xlsx":
+            book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+            return _xlsx_lines(book, source.stat().st_size, progress)
+        return _csv_lines(source.open("rb"), progress)
+    except OSError as exc:
+        raise UserError(f"cannot read {source}: {exc.strerror}") from None
+    except (zipfile.BadZipFile, InvalidFileException):
+        raise UserError(f"{source.name} is not an XLSX workbook") from None
+
+
+def _csv_lines(raw, progress: Progress) -> Iterator[Line]:
+    with raw:
+        reader = csv.reader(_decoded(raw, progress))
+        for values in reader:
+            yield reader.line_num, values
+
+
+def _decoded(raw, progress: Progress) -> Iterator[str]:
+    """UTF-8 text lines (a leading byte-order mark, as Excel writes, is dropped), reporting bytes read."""
+    pending = 0
+    for number, data in enumerate(raw, 1):
+        pending += len(data)
+        if pending >= PROGRESS_STEP:
+            progress(pending)
+            pending = 0
+        try:
+            yield data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"line {number} is not UTF-8 text: save the file as \"CSV UTF-8\"") from None
+    progress(pending)
+
+
+def _xlsx_lines(book, size: int, progress: Progress) -> Iterator[Line]:
+    try:
+        for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
+            yield number, [_cell_text(value) for value in cells]
+    finally:
+        book.close()
+    progress(size)
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a CSV field would hold (exports write text; a spreadsheet may make numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

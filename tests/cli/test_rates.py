@@ -14,13 +14,13 @@ from asteriskbill.store.models import RateRow
 
 # Columns in an unusual order, every field form; exported back in RATE_FIELDS order.
 PRICE_LIST = """\
-destination,prefix,price,increments,intervals,connect_fee,grace,weekdays,time_from,time_to,date_from,date_to,buy_price,weight
-UK,44,0.10,60/6,,0.05,3,,,,,,0.02,
-London peak,4420,,,0:0.20:60;60:0.10:1,,,mon-fri,08:00,18:00,,,,
-London night,4420,0.03,1/1,,,,"mon,tue,wed,thu,fri",22:00,06:00,,,,
-"London, weekend",4420,0.02,30/6,,,,"sat,sun",,,,,,2
-Xmas,4420,0.01,,,,,,,,2026-12-24,2026-12-26,,
-Zero,0044,0.5,60,,,,,18:00,24:00,,,,-1
+destination,prefix,price,increments,intervals,connect_fee,grace,weekdays,time_from,time_to,date_from,date_to,buy_price,buy_currency,weight
+UK,44,0.10,60/6,,0.05,3,,,,,,0.02,EUR,
+London peak,4420,,,0:0.20:60;60:0.10:1,,,mon-fri,08:00,18:00,,,0.01,,
+London night,4420,0.03,1/1,,,,"mon,tue,wed,thu,fri",22:00,06:00,,,,,
+"London, weekend",4420,0.02,30/6,,,,"sat,sun",,,,,,,2
+Xmas,4420,0.01,,,,,,,,2026-12-24,2026-12-26,,,
+Zero,0044,0.5,60,,,,,18:00,24:00,,,,,-1
 """
 
 
@@ -54,7 +54,10 @@ def test_csv_round_trip(cli, retail, tmp_path):
     assert [r["prefix"] for r in rows] == ["0044", "44", "4420", "4420", "4420", "4420"]  # by prefix, then import order
     assert rows[0] == {"prefix": "0044", "destination": "Zero", "price": "0.50", "increments": "60/60",
                        "intervals": "", "connect_fee": "0.00", "grace": "0", "weekdays": "", "time_from": "18:00",
-                       "time_to": "24:00", "date_from": "", "date_to": "", "buy_price": "", "weight": "-1"}
+                       "time_to": "24:00", "date_from": "", "date_to": "", "buy_price": "", "buy_currency": "",
+                       "weight": "-1"}
+    assert (rows[1]["buy_price"], rows[1]["buy_currency"]) == ("0.02", "EUR")  # bought in a vendor's currency
+    assert (rows[2]["buy_price"], rows[2]["buy_currency"]) == ("0.01", "")     # bought in the tariff's
     assert rows[2]["intervals"] == "0:0.20:60;60:0.10:1" and rows[3]["weekdays"] == "mon-fri"
     assert rows[4]["destination"] == "London, weekend"
 

@@ -24,12 +24,13 @@ def test_every_field():
     rate = parse_rate({
         "prefix": " 4420 ", "destination": "London", "price": "0.20", "increments": "60/6",
         "connect_fee": "0.05", "grace": "3", "weekdays": "Mon-Fri", "time_from": "8:00", "time_to": "18:30",
-        "date_from": "2026-12-01", "date_to": "2026-12-31", "buy_price": "0.012", "weight": "5",
+        "date_from": "2026-12-01", "date_to": "2026-12-31", "buy_price": "0.012", "buy_currency": "usd",
+        "weight": "5",
     })
     assert rate == Rate("4420", groups_from_increments(m("0.20"), 60, 6), destination="London",
                         connect_fee=m("0.05"), grace=3, weekdays=frozenset(range(5)),
                         time_from=time(8), time_to=time(18, 30), date_from=date(2026, 12, 1),
-                        date_to=date(2026, 12, 31), buy_price=m("0.012"), weight=5)
+                        date_to=date(2026, 12, 31), buy_price=m("0.012"), buy_currency="USD", weight=5)
 
 
 def test_empty_and_missing_fields_take_defaults():
@@ -94,6 +95,8 @@ def test_time_windows():
     ({"prefix": "44", "intervals": "0:1:1;60:1:1;30:1:1"}, "must start at increasing seconds"),
     ({"prefix": "44", "price": "1", "connect_fee": "0.5x"}, "connect_fee '0.5x' is not a decimal number"),
     ({"prefix": "44", "price": "1", "buy_price": "0.0000001"}, "buy_price '0.0000001' has more than 6 decimals"),
+    ({"prefix": "44", "price": "1", "buy_currency": "USD"}, "buy_currency 'USD' needs a buy_price"),
+    ({"prefix": "44", "price": "1", "buy_price": "0.5", "buy_currency": "US$"}, "buy_currency 'US$' must be three"),
     ({"prefix": "44", "price": "1", "grace": "2.5"}, "grace '2.5' must be a whole number of seconds"),
     ({"prefix": "44", "price": "1", "grace": "-1"}, "grace '-1' must be a whole number"),
     ({"prefix": "44", "price": "1", "weight": "high"}, "weight 'high' must be a whole number"),
@@ -120,7 +123,8 @@ def test_format_writes_price_and_increments_when_the_groups_have_that_shape():
     assert list(text) == list(RATE_FIELDS)
     assert text == {"prefix": "44", "destination": "", "price": "0.20", "increments": "60/6", "intervals": "",
                     "connect_fee": "0.00", "grace": "0", "weekdays": "sat,sun", "time_from": "18:00",
-                    "time_to": "24:00", "date_from": "", "date_to": "", "buy_price": "", "weight": "0"}
+                    "time_to": "24:00", "date_from": "", "date_to": "", "buy_price": "", "buy_currency": "",
+                    "weight": "0"}
     mixed = format_rate(parse(intervals="0:0.20:60;60:0.10:1"))
     assert (mixed["price"], mixed["increments"], mixed["intervals"]) == ("", "", "0:0.20:60;60:0.10:1")
     same_price = format_rate(parse(intervals="0:0.10:30;30:0.10:6"))
@@ -155,6 +159,7 @@ def rates(draw) -> Rate:
                    for start, increment in zip(starts, increments))
     window = draw(st.none() | st.tuples(clock, clock).filter(lambda w: w[0] != w[1]))
     dates = sorted(draw(st.lists(st.dates(), min_size=2, max_size=2)))
+    buy_price = draw(st.none() | st.integers(0, 10**7))
     return Rate(
         prefix=draw(st.from_regex(r"\A[0-9]{1,12}\Z")), groups=groups,
         destination=draw(st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20).map(str.strip)),
@@ -162,7 +167,8 @@ def rates(draw) -> Rate:
         weekdays=frozenset(draw(st.sets(st.integers(0, 6), min_size=1))),
         time_from=window and window[0], time_to=window and window[1],
         date_from=draw(st.none() | st.just(dates[0])), date_to=draw(st.none() | st.just(dates[1])),
-        buy_price=draw(st.none() | st.integers(0, 10**7)), weight=draw(st.integers(-5, 5)),
+        buy_price=buy_price, buy_currency=None if buy_price is None else draw(st.sampled_from([None, "USD", "EUR"])),
+        weight=draw(st.integers(-5, 5)),
     )
 
 
