@@ -68,7 +68,10 @@ class Cdr(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, ...
     hangup_cause: Mapped[str] = mapped_column(String(40), default="")
     cost: Mapped[int] = mapped_column(BigInteger, default=0)
-    buy_cost: Mapped[int | None] = mapped_column(BigInteger)
+    buy_cost: Mapped[int | None] = mapped_column(BigInteger)  # in ``currency``, unless buy_currency says
+    # The vendor's currency of a buy cost that no rate could convert when the call was settled;
+    # None: buy_cost is in ``currency`` (converted then, or bought in it). See services/settlement.py.
+    buy_currency: Mapped[str | None] = mapped_column(String(3))
     currency: Mapped[str] = mapped_column(String(3))
     source: Mapped[str] = mapped_column(String(16), default="events")  # events, safety-net, master.csv
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
