@@ -71,12 +71,17 @@ class Charge:
         return self.spans[0].rate
 
     @property
-    def buy_cost(self) -> int | None:
-        """What the billed seconds cost to buy, at each span's buy price per minute (None if one has none)."""
+    def buy_costs(self) -> dict[str | None, int] | None:
+        """What the billed seconds cost to buy, at each span's buy price per minute, per buy currency
+        (None: the tariff's), each rounded up; {} for nothing billed, None if a rate has no buy price."""
         blocks = [b for span in self.spans for b in span.blocks]
         if any(b.rate.buy_price is None for b in blocks):
             return None
-        return round_up(sum((Fraction(b.billed * b.rate.buy_price, 60) for b in blocks), Fraction(0)))
+        exact: dict[str | None, Fraction] = {}
+        for b in blocks:
+            currency = b.rate.buy_currency
+            exact[currency] = exact.get(currency, Fraction(0)) + Fraction(b.billed * b.rate.buy_price, 60)
+        return {currency: round_up(amount) for currency, amount in exact.items()}
 
 
 @dataclass(frozen=True)

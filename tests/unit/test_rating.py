@@ -212,6 +212,16 @@ def test_naive_start_refused():
 def test_buy_cost_for_margin_reports():
     bought = rate("0.60", (60, 6), buy_price=m("0.10"))
     charge = cost(USD, [bought], "4420", MONDAY_NOON, 61)  # billed 66 s
-    assert (charge.cost, charge.buy_cost) == (m("0.66"), m("0.11"))
-    assert cost(USD, [rate()], "4420", MONDAY_NOON, 61).buy_cost is None
-    assert cost(USD, [bought], "4420", MONDAY_NOON, 0).buy_cost == 0
+    assert (charge.cost, charge.buy_costs) == (m("0.66"), {None: m("0.11")})  # None: in the tariff's currency
+    assert cost(USD, [rate()], "4420", MONDAY_NOON, 61).buy_costs is None
+    assert cost(USD, [bought], "4420", MONDAY_NOON, 0).buy_costs == {}
+
+
+def test_buy_cost_per_vendor_currency_when_a_call_crosses_rates():
+    peak = rate("0.60", time_from=time(8), time_to=time(18), buy_price=m("0.30"), buy_currency="EUR")
+    off = rate("0.06", buy_price=m("0.02"), buy_currency="BGN")
+    charge = cost(USD, [peak, off], "4420", datetime(2026, 1, 5, 17, 59, tzinfo=UTC), 120)  # 60 s of each
+    assert charge.buy_costs == {"EUR": m("0.30"), "BGN": m("0.02")}
+    # 7 s at 0.10/min: 0.0116666... rounded up in its own currency
+    assert cost(USD, [rate("0.5", buy_price=m("0.10"), buy_currency="EUR")], "4420", MONDAY_NOON, 7).buy_costs == \
+        {"EUR": 11_667}
