@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, urlencode, urlsplit
 
 import httpx
 from websockets.asyncio.client import connect
@@ -53,15 +53,25 @@ class AsteriskInfo:
     version: str
 
 
+def split_ari_url(url: str) -> SplitResult:
+    """The parts of an ARI base URL (http[s]://host[:port][/prefix]); SettingsError when it is not one."""
+    parts = urlsplit(url.strip().rstrip("/"))
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
+        raise SettingsError(f"ari_url {url!r} must look like http://127.0.0.1:8088")
+    return parts
+
+
 class AriClient:
     """``async with AriClient.from_settings(settings) as ari: async for frame in ari.frames(): ...``"""
 
     def __init__(self, url: str, user: str, password: str, app: str, *, min_delay: float = 0.5,
                  max_delay: float = 30.0, timeout: float = 10.0,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
-        parts = urlsplit(url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(f"ari_url {url!r} must look like http://127.0.0.1:8088")
+        parts = split_ari_url(url)
         base = f"{parts.netloc}{parts.path}"
         self.events_url = (f"{'wss' if parts.scheme == 'https' else 'ws'}://{base}/ari/events?"
                            + urlencode({"app": app, "subscribeAll": "true"}))

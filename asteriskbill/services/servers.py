@@ -1,0 +1,111 @@
+"""The Asterisk servers whose ARI events `serve` follows: the servers table, plus the ari_url setting.
+
+The ari_url setting, when set, counts as one more server named "default" (so a one-Asterisk
+installation needs no table row). Passwords are kept for the connection and never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from asteriskbill.ari.client import split_ari_url
+from asteriskbill.errors import UserError
+from asteriskbill.services import audit
+from asteriskbill.services.calls import ENGINE_OPERATOR
+from asteriskbill.settings import Settings
+from asteriskbill.store.models import Server
+
+DEFAULT = "default"  # the name of the server the ari_url setting describes
+FROM_SETTINGS, FROM_TABLE = "settings", "servers table"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True)
+class AriServer:
+    """One Asterisk to follow. Equal when they connect alike (the recorded asterisk_id aside)."""
+
+    name: str
+    ari_url: str
+    ari_user: str
+    ari_password: str = field(repr=False)
+    asterisk_id: str | None = field(default=None, compare=False)  # GET /asterisk/info entity_id, once connected
+    source: str = field(default=FROM_TABLE, compare=False)
+    created_at: datetime | None = field(default=None, compare=False)
+
+
+def add(engine: Engine, operator: str, name: str, ari_url: str, ari_user: str, ari_password: str) -> AriServer:
+    """Record a server to follow; `serve` connects to it within a minute, or at its next start."""
+    if not _NAME.fullmatch(name):
+        raise UserError(f"server name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a "
+                        f"letter or digit")
+    if name == DEFAULT:
+        raise UserError(f"the server name {DEFAULT!r} is kept for the ari_url setting: choose another name")
+    split_ari_url(ari_url)
+    if not ari_user or not ari_password:
+        raise UserError("give the ARI user and password of ari.conf (--ari-user, --ari-password)")
+    server = AriServer(name, ari_url.strip().rstrip("/"), ari_user, ari_password)
+    try:
+        with engine.begin() as conn:
+            _refuse_twins(conn, server)
+            conn.execute(insert(Server).values(name=name, ari_url=server.ari_url, ari_user=ari_user,
+                                               ari_password=ari_password))
+            audit.record(conn, operator, "server.add", name, {"ari_url": server.ari_url, "ari_user": ari_user})
+    except IntegrityError:  # the same name added at the same moment
+        raise _name_taken(name) from None
+    return server
+
+
+def _name_taken(name: str) -> UserError:
+    return UserError(f"a server named {name!r} exists already (see `asteriskbill servers list`)")
+
+
+def _refuse_twins(conn: Connection, server: AriServer) -> None:
+    """One name per server, and one server per ARI address and user (else each call is followed twice)."""
+    if conn.execute(select(Server.id).where(Server.name == server.name)).first() is not None:
+        raise _name_taken(server.name)
+    same = conn.execute(select(Server.name).where(Server.ari_url == server.ari_url,
+                                                  Server.ari_user == server.ari_user)).scalar()
+    if same is not None:
+        raise UserError(f"server {same!r} already follows {server.ari_url} as {server.ari_user!r}")
+
+
+def remove(engine: Engine, operator: str, name: str) -> None:
+    with engine.begin() as conn:
+        if not conn.execute(delete(Server).where(Server.name == name)).rowcount:
+            hint = " (it is the ari_url setting: unset it instead)" if name == DEFAULT else \
+                " (see `asteriskbill servers list`)"
+            raise UserError(f"no server named {name!r}{hint}")
+        audit.record(conn, operator, "server.remove", name)
+
+
+def from_settings(settings: Settings) -> AriServer:
+    """The server the ari_url setting describes."""
+    return AriServer(DEFAULT, settings.ari_url, settings.ari_user, settings.ari_password, source=FROM_SETTINGS)
+
+
+def servers(engine: Engine, settings: Settings) -> list[AriServer]:
+    """Every server to follow: "default" from the settings (when ari_url is set), then the table by name."""
+    configured = [from_settings(settings)] if settings.ari_url else []
+    with engine.begin() as conn:
+        rows = conn.execute(select(Server.name, Server.ari_url, Server.ari_user, Server.ari_password,
+                                   Server.asterisk_id, Server.created_at).order_by(Server.name)).all()
+    return configured + [AriServer(r.name, r.ari_url, r.ari_user, r.ari_password, r.asterisk_id,
+                                   created_at=r.created_at) for r in rows]
+
+
+def record_asterisk_id(engine: Engine, name: str, asterisk_id: str) -> bool:
+    """Remember which Asterisk answers as server ``name`` (its events' asterisk_id); True when it changed.
+    A change is audit-logged: another machine now answers at that address."""
+    with engine.begin() as conn:
+        before = conn.execute(select(Server.asterisk_id).where(Server.name == name).with_for_update()).one_or_none()
+        if before is None or before.asterisk_id == asterisk_id:
+            return False
+        conn.execute(update(Server).where(Server.name == name).values(asterisk_id=asterisk_id))
+        audit.record(conn, ENGINE_OPERATOR, "server.asterisk-id", name,
+                     {"asterisk_id": asterisk_id, "before": before.asterisk_id})
+    return True
