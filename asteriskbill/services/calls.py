@@ -11,20 +11,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import cards as card_rules
-from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN
+from asteriskbill.billing import accounts as account_rules
+from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN, AccountState, Standing
 from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
 from asteriskbill.billing.numbers import NumberError, normalize
 from asteriskbill.rating.engine import NoRateError, Pricing
 from asteriskbill.settings import Settings
-from asteriskbill.services import accounts, audit, cards
+from asteriskbill.services import audit
 from asteriskbill.services.numbers import plan_for
 from asteriskbill.services.routes import route_for
 from asteriskbill.services.secret import installation_secret
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Account, Card, CardCallerId, Reservation
+from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
+from asteriskbill.store.engine import reading
 from asteriskbill.store.types import utcnow
 
 OPEN, SETTLED, RELEASED, FLAGGED = "open", "settled", "released", "flagged"
@@ -116,7 +119,7 @@ def callerid_login(engine: Engine, callerid: str, now: datetime | None = None) -
     """The card registered to the caller's number, if any: such callers skip number and PIN."""
     if not callerid:
         return None
-    with engine.begin() as conn:
+    with reading(engine) as conn:
         account_id = conn.execute(select(Card.account_id).join(CardCallerId, CardCallerId.card_id == Card.id)
                                   .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
         return None if account_id is None else _usable(conn, account_id, now or utcnow())
@@ -128,7 +131,7 @@ def extension_login(engine: Engine, extension: str = "", accountcode: str = "") 
                  ([Account.accountcode == accountcode] if accountcode else [])
     if not conditions:
         return Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
-    with engine.begin() as conn:
+    with reading(engine) as conn:
         # the accountcode names the account more precisely than a shared extension number
         account_id = conn.execute(select(Account.id).where(or_(*conditions))
                                   .order_by((Account.accountcode == accountcode).desc())).scalars().first()
@@ -138,21 +141,64 @@ def extension_login(engine: Engine, extension: str = "", accountcode: str = "") 
         return _usable(conn, account_id, utcnow())
 
 
-def _usable(conn: Connection, account_id: int, now: datetime) -> Login:
-    """The account if it may call now, else the status saying why not (company and card included)."""
-    standing = accounts.standing(conn, account_id)
+_parent = aliased(Account)
+_booth_open = (select(BoothSession.id).where(BoothSession.account_id == Account.id, BoothSession.stopped_at.is_(None))
+               .exists())
+# Everything authorization decides on, in one query: the account, its company, its card, its booth.
+_SUBJECT = (select(Account.id, Account.kind, Account.name, Account.status, Account.tariff_id, Account.currency,
+                   Account.balance, Account.credit_limit, Account.max_calls, Account.parent_id, Account.booth,
+                   _booth_open.label("booth_open"), _parent.name.label("parent_name"),
+                   _parent.kind.label("parent_kind"), _parent.status.label("parent_status"),
+                   _parent.tariff_id.label("parent_tariff_id"), Card.id.label("card_id"),
+                   Card.number.label("card_number"), Card.status.label("card_status"), Card.activation,
+                   Card.valid_days, Card.expires_at, Card.activated_at, Card.first_used_at)
+            .join(_parent, _parent.id == Account.parent_id, isouter=True)
+            .join(Card, Card.account_id == Account.id, isouter=True))
+
+
+_SUBJECT_BY_ID = _SUBJECT.where(Account.id == bindparam("account_id"))
+_SUBJECT_LOCKED = _SUBJECT_BY_ID.with_for_update(of=Account)
+_HELD = (select(func.coalesce(func.sum(Reservation.amount), 0), func.count())
+         .where(Reservation.account_id == bindparam("account_id"), Reservation.status == OPEN))
+_NEW_RESERVATION = insert(Reservation)
+
+
+def _subject(conn: Connection, account_id: int, *, lock: bool = False):
+    return conn.execute(_SUBJECT_LOCKED if lock else _SUBJECT_BY_ID, {"account_id": account_id}).one()
+
+
+def _standing(row) -> Standing:
+    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
+    parent = None if row.parent_id is None else AccountState(row.parent_name, row.parent_kind, row.parent_status,
+                                                             row.parent_tariff_id, row.currency)
+    return account_rules.standing(own, parent)
+
+
+def _card_state(row) -> card_rules.CardState:
+    return card_rules.CardState(row.card_number, row.card_status, row.activation, row.valid_days, row.expires_at,
+                                row.activated_at)
+
+
+def _verdict(row, now: datetime) -> Login:
+    """The account if it may call now, else the status saying why not (company, card and booth included)."""
+    standing = _standing(row)
     if not standing.usable:
-        return Login(_ACCOUNT_STATUS[standing.status], account_id, standing.reason)
-    kind, name = conn.execute(select(Account.kind, Account.name).where(Account.id == account_id)).one()
-    if kind == CARD:
-        decision = card_rules.decide(cards.find(conn, name, now=now).state, now)
+        return Login(_ACCOUNT_STATUS[standing.status], row.id, standing.reason)
+    if row.booth and not row.booth_open:  # a booth calls only between start and stop
+        return Login(BillStatus.BOOTH_CLOSED, row.id, f"booth {row.name} is not started (`asteriskbill callshop start`)")
+    if row.kind == CARD:
+        decision = card_rules.decide(_card_state(row), now)
         if not decision.usable:
-            return Login(_CARD_STATUS[decision.status], account_id, decision.reason)
-    return Login(BillStatus.OK, account_id)
+            return Login(_CARD_STATUS[decision.status], row.id, decision.reason)
+    return Login(BillStatus.OK, row.id)
+
+
+def _usable(conn: Connection, account_id: int, now: datetime) -> Login:
+    return _verdict(_subject(conn, account_id), now)
 
 
 def balance(engine: Engine, account_id: int) -> Balance:
-    with engine.begin() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(Account.balance, Account.credit_limit, Account.currency)
                            .where(Account.id == account_id)).one()
         return Balance(row.balance + row.credit_limit - _held(conn, account_id)[0], row.currency)
@@ -162,8 +208,7 @@ def balance(engine: Engine, account_id: int) -> Balance:
 
 def _held(conn: Connection, account_id: int) -> tuple[int, int]:
     """(credit held, calls) of the account's open reservations."""
-    amount, calls = conn.execute(select(func.coalesce(func.sum(Reservation.amount), 0), func.count())
-                                 .where(Reservation.account_id == account_id, Reservation.status == OPEN)).one()
+    amount, calls = conn.execute(_HELD, {"account_id": account_id}).one()
     return int(amount), calls
 
 
@@ -171,8 +216,9 @@ def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str,
               now: datetime | None = None) -> Authorization:
     """Normalise, route and rate the call, then reserve the credit of its maximum duration."""
     now = now or utcnow()
-    with engine.begin() as conn:
-        login = _usable(conn, account_id, now)
+    with reading(engine) as conn:
+        subject = _subject(conn, account_id)
+        login = _verdict(subject, now)
         if login.status is not BillStatus.OK:
             return Authorization(login.status, login.reason)
         try:
@@ -182,7 +228,7 @@ def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str,
         route = route_for(conn, number.number)
         if route is None:
             return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
-        tariff_id = accounts.standing(conn, account_id).tariff_id
+        tariff_id = _standing(subject).tariff_id
         if tariff_id is None:
             return Authorization(BillStatus.NO_RATE, "the account has no tariff")
         tariff = tariff_store.load_tariff(conn, tariff_store.tariff_by_id(conn, tariff_id))
@@ -197,10 +243,8 @@ def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str,
 def _reserve(engine: Engine, account_id: int, pricing: Pricing, number, dial: str, caller: Caller,
              now: datetime) -> Authorization:
     with engine.begin() as conn:
-        account = conn.execute(select(Account.name, Account.kind, Account.balance, Account.credit_limit,
-                                      Account.max_calls, Account.currency)
-                               .where(Account.id == account_id).with_for_update()).one()
-        login = _usable(conn, account_id, now)  # again, under the lock: an operator may just have frozen it
+        account = _subject(conn, account_id, lock=True)
+        login = _verdict(account, now)  # again, under the lock: an operator may just have frozen it
         if login.status is not BillStatus.OK:
             return Authorization(login.status, login.reason)
         reserved, calls = _held(conn, account_id)
@@ -208,9 +252,9 @@ def _reserve(engine: Engine, account_id: int, pricing: Pricing, number, dial: st
         if not isinstance(decision, Grant):
             return Authorization(decision, _refusal_reason(decision, account.name))
         if account.kind == CARD:
-            cards.record_use(conn, account.name, now)  # activates a first-use card
+            _use_card(conn, account, now)
         session = str(uuid.uuid4())
-        conn.execute(insert(Reservation).values(
+        conn.execute(_NEW_RESERVATION, dict(
             session=session, account_id=account_id, status=OPEN, amount=decision.amount,
             max_seconds=decision.max_seconds, dialled=number.dialled, number=number.number,
             call_class=number.call_class, destination=pricing.rate.destination, prefix=pricing.rate.prefix,
@@ -218,6 +262,17 @@ def _reserve(engine: Engine, account_id: int, pricing: Pricing, number, dial: st
             channel=caller.channel, uniqueid=caller.uniqueid, callerid=caller.callerid, created_at=now))
     return Authorization(BillStatus.OK, "", session, decision.max_seconds, decision.amount, number.number, dial,
                          pricing.rate.destination, account.currency)
+
+
+def _use_card(conn: Connection, card, now: datetime) -> None:
+    """A call uses the card: stamp its use, and activate it on its first use (first-use cards)."""
+    values: dict = {"last_used_at": now}
+    if card.first_used_at is None:
+        values["first_used_at"] = now
+    if card_rules.decide(_card_state(card), now).activates:
+        values["status"] = card_rules.ACTIVE
+        values["activated_at"], values["expires_at"] = card_rules.activation(_card_state(card), now)
+    conn.execute(update(Card).where(Card.id == card.card_id).values(values))
 
 
 def _refusal_reason(status: BillStatus, name: str) -> str:

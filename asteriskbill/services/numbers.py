@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from asteriskbill.billing.accounts import COMPANY
 from asteriskbill.billing.numbers import Normalized, NumberPlan, normalize
@@ -21,11 +21,15 @@ def global_plan(settings: Settings) -> NumberPlan:
                       settings.international_prefix, settings.national_prefix, settings.number_max_length)
 
 
+# The plan of the account's company (or its own, for a company); built once for authorizations.
+_PLAN = (select(NumberPlanRow.__table__).join(Account, func.coalesce(Account.parent_id, Account.id)
+                                              == NumberPlanRow.account_id)
+         .where(Account.id == bindparam("account_id")))
+
+
 def plan_for(conn: Connection, settings: Settings, account_id: int) -> NumberPlan:
     """The global plan with the values of the account's company (or its own, for a company)."""
-    owner = conn.execute(select(func.coalesce(Account.parent_id, Account.id))
-                         .where(Account.id == account_id)).scalar_one()
-    row = conn.execute(select(NumberPlanRow.__table__).where(NumberPlanRow.account_id == owner)).one_or_none()
+    row = conn.execute(_PLAN, {"account_id": account_id}).one_or_none()
     return global_plan(settings) if row is None else global_plan(settings).overridden(**row._mapping)
 
 

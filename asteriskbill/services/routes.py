@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing.routes import Route, choose_route
@@ -38,6 +40,12 @@ def _routes(conn: Connection) -> list[Route]:
 
 def route_for(conn: Connection, number: str) -> Route | None:
     prefixes = [number[:n] for n in range(len(number) + 1)]
-    rows = conn.execute(select(RouteRow.prefix, RouteRow.dial, RouteRow.name)
-                        .where(RouteRow.prefix.in_(prefixes))).all()
+    rows = conn.execute(_routes_query(len(prefixes)), {f"p{i}": p for i, p in enumerate(prefixes)}).all()
     return choose_route((Route(*row) for row in rows), number)
+
+
+@lru_cache(maxsize=64)
+def _routes_query(count: int) -> Select:
+    """One statement per number length, built once (an expanding IN is rendered again on every call)."""
+    return (select(RouteRow.prefix, RouteRow.dial, RouteRow.name)
+            .where(RouteRow.prefix.in_([bindparam(f"p{i}") for i in range(count)])))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ContextManager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from asteriskbill.settings import Settings
 
 SYNCHRONOUS_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+READ_ONLY = "asteriskbill_read_only"  # execution option: see ``reading``
 
 
 def make_engine(settings: Settings, **kwargs) -> Engine:
@@ -39,9 +41,17 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
     def _on_begin(connection):
         # IMMEDIATE takes the write lock up front: a deferred BEGIN fails its lock upgrade under
         # concurrent writers, and a balance read outside the write lock could be spent twice.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (``reading``) takes none: WAL gives it a snapshot while calls settle.
+        mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def reading(engine: Engine) -> ContextManager[Connection]:
+    """A transaction that only reads (reports, exports): one consistent snapshot that, on SQLite,
+    does not hold the write lock, so a minute-long export never makes a settlement wait."""
+    return engine.execution_options(**{READ_ONLY: True}).begin()
 
 
 def is_sqlite(engine: Engine) -> bool:

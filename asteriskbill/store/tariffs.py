@@ -66,12 +66,17 @@ def tariff_row(conn: Connection, name: str):
     return conn.execute(select(TariffRow.__table__).where(TariffRow.name == name)).one_or_none()
 
 
+# Built once: a statement object memoizes its cache key, so authorizations do not rebuild it every call.
+_TARIFF_BY_ID = select(TariffRow.__table__).where(TariffRow.id == bindparam("tariff_id"))
+_HOLIDAYS = select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == bindparam("tariff_id"))
+
+
 def tariff_by_id(conn: Connection, tariff_id: int):
-    return conn.execute(select(TariffRow.__table__).where(TariffRow.id == tariff_id)).one()
+    return conn.execute(_TARIFF_BY_ID, {"tariff_id": tariff_id}).one()
 
 
 def load_tariff(conn: Connection, row) -> Tariff:
-    holidays = conn.execute(select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == row.id)).all()
+    holidays = conn.execute(_HOLIDAYS, {"tariff_id": row.id}).all()
     return Tariff(name=row.name, currency=row.currency, rounding=row.rounding, timezone=row.timezone,
                   holidays={day: weekday for day, weekday in holidays})
 

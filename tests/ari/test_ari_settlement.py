@@ -49,13 +49,13 @@ async def listen(engine, settings, ari: FakeAri, settled: int) -> None:
     """Run the listener until ``settled`` reservations are no longer open."""
     listener, task = start_listener(engine, settings, ari)
     try:
-        for _ in range(600):
+        for _ in range(1200):
             await asyncio.sleep(0.05)
             with engine.begin() as conn:
                 done = conn.execute(select(Reservation.status).where(Reservation.status != "open")).all()
             if len(done) >= settled and listener.queue.empty():
                 return
-        raise AssertionError("the listener did not settle the calls in 30 s")
+        raise AssertionError("the listener did not settle the calls in 60 s")
     finally:
         await stop(task)
 
@@ -65,7 +65,7 @@ def replay(engine, settings, playlist: list[str], settled: int = 1) -> None:
         async with FakeAri() as ari:
             ari.play(playlist)
             await listen(engine, settings, ari, settled)
-    asyncio.run(asyncio.wait_for(main(), 60))
+    asyncio.run(asyncio.wait_for(main(), 120))
 
 
 def card_state(engine, world):
@@ -130,7 +130,7 @@ def test_listener_restarted_mid_call_charges_once(engine, world):
         async with FakeAri() as ari:  # listener 2: the rest of the call
             ari.play(playlist[answered + 3:])
             await listen(engine, world.settings, ari, 1)
-    asyncio.run(asyncio.wait_for(main(), 60))
+    asyncio.run(asyncio.wait_for(main(), 120))
     balance, [cdr], charges = card_state(engine, world)
     # Asterisk's own ANSWEREDTIME_MS from the hangup handler's UserEvent: 2003 ms -> 3 s
     assert (cdr.outcome, cdr.billed_seconds, charges) == ("ANSWER", 3, [-5_000])
