@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, Engine, Select, and_, cast, exists, func, insert, literal, select, update
+from sqlalchemy import (BigInteger, Connection, Engine, Select, and_, bindparam, cast, exists, func, insert, literal, select,
+                        update)
 
 from asteriskbill.billing.accounts import ACTIVE
 from asteriskbill.billing.ledger import LedgerError, check_posting
@@ -31,19 +32,25 @@ class Entry:
     created_at: datetime
 
 
+# Built once: every call charge posts here, and a statement object memoizes its cache key.
+_LOCK = (select(Account.name, Account.balance, Account.status).where(Account.id == bindparam("account_id"))
+         .with_for_update())
+_SET_BALANCE = update(Account).where(Account.id == bindparam("account_id")).values(balance=bindparam("after"))
+_NEW_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
+
+
 def post(conn: Connection, account_id: int, kind: str, amount: int, *, operator: str,
          reference: str | None = None, note: str | None = None) -> Entry:
     """Change one balance by ``amount`` micro-units and write its ledger entry, in ``conn``'s transaction."""
-    account = conn.execute(select(Account.name, Account.balance, Account.status)
-                           .where(Account.id == account_id).with_for_update()).one_or_none()
+    account = conn.execute(_LOCK, {"account_id": account_id}).one_or_none()
     if account is None:
         raise LedgerError(f"no account with id {account_id}")
     check_posting(kind, amount, account.name, account.status)
     after = account.balance + amount
-    conn.execute(update(Account).where(Account.id == account_id).values(balance=after))
+    conn.execute(_SET_BALANCE, {"account_id": account_id, "after": after})
     values = dict(account_id=account_id, kind=kind, amount=amount, balance_after=after, reference=reference,
                   note=note, operator=operator, created_at=utcnow())
-    entry_id = conn.execute(insert(LedgerEntry).values(values).returning(LedgerEntry.id)).scalar_one()
+    entry_id = conn.execute(_NEW_ENTRY, values).scalar_one()
     return Entry(id=entry_id, **values)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from asteriskbill.billing.currency import call_day
 from asteriskbill.billing.settle import CallResult, billable_seconds
@@ -39,16 +39,24 @@ class Settled:
     outcome: str
 
 
+# Built once: a statement object memoizes its cache key, and a settlement runs for every call.
+_RESERVATION = (select(Reservation.__table__).where(Reservation.session == bindparam("session"))
+                .with_for_update())
+_CDR_OF = select(Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(Cdr.session == bindparam("session"))
+_CURRENCY = select(Account.currency).where(Account.id == bindparam("account_id"))
+_NEW_CDR = insert(Cdr)
+_CLOSE = (update(Reservation).where(Reservation.id == bindparam("reservation_id"))
+          .values(status=SETTLED, closed_at=bindparam("closed_at")))
+
+
 def settle(engine: Engine, result: CallResult) -> Settled | None:
     """Write the call's CDR and charge it; None when no reservation has that session."""
     with engine.begin() as conn:
-        reservation = conn.execute(select(Reservation.__table__).where(Reservation.session == result.session)
-                                   .with_for_update()).one_or_none()
+        reservation = conn.execute(_RESERVATION, {"session": result.session}).one_or_none()
         if reservation is None:
             return None
         if reservation.status not in (OPEN, FLAGGED):
-            cdr = conn.execute(select(Cdr.cost, Cdr.billed_seconds, Cdr.outcome)
-                               .where(Cdr.session == result.session)).one_or_none()
+            cdr = conn.execute(_CDR_OF, {"session": result.session}).one_or_none()
             if cdr is None:  # released before any call was made
                 return Settled(result.session, False, 0, 0, reservation.status)
             return Settled(result.session, False, cdr.cost, cdr.billed_seconds, cdr.outcome)
@@ -74,8 +82,7 @@ def _write(conn: Connection, reservation, result: CallResult) -> Settled:
     if charge.cost:
         ledger.post(conn, reservation.account_id, "call", -charge.cost, operator=ENGINE_OPERATOR,
                     reference=reservation.session, note=f"{reservation.number} {seconds} s")
-    conn.execute(update(Reservation).where(Reservation.id == reservation.id)
-                 .values(status=SETTLED, closed_at=utcnow()))
+    conn.execute(_CLOSE, {"reservation_id": reservation.id, "closed_at": utcnow()})
     return Settled(reservation.session, True, charge.cost, seconds, result.outcome)
 
 
