@@ -11,6 +11,7 @@ from asteriskbill.money import format_amount
 
 CREDIT, DEBIT, EITHER = 1, -1, 0
 FACE_VALUE, RECHARGE, REFUND, ADJUSTMENT, CALL = "face_value", "recharge", "refund", "adjustment", "call"
+BOOTH_PAYMENT, BOOTH_CHANGE = "booth_payment", "booth_change"
 
 # kind -> sign its amount must have
 KINDS = {
@@ -19,6 +20,8 @@ KINDS = {
     REFUND: CREDIT,       # money given back, e.g. for a call charged wrongly
     ADJUSTMENT: EITHER,   # an operator's correction, with a note saying why
     CALL: DEBIT,          # a call charge, with the call's id as reference
+    BOOTH_PAYMENT: CREDIT,  # a callshop customer's money: prepaid at the start, or the amount due at the stop
+    BOOTH_CHANGE: DEBIT,    # the change a prepaid callshop customer gets back at the stop
 }
 # A call that happened is charged even after its account was closed: the ledger records what was used.
 ALLOWED_WHEN_CLOSED = frozenset({CALL})
