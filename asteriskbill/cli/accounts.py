@@ -25,7 +25,7 @@ def account_dict(account: service.AccountView) -> dict:
         "balance": format_amount(account.balance), "credit_limit": format_amount(account.credit_limit),
         "status": account.status, "effective_status": account.effective_status, "reason": account.reason,
         "max_calls": account.max_calls, "extension": account.extension, "accountcode": account.accountcode,
-        "created_at": stamp(account.created_at),
+        "booth": account.booth, "created_at": stamp(account.created_at),
     }
 
 
@@ -64,9 +64,12 @@ def accounts() -> None:
 @click.option("--max-calls", type=click.IntRange(min=1), help="Simultaneous calls allowed [default: no limit].")
 @click.option("--extension", metavar="EXT", help="The extension number (extension accounts).")
 @click.option("--accountcode", metavar="CODE", help="The Asterisk CDR(accountcode) that identifies it.")
+@click.option("--booth", is_flag=True,
+              help="A callshop booth (extension accounts): it calls only between `callshop start` and `stop`.")
 @pass_app
 def create(app: App, kind: str, name: str, parent: str | None, tariff: str | None, currency: str | None,
-           credit_limit: int, max_calls: int | None, extension: str | None, accountcode: str | None) -> None:
+           credit_limit: int, max_calls: int | None, extension: str | None, accountcode: str | None,
+           booth: bool) -> None:
     """Create an account of KIND (extension, company or gateway) named NAME.
 
     Example:
@@ -75,12 +78,14 @@ def create(app: App, kind: str, name: str, parent: str | None, tariff: str | Non
         asteriskbill accounts create company acme --tariff retail
         asteriskbill accounts create extension acme-0001 --parent acme \\
             --extension 0001 --max-calls 2
+        asteriskbill accounts create extension booth-301 --tariff retail \\
+            --extension 301 --booth
     """
     account = service.create(app.engine, app.operator, service.NewAccount(
         kind=kind, name=name, parent=parent, tariff=tariff, currency=currency, credit_limit=credit_limit,
-        max_calls=max_calls, extension=extension, accountcode=accountcode))
+        max_calls=max_calls, extension=extension, accountcode=accountcode, booth=booth))
     owner = f" of company {account.parent}" if account.parent else ""
-    click.echo(f"{account.kind} {account.name}{owner} created in {account.currency}, "
+    click.echo(f"{'booth' if account.booth else account.kind} {account.name}{owner} created in {account.currency}, "
                f"tariff {account.effective_tariff or '(none yet)'}")
 
 
@@ -101,10 +106,11 @@ def list_(app: App, kind: str | None, parent: str | None, search: str | None, as
     if as_json:
         echo_json([account_dict(a) for a in found])
         return
+    columns = ["name", "kind", "parent", "extension", "tariff", "balance", "status"]
     echo_table([{"name": a.name, "kind": a.kind, "parent": a.parent or "", "extension": a.extension or "",
                  "tariff": a.effective_tariff or "", "balance": money(a.balance, a.currency),
-                 "status": _status_text(a)} for a in found],
-               ["name", "kind", "parent", "extension", "tariff", "balance", "status"])
+                 "status": _status_text(a), "booth": "booth" if a.booth else ""} for a in found],
+               columns + ["booth"] if any(a.booth for a in found) else columns)  # no column when no callshop
 
 
 @accounts.command()
@@ -125,9 +131,10 @@ def show(app: App, name: str, as_json: bool) -> None:
     data = account_dict(account)
     data.update(balance=money(account.balance, account.currency),
                 credit_limit=money(account.credit_limit, account.currency), status=_status_text(account),
-                tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"))
+                tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"),
+                booth="yes (see `asteriskbill callshop status`)" if account.booth else "")
     echo_fields(data, ("name", "kind", "parent", "tariff", "balance", "credit_limit", "status", "reason", "max_calls",
-                       "extension", "accountcode", "created_at"))
+                       "extension", "accountcode", "booth", "created_at"))
 
 
 def _status_command(action: str, done: str, doc: str) -> click.Command:

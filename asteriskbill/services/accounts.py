@@ -41,6 +41,7 @@ class AccountView:
     max_calls: int | None
     extension: str | None
     accountcode: str | None
+    booth: bool
     created_at: datetime
 
 
@@ -73,7 +74,7 @@ def _view(row) -> AccountView:
         effective_tariff=row.tariff_name or row.parent_tariff_name, currency=row.currency, balance=row.balance,
         credit_limit=row.credit_limit, status=row.status, effective_status=effective.status,
         reason=effective.reason, max_calls=row.max_calls, extension=row.extension, accountcode=row.accountcode,
-        created_at=row.created_at)
+        booth=row.booth, created_at=row.created_at)
 
 
 def find(conn: Connection, name: str, *, lock: bool = False) -> AccountView:
@@ -101,6 +102,7 @@ class NewAccount:
     max_calls: int | None = None
     extension: str | None = None
     accountcode: str | None = None
+    booth: bool = False  # a callshop booth: calls only between `callshop start` and `callshop stop`
 
 
 def _check_new(new: NewAccount) -> None:
@@ -111,6 +113,10 @@ def _check_new(new: NewAccount) -> None:
         raise AccountError("an account needs a name")
     if new.extension is not None and new.kind != rules.EXTENSION:
         raise AccountError("--extension is for extension accounts")
+    if new.booth and new.kind != rules.EXTENSION:
+        raise AccountError("--booth is for extension accounts")
+    if new.booth and new.credit_limit:
+        raise AccountError("a booth's credit limit is set by `asteriskbill callshop start`, not at its creation")
     if new.credit_limit < 0:
         raise AccountError("a credit limit must not be negative")
     if new.max_calls is not None and new.max_calls < 1:
@@ -144,11 +150,12 @@ def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
             conn.execute(insert(Account).values(
                 kind=new.kind, name=new.name, parent_id=parent and parent.id, tariff_id=tariff_id,
                 currency=currency, balance=0, credit_limit=new.credit_limit, status=rules.ACTIVE,
-                max_calls=new.max_calls, extension=new.extension, accountcode=new.accountcode))
+                max_calls=new.max_calls, extension=new.extension, accountcode=new.accountcode,
+                booth=new.booth))
             audit.record(conn, operator, "account.create", new.name, {
                 "kind": new.kind, "parent": new.parent, "tariff": new.tariff, "currency": currency,
                 "credit_limit": format_amount(new.credit_limit), "max_calls": new.max_calls, "extension": new.extension,
-                "accountcode": new.accountcode})
+                "accountcode": new.accountcode, "booth": new.booth})
             return find(conn, new.name)
     except IntegrityError:  # a concurrent create took the name, extension or accountcode
         raise AccountError(f"account {new.name}: name, extension or accountcode is taken already") from None
