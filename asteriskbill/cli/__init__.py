@@ -45,10 +45,11 @@ def main(ctx: click.Context, config: str | None, db: str | None, operator: str |
 
 
 def _register() -> None:
-    from asteriskbill.cli import (accounts, admin, audit, batches, cards, currency, quote, rates, routes, serve,
-                                  servers, tariff)
+    from asteriskbill.cli import (accounts, admin, audit, batches, callshop, cards, currency, quote, rates, routes,
+                                  serve, servers, tariff)
 
-    for module in (admin, tariff, rates, quote, routes, accounts, cards, batches, audit, serve, currency, servers):
+    for module in (admin, tariff, rates, quote, routes, accounts, cards, batches, audit, serve, currency, servers,
+                   callshop):
         for command in module.COMMANDS:
             main.add_command(command)
 
