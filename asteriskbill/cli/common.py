@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
 
 import click
 from sqlalchemy import Engine
@@ -87,3 +90,14 @@ def echo_fields(data: dict[str, Any], keys: Sequence[str]) -> None:
     for key in keys:
         if data[key] not in (None, ""):
             click.echo(f"{key + ':':<{width}}{data[key]}")
+
+
+@contextmanager
+def file_progress(file: Path, from_bytes: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr, advanced by bytes read, for an import of a file of ``from_bytes`` or more."""
+    size = file.stat().st_size
+    if size < from_bytes:
+        yield lambda _bytes: None
+        return
+    with click.progressbar(length=size, label=f"importing {file.name}", file=sys.stderr) as bar:
+        yield bar.update

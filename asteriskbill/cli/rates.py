@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import click
 
-from asteriskbill.cli.common import App, echo_json, echo_table, json_option, output_option, pass_app
+from asteriskbill.cli.common import App, echo_json, echo_table, file_progress, json_option, output_option, pass_app
 from asteriskbill.cli.options import DATETIME
 from asteriskbill.rating.csvrow import describe_validity, format_rate
 from asteriskbill.rating.model import WEEKDAYS
@@ -32,17 +30,6 @@ def rates() -> None:
     """
 
 
-@contextmanager
-def _progress(file: Path) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr, advanced by bytes read, for files large enough to wait for."""
-    size = file.stat().st_size
-    if size < PROGRESS_FROM:
-        yield lambda _bytes: None
-        return
-    with click.progressbar(length=size, label=f"importing {file.name}", file=sys.stderr) as bar:
-        yield bar.update
-
-
 @rates.command(name="import")
 @click.argument("tariff")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -59,7 +46,7 @@ def import_(app: App, tariff: str, file: Path, replace: bool) -> None:
 
         asteriskbill rates import retail rates.csv --replace
     """
-    with _progress(file) as advance:
+    with file_progress(file, PROGRESS_FROM) as advance:
         result = service.import_rates(app.engine, tariff, file, replace=replace, progress=advance)
     replaced = f" (replaced {result.replaced})" if replace else ""
     click.echo(f"imported {result.count:,} rate{'' if result.count == 1 else 's'} into tariff {result.tariff}{replaced}")

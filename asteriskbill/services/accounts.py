@@ -44,6 +44,11 @@ class AccountView:
     booth: bool
     created_at: datetime
 
+    @property
+    def state(self) -> AccountState:
+        """Its own settings, as the account rules read them."""
+        return AccountState(self.name, self.kind, self.status, None, self.currency)
+
 
 _parent = aliased(Account)
 _own_tariff = aliased(Tariff)
@@ -105,14 +110,15 @@ class NewAccount:
     booth: bool = False  # a callshop booth: calls only between `callshop start` and `callshop stop`
 
 
-def _check_new(new: NewAccount) -> None:
+def check_new(new: NewAccount) -> None:
+    """The rules a new account meets on its own, before its company, tariff and names are looked up."""
     rules.check_kind(new.kind)
     if new.kind == rules.CARD:
         raise AccountError("cards are created by `asteriskbill cards generate`")
     if not new.name.strip():
         raise AccountError("an account needs a name")
     if new.extension is not None and new.kind != rules.EXTENSION:
-        raise AccountError("--extension is for extension accounts")
+        raise AccountError("an extension number is for extension accounts only")
     if new.booth and new.kind != rules.EXTENSION:
         raise AccountError("--booth is for extension accounts")
     if new.booth and new.credit_limit:
@@ -120,10 +126,10 @@ def _check_new(new: NewAccount) -> None:
     if new.credit_limit < 0:
         raise AccountError("a credit limit must not be negative")
     if new.max_calls is not None and new.max_calls < 1:
-        raise AccountError("--max-calls must be at least 1")
+        raise AccountError("max calls must be at least 1")
 
 
-def _check_free(conn: Connection, new: NewAccount) -> None:
+def check_free(conn: Connection, new: NewAccount) -> None:
     """Name, extension and accountcode belong to one account each: say which one has it already."""
     for column, value, what in ((Account.name, new.name, "an account named"),
                                 (Account.extension, new.extension, "extension"),
@@ -133,41 +139,57 @@ def _check_free(conn: Connection, new: NewAccount) -> None:
             raise AccountError(f"{what} {value} exists already (account {holder})")
 
 
+def check_placement(new: NewAccount, parent: AccountState | None, parent_tariff: str | None, tariff) -> str:
+    """The new account's currency: its own, else its tariff's or its company's, and the same as both
+    (an account uses a tariff in its own currency); a child account needs a tariff, its own or its company's."""
+    rules.check_parent(new.kind, parent)
+    currency = _currency(new, parent, tariff)
+    rules.check_currencies(new.name, currency, parent, tariff and (tariff.name, tariff.currency))
+    if tariff is None and new.kind != rules.COMPANY and parent_tariff is None:
+        article = "an" if new.kind == rules.EXTENSION else "a"
+        raise AccountError(f"{article} {new.kind} account needs a tariff: its own, or its company's")
+    return currency
+
+
+def insert_account(conn: Connection, operator: str, new: NewAccount, parent_id: int | None, tariff_id: int | None,
+                   currency: str, status: str = rules.ACTIVE, source: str | None = None) -> int:
+    """Write a checked new account at balance 0, with its audit entry (``source``: the file it came from)."""
+    account_id = conn.execute(insert(Account).values(
+        kind=new.kind, name=new.name, parent_id=parent_id, tariff_id=tariff_id, currency=currency, balance=0,
+        credit_limit=new.credit_limit, status=status, max_calls=new.max_calls, extension=new.extension,
+        accountcode=new.accountcode, booth=new.booth)).inserted_primary_key[0]
+    detail = {"kind": new.kind, "parent": new.parent, "tariff": new.tariff, "currency": currency,
+              "credit_limit": format_amount(new.credit_limit), "max_calls": new.max_calls, "extension": new.extension,
+              "accountcode": new.accountcode, "booth": new.booth}
+    if status != rules.ACTIVE:
+        detail["status"] = status
+    if source is not None:
+        detail["import"] = source
+    audit.record(conn, operator, "account.create", new.name, detail)
+    return account_id
+
+
 def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
-    _check_new(new)
+    check_new(new)
     try:
         with engine.begin() as conn:
             parent = find(conn, new.parent, lock=True) if new.parent else None
-            parent_state = parent and AccountState(parent.name, parent.kind, parent.status, None, parent.currency)
-            rules.check_parent(new.kind, parent_state)
             tariff_id, tariff = get_tariff(conn, new.tariff) if new.tariff else (None, None)
-            currency = _currency(new, parent, tariff)
-            rules.check_currencies(new.name, currency, parent_state, tariff and (tariff.name, tariff.currency))
-            if tariff is None and new.kind != rules.COMPANY and (parent is None or parent.effective_tariff is None):
-                raise AccountError(f"a {new.kind} account needs a tariff: give --tariff "
-                                   "(or a --parent company that has one)")
-            _check_free(conn, new)
-            conn.execute(insert(Account).values(
-                kind=new.kind, name=new.name, parent_id=parent and parent.id, tariff_id=tariff_id,
-                currency=currency, balance=0, credit_limit=new.credit_limit, status=rules.ACTIVE,
-                max_calls=new.max_calls, extension=new.extension, accountcode=new.accountcode,
-                booth=new.booth))
-            audit.record(conn, operator, "account.create", new.name, {
-                "kind": new.kind, "parent": new.parent, "tariff": new.tariff, "currency": currency,
-                "credit_limit": format_amount(new.credit_limit), "max_calls": new.max_calls, "extension": new.extension,
-                "accountcode": new.accountcode, "booth": new.booth})
+            currency = check_placement(new, parent and parent.state, parent and parent.effective_tariff, tariff)
+            check_free(conn, new)
+            insert_account(conn, operator, new, parent and parent.id, tariff_id, currency)
             return find(conn, new.name)
     except IntegrityError:  # a concurrent create took the name, extension or accountcode
         raise AccountError(f"account {new.name}: name, extension or accountcode is taken already") from None
 
 
-def _currency(new: NewAccount, parent: AccountView | None, tariff) -> str:
+def _currency(new: NewAccount, parent: AccountState | None, tariff) -> str:
     if new.currency:
         return parse_currency(new.currency)
     for source in (tariff, parent):
         if source is not None:
             return source.currency
-    raise AccountError("give --currency (or a --tariff or --parent to take it from)")
+    raise AccountError("give a currency, or a tariff or company to take it from")
 
 
 def list_accounts(engine: Engine, kind: str | None = None, parent: str | None = None,
@@ -199,8 +221,7 @@ def change_status(engine: Engine, operator: str, name: str, action: str) -> Acco
         account = find(conn, name, lock=True)
         if account.kind == rules.CARD:
             raise AccountError(f"{name} is a card: use `asteriskbill cards disable` or `cards delete`")
-        state = AccountState(account.name, account.kind, account.status, None, account.currency)
-        status = rules.next_status(state, action)
+        status = rules.next_status(account.state, action)
         if status == rules.CLOSED:
             _check_no_open_children(conn, account)
         conn.execute(update(Account).where(Account.id == account.id).values(status=status))

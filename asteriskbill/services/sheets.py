@@ -75,20 +75,21 @@ class Problems:
 
     def __init__(self, source: Path):
         self.source = source
-        self.lines: list[str] = []
+        self.lines: list[tuple[int, str]] = []
         self.count = 0
 
     def add(self, line: int, message: str) -> None:
         self.count += 1
         if len(self.lines) < MAX_ERRORS:
-            self.lines.append(f"line {line}: {message}")
+            self.lines.append((line, message))
 
     def check(self) -> None:
+        """Raise the problems found, in line order (checks of a whole file find them out of order)."""
         if not self.count:
             return
         more = f"\n  ... and {self.count - len(self.lines)} more" if self.count > len(self.lines) else ""
         raise UserError(f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
-                        + "\n  ".join(self.lines) + more)
+                        + "\n  ".join(f"line {line}: {message}" for line, message in sorted(self.lines)) + more)
 
 
 def header(source: Path, lines: Iterator[Line], known: Sequence[str], required: Sequence[str]) -> list[str]:
