@@ -10,8 +10,8 @@ import click
 
 from asteriskbill.billing.accounts import KINDS
 from asteriskbill.billing.ledger import ADJUSTMENT, RECHARGE
-from asteriskbill.cli.common import (App, echo_fields, echo_json, echo_table, file_progress, json_option, money,
-                                     output_option, pass_app, stamp)
+from asteriskbill.cli.common import (App, echo_fields, echo_json, echo_table, json_option, money, output_option,
+                                     pass_app, stamp)
 from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT
 from asteriskbill.money import format_amount
 from asteriskbill.services import account_sheets
@@ -19,7 +19,6 @@ from asteriskbill.services import accounts as service
 from asteriskbill.services.ledger import Entry
 
 PLURALS = {"company": "companies", "extension": "extensions", "gateway": "gateways"}
-IMPORT_PROGRESS_FROM = 1 << 20  # bytes: about 15,000 accounts, each checked against the database
 # "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
 NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
 
@@ -258,14 +257,14 @@ def import_(app: App, file: Path, as_json: bool) -> None:
     ledger, so every account starts at 0; move money with `accounts recharge`).
 
     All or nothing: if any line is bad, the errors are listed with their line numbers and
-    nothing is written. Names, extensions and accountcodes must be new.
+    nothing is written. Names, extensions and accountcodes must be new. About 2,000 accounts
+    a second, each checked against the database.
 
     Example:
 
         asteriskbill accounts import extensions.xlsx
     """
-    with file_progress(file, IMPORT_PROGRESS_FROM) as advance:
-        result = account_sheets.import_accounts(app.engine, app.operator, file, progress=advance)
+    result = account_sheets.import_accounts(app.engine, app.operator, file)
     ignored = "ignored: balances change only through the ledger (`asteriskbill accounts recharge`)"
     if as_json:
         echo_json({"file": file.name, "created": result.counts, "total": result.total,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing import accounts as rules
 from asteriskbill.billing.accounts import CLOSED, COMPANY, AccountError, AccountState
@@ -61,20 +62,23 @@ class _Line:
     children: list["_Line"] = field(default_factory=list)
 
 
-def import_accounts(engine: Engine, operator: str, source: str | Path,
-                    progress: sheets.Progress = lambda _bytes: None) -> ImportResult:
+def import_accounts(engine: Engine, operator: str, source: str | Path) -> ImportResult:
     """Create every account of a CSV or XLSX file in ONE transaction, or none of them."""
     source = Path(source)
-    rows = sheets.read(source, progress)
+    rows = sheets.read(source)
     columns = sheets.header(source, rows, FIELDS, ("kind", "name"))
     problems = sheets.Problems(source)
     lines = list(_parsed(columns, rows, problems))
     _check_unique(lines, problems)
-    with engine.begin() as conn:
-        _check_places(conn, lines, problems)
-        problems.check()
-        counts = _insert(conn, operator, source.name, lines)
-        audit.record(conn, operator, "accounts.import", source.name, counts)
+    try:
+        with engine.begin() as conn:
+            _check_places(conn, lines, problems)
+            problems.check()
+            counts = _insert(conn, operator, source.name, lines)
+            audit.record(conn, operator, "accounts.import", source.name, counts)
+    except IntegrityError:  # an account created meanwhile took a name, extension or accountcode
+        raise UserError(f"{source.name}: an account created meanwhile took a name, extension or accountcode "
+                        "of the file; nothing was imported: run the import again to see which") from None
     return ImportResult(counts, "balance" in columns)
 
 
@@ -145,7 +149,9 @@ def _check_unique(lines: list[_Line], problems: sheets.Problems) -> None:
 def _check_places(conn: Connection, lines: list[_Line], problems: sheets.Problems) -> None:
     """Company, tariff, currency and free names of every line; companies first, so that their
     accounts can be checked against them wherever they are in the file."""
-    named = {line.new.name: line for line in lines}
+    named: dict[str, _Line] = {}
+    for line in lines:
+        named.setdefault(line.new.name, line)  # a name's first line: a later one is the duplicate
     tariffs: dict[str, tuple] = {}
     for line in sorted(lines, key=lambda line: line.new.kind != COMPANY):
         if line.bad:

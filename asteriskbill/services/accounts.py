@@ -154,7 +154,7 @@ def check_placement(new: NewAccount, parent: AccountState | None, parent_tariff:
 def insert_account(conn: Connection, operator: str, new: NewAccount, parent_id: int | None, tariff_id: int | None,
                    currency: str, status: str = rules.ACTIVE, source: str | None = None) -> int:
     """Write a checked new account at balance 0, with its audit entry (``source``: the file it came from)."""
-    account_id = conn.execute(insert(Account).values(
+    account_id = conn.execute(insert(Account.__table__).values(
         kind=new.kind, name=new.name, parent_id=parent_id, tariff_id=tariff_id, currency=currency, balance=0,
         credit_limit=new.credit_limit, status=status, max_calls=new.max_calls, extension=new.extension,
         accountcode=new.accountcode, booth=new.booth)).inserted_primary_key[0]
