@@ -55,3 +55,23 @@ AMOUNT = Amount()
 SIGNED_AMOUNT = Amount(negative=True)
 DATE = IsoDate()
 DATETIME = IsoDateTime()
+
+
+class IsoMoment(click.ParamType):
+    """A day (2026-12-25) or a moment (2026-12-25T18:30, with or without an offset), kept as given:
+    a report period reads a day alone as all of it (billing/periods.py)."""
+
+    name = "date|datetime"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        for parse in (date.fromisoformat, datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        self.fail(f"{value!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30", param, ctx)
+
+
+MOMENT = IsoMoment()
