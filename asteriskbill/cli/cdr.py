@@ -1,0 +1,264 @@
+"""`asteriskbill cdr ...`: list, export and total the call records; back the database up; purge old CDRs."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+import click
+
+from asteriskbill.billing.periods import bound, parse_age
+from asteriskbill.billing.settle import OUTCOMES
+from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, output_option, pass_app, stamp
+from asteriskbill.cli.options import MOMENT
+from asteriskbill.errors import UserError
+from asteriskbill.money import format_amount
+from asteriskbill.services import cdrs as service
+from asteriskbill.services import sheets, upkeep
+
+LIST_LIMIT = 100
+PROGRESS_STEP = 1000  # rows between progress bar updates
+
+
+def _amount(value: int | None) -> str | None:
+    return None if value is None else format_amount(value)
+
+
+# The columns of `cdr export`, which are the keys of `cdr list --json`, in the order of ``cdr_row``.
+COLUMNS = ("session", "server", "uniqueid", "linkedid", "account", "account_kind", "company", "callerid", "dialled",
+           "number", "destination", "call_class", "started_at", "answered_at", "ended_at", "billable_ms",
+           "billed_seconds", "outcome", "hangup_cause", "prefix", "cost", "buy_cost", "margin", "currency", "source")
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+
+
+def cdr_row(c: service.CdrView) -> list:
+    """One CDR's cells; spelled out, as an export calls it a million times."""
+    return [c.session, c.server, c.uniqueid, c.linkedid, c.account, c.account_kind, c.company, c.callerid, c.dialled,
+            c.number, c.destination, c.call_class, stamp(c.started_at), stamp(c.answered_at), stamp(c.ended_at),
+            c.billable_ms, c.billed_seconds, c.outcome, c.hangup_cause, c.prefix, format_amount(c.cost),
+            _amount(c.buy_cost), _amount(c.margin), c.currency, c.source]
+
+
+def cdr_dict(c: service.CdrView) -> dict:
+    return dict(zip(COLUMNS, cdr_row(c)))
+
+
+def minutes(seconds: int) -> str:
+    """Billed seconds as minutes to the hundredth, rounded half up, in integers: 90 -> "1.50"."""
+    hundredths = (seconds * 100 + 30) // 60
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def totals_dict(t: service.Totals) -> dict:
+    return {"calls": t.calls, "answered": t.answered, "billed_seconds": t.seconds, "minutes": minutes(t.seconds),
+            "cost": format_amount(t.cost), "buy_cost": _amount(t.buy_cost), "margin": _amount(t.margin)}
+
+
+def _period(app: App, since, until) -> dict:
+    zone = ZoneInfo(app.settings.timezone)
+    return {"since": None if since is None else bound(since, zone),
+            "until": None if until is None else bound(until, zone, end=True)}
+
+
+def period_options(command: Callable) -> Callable:
+    command = click.option("--until", type=MOMENT, help="Started before this moment; a day alone includes "
+                                                        "all of it.")(command)
+    return click.option("--since", type=MOMENT, help="Started at or after this day or moment (ISO; no offset: "
+                                                     "the timezone setting).")(command)
+
+
+def filter_options(command: Callable) -> Callable:
+    """The filters `cdr list` and `cdr export` share."""
+    for option in reversed((
+            click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its "
+                                                           "extensions' and gateways')."),
+            click.option("--card", metavar="NUMBER", help="Only this card's CDRs."),
+            click.option("--number", metavar="PREFIX", help="Only normalised numbers starting with PREFIX."),
+            click.option("--outcome", type=click.Choice(OUTCOMES, case_sensitive=False), help="Only this outcome."),
+            click.option("--oldest-first", is_flag=True, help="Oldest first [default: newest first]."))):
+        command = option(command)
+    return period_options(command)
+
+
+def _filters(app: App, since, until, limit: int | None, **given) -> service.Filters:
+    return service.Filters(**_period(app, since, until), limit=limit, **given)
+
+
+@click.group()
+def cdr() -> None:
+    """Call records (CDRs): list, export, statistics, a card's cost report; backup and purge."""
+
+
+@cdr.command(name="list")
+@filter_options
+@click.option("--limit", type=click.IntRange(min=0), default=LIST_LIMIT, show_default=True,
+              help="At most this many (0: all).")
+@json_option
+@pass_app
+def list_(app: App, since, until, limit: int, as_json: bool, **given) -> None:
+    """List CDRs, newest first.
+
+    Example:
+
+        asteriskbill cdr list --since 2026-12-01 --account acme --outcome ANSWER --json
+    """
+    found = service.list_cdrs(app.engine, _filters(app, since, until, limit or None, **given))
+    if as_json:
+        echo_json([cdr_dict(c) for c in found])
+        return
+    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in found],
+               ["started_at", "account", "callerid", "number", "destination", "call_class", "outcome",
+                "billed_seconds", "cost"])
+
+
+def _with_progress(rows: Iterable[service.CdrView], total: int) -> Iterator[list]:
+    with click.progressbar(length=total, label="exporting CDRs", file=sys.stderr) as bar:
+        for count, c in enumerate(rows, 1):
+            yield cdr_row(c)
+            if count % PROGRESS_STEP == 0:
+                bar.update(PROGRESS_STEP)
+        bar.update(total % PROGRESS_STEP)
+
+
+@cdr.command()
+@filter_options
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many [default: all].")
+@output_option(".csv", ".xlsx")
+@pass_app
+def export(app: App, since, until, limit: int | None, output: str | None, **given) -> None:
+    """Export CDRs (every column of `cdr list --json`) to FILE.csv or FILE.xlsx, or as CSV to
+    standard output. Streams: millions of CDRs export without being held in memory.
+
+    Example:
+
+        asteriskbill cdr export --since 2026-11-01 --until 2026-11-30 -o november.xlsx
+    """
+    with service.stream(app.engine, _filters(app, since, until, limit, **given)) as (total, found):
+        if output and output.lower().endswith(".xlsx") and total > XLSX_MAX_ROWS:
+            raise UserError(f"{total:,} CDRs do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,} rows at most): "
+                            "use a .csv file, or fewer CDRs (--since, --until, --limit)")
+        rows = _with_progress(found, total)
+        if output:
+            count = sheets.write_file(output, COLUMNS, rows, sheet="cdrs")
+        else:
+            count = sheets.write_csv(sys.stdout, COLUMNS, rows)
+    if output:
+        click.echo(f"{count} CDRs written to {output}")
+
+
+def _stats_line(row: service.StatsRow) -> dict:
+    """One line for people: minutes of each call class, then the totals."""
+    total = totals_dict(row.total)
+    return {"key": "(no company)" if row.key is None else row.key, "kind": row.kind, "currency": row.currency,
+            **{f"{name}_min": minutes(t.seconds) for name, t in row.classes.items()},
+            **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")}}
+
+
+@cdr.command()
+@period_options
+@click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its children's).")
+@click.option("--by", type=click.Choice(service.STATS_BY), default="account", show_default=True,
+              help="account: each account its own calls; company: a company with its extensions and gateways; "
+                   "gateway: gateway accounts only; destination; server.")
+@json_option
+@pass_app
+def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -> None:
+    """Calls, answered calls, billed minutes and totals (cost, buy cost and margin where the rate
+    has a buy price) per account, company, gateway, destination or server, split into local,
+    national and international. Minutes are billed seconds / 60.
+
+    Example:
+
+        asteriskbill cdr stats --by company --since 2026-11-01 --until 2026-11-30 --json
+    """
+    rows = service.stats(app.engine, _filters(app, since, until, None, account=account), by)
+    if as_json:
+        echo_json([{"key": r.key, "kind": r.kind, "currency": r.currency,
+                    "classes": {name: totals_dict(t) for name, t in r.classes.items()},
+                    "total": totals_dict(r.total)} for r in rows])
+        return
+    lines = [_stats_line(r) for r in rows]
+    columns = [c for c in (lines[0] if lines else ["key"]) if c != "kind" or by in ("account", "gateway")]
+    echo_table(lines, columns)
+
+
+@cdr.command(name="cost-report")
+@click.argument("card")
+@period_options
+@json_option
+@pass_app
+def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
+    """A card's calls, oldest first, and what they cost in all.
+
+    Example:
+
+        asteriskbill cdr cost-report 400012345678 --since 2026-11-01
+    """
+    report = service.cost_report(app.engine, card, **_period(app, since, until))
+    currency = report.card.currency
+    if as_json:
+        echo_json({"card": report.card.number, "currency": currency, "balance": format_amount(report.card.balance),
+                   "cdrs": [cdr_dict(c) for c in report.cdrs], "total": totals_dict(report.total)})
+        return
+    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in report.cdrs],
+               ["started_at", "number", "destination", "outcome", "billed_seconds", "cost"])
+    total = totals_dict(report.total)
+    click.echo(f"card {report.card.number}: {total['calls']} calls, {total['answered']} answered, "
+               f"{total['minutes']} minutes, {money(report.total.cost, currency)}; "
+               f"balance {money(report.card.balance, currency)}")
+
+
+@cdr.command()
+@click.argument("dest", type=click.Path())
+@json_option
+@pass_app
+def backup(app: App, dest: str, as_json: bool) -> None:
+    """Copy the SQLite database to DEST while the engine runs (a consistent snapshot, checked).
+
+    DEST is a file, or a folder to write asteriskbill-<UTC time>.db in. On PostgreSQL use pg_dump.
+
+    Example:
+
+        asteriskbill cdr backup /var/backups/asteriskbill/
+    """
+    done = upkeep.backup(app.engine, dest)
+    if as_json:
+        echo_json({"path": str(done.path), "bytes": done.size, "cdrs": done.cdrs})
+        return
+    click.echo(f"backup written to {done.path}: {done.size:,} bytes, {done.cdrs} CDRs, integrity ok")
+
+
+def _age(ctx, param, value: str | None):
+    try:
+        if value is None:
+            return parse_age(ctx.find_object(App).settings.cdr_retention)
+        return parse_age(value)
+    except UserError as exc:
+        raise click.BadParameter(str(exc) + ("" if value else " (the cdr_retention setting)")) from None
+
+
+@cdr.command()
+@click.option("--older-than", metavar="AGE", callback=_age,
+              help="6months, 180days, 2weeks, 1year ... [default: the cdr_retention setting].")
+@click.option("--yes", is_flag=True, help="Delete them [default: only say how many would go].")
+@json_option
+@pass_app
+def purge(app: App, older_than, yes: bool, as_json: bool) -> None:
+    """Delete CDRs that started longer ago than AGE (and settled or released reservations closed
+    by then). Without --yes it only counts. Reservations of calls still open are never deleted.
+
+    Example:
+
+        asteriskbill cdr purge --older-than 6months --yes
+    """
+    done = upkeep.purge(app.engine, app.operator, older_than, apply=yes)
+    if as_json:
+        echo_json({"cutoff": stamp(done.cutoff), "cdrs": done.cdrs, "reservations": done.reservations,
+                   "deleted": done.deleted})
+        return
+    what = f"{done.cdrs} CDRs started before {stamp(done.cutoff)} and {done.reservations} closed reservations"
+    click.echo(f"deleted {what}" if done.deleted else f"would delete {what}; run again with --yes to delete them")
+
+
+COMMANDS = [cdr]

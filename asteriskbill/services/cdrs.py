@@ -1,0 +1,285 @@
+"""CDR use cases for operators: list, stream (exports), statistics, a card's cost report, the calls up now.
+
+Everything here only reads, in ``reading`` transactions: a snapshot that never holds SQLite's write
+lock, so a report over six months of CDRs never makes a settlement wait. Purging is in upkeep.py.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, Select, case, func, literal_column, null, or_, select
+from sqlalchemy.orm import aliased
+
+from asteriskbill.billing.accounts import COMPANY, GATEWAY
+from asteriskbill.billing.numbers import CALL_CLASSES
+from asteriskbill.billing.periods import check_period
+from asteriskbill.billing.settle import ANSWER, OUTCOMES
+from asteriskbill.errors import UserError
+from asteriskbill.services import accounts, cards
+from asteriskbill.services.calls import OPEN
+from asteriskbill.store.engine import reading
+from asteriskbill.store.models import Account, Cdr, Reservation
+
+STATS_BY = ("account", "company", "gateway", "destination", "server")
+STREAM_CHUNK = 2000  # rows fetched at a time when streaming
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None   # included (aware)
+    until: datetime | None = None   # excluded (aware)
+    account: str | None = None      # a company includes its extensions and gateways
+    card: str | None = None
+    number: str | None = None       # a prefix of the normalised number
+    outcome: str | None = None
+    limit: int | None = None        # None: all
+    oldest_first: bool = False
+
+
+@dataclass(frozen=True)
+class CallView:
+    """Who called what: what a CDR and a call up now share."""
+
+    session: str
+    account: str
+    account_kind: str
+    company: str | None
+    callerid: str
+    dialled: str
+    number: str
+    destination: str
+    call_class: str
+
+
+@dataclass(frozen=True)
+class CdrView(CallView):
+    """One CDR as the operator reads it."""
+
+    server: str
+    uniqueid: str
+    linkedid: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    billable_ms: int
+    billed_seconds: int
+    outcome: str
+    hangup_cause: str
+    prefix: str
+    cost: int
+    buy_cost: int | None
+    currency: str
+    source: str
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.buy_cost is None else self.cost - self.buy_cost
+
+
+_parent = aliased(Account)
+_CALLER = {"account": Account.name, "account_kind": Account.kind, "company": _parent.name}
+
+
+def _columns(view: type, table: type, special: dict) -> list:
+    """The columns to select for ``view``'s fields, in their order (construction is positional)."""
+    return [special[f.name] if f.name in special else getattr(table, f.name) for f in fields(view)]
+
+
+_SELECTED = _columns(CdrView, Cdr, _CALLER)
+
+
+def _joined(query: Select) -> Select:
+    return query.join(Account, Account.id == Cdr.account_id).outerjoin(_parent, _parent.id == Account.parent_id)
+
+
+def _number_prefix(text: str) -> str:
+    prefix = text.strip().removeprefix("+")
+    if not prefix.isdigit():
+        raise UserError(f"--number {text!r}: give the start of a normalised number, digits only (e.g. 4420)")
+    return prefix
+
+
+def _outcome(text: str) -> str:
+    if text.upper() not in OUTCOMES:
+        raise UserError(f"unknown outcome {text!r}: use one of {', '.join(OUTCOMES)}")
+    return text.upper()
+
+
+def _where(conn: Connection, query: Select, f: Filters) -> Select:
+    """``query`` narrowed by the filters; an unknown account or card is an error, not an empty list."""
+    check_period(f.since, f.until)
+    if f.since is not None:
+        query = query.where(Cdr.started_at >= f.since)
+    if f.until is not None:
+        query = query.where(Cdr.started_at < f.until)
+    if f.account is not None:
+        account = accounts.find(conn, f.account)
+        children = select(Account.id).where(Account.parent_id == account.id)
+        query = query.where(or_(Cdr.account_id == account.id, Cdr.account_id.in_(children))
+                            if account.kind == COMPANY else Cdr.account_id == account.id)
+    if f.card is not None:
+        query = query.where(Cdr.account_id == cards.find(conn, f.card).account_id)
+    if f.number is not None:
+        query = query.where(Cdr.number.startswith(_number_prefix(f.number)))
+    if f.outcome is not None:
+        query = query.where(Cdr.outcome == _outcome(f.outcome))
+    return query
+
+
+def _listing(conn: Connection, f: Filters) -> tuple[Select, Select]:
+    """The CDRs' query in order and within the limit, and the query counting them."""
+    if f.limit is not None and f.limit < 0:
+        raise UserError("--limit must not be negative")
+    query = _where(conn, _joined(select(*_SELECTED).select_from(Cdr)), f)
+    counted = query.with_only_columns(func.count()).order_by(None)
+    order = (Cdr.started_at, Cdr.id) if f.oldest_first else (Cdr.started_at.desc(), Cdr.id.desc())
+    query = query.order_by(*order)
+    if f.limit is not None:
+        query = query.limit(f.limit)
+    return query, counted
+
+
+def list_cdrs(engine: Engine, f: Filters) -> list[CdrView]:
+    with stream(engine, f) as (_, found):
+        return list(found)
+
+
+@contextmanager
+def stream(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]]:
+    """``(how many, the CDRs one by one)`` fetched a chunk at a time (a server-side cursor on
+    PostgreSQL), all from one snapshot: an export of millions holds only a chunk in memory."""
+    with reading(engine) as conn:
+        query, counted = _listing(conn, f)
+        total = conn.execute(counted).scalar_one()
+        if f.limit is not None:
+            total = min(total, f.limit)
+        rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(query)
+        yield total, (CdrView(*row) for row in rows)
+
+
+# --- statistics -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Totals:
+    """Calls and money of a set of CDRs; buy cost and margin only over the calls whose rate has a buy price."""
+
+    calls: int = 0
+    answered: int = 0
+    seconds: int = 0           # billed
+    cost: int = 0
+    buy_cost: int | None = None
+    bought_cost: int = 0       # the cost of the calls that have a buy cost
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.buy_cost is None else self.bought_cost - self.buy_cost
+
+    def __add__(self, other: "Totals") -> "Totals":
+        buy = None if self.buy_cost is None and other.buy_cost is None else (self.buy_cost or 0) + (other.buy_cost or 0)
+        return Totals(self.calls + other.calls, self.answered + other.answered, self.seconds + other.seconds,
+                      self.cost + other.cost, buy, self.bought_cost + other.bought_cost)
+
+    @classmethod
+    def of(cls, cdr: CdrView) -> "Totals":
+        known = cdr.buy_cost is not None
+        return cls(1, int(cdr.outcome == ANSWER), cdr.billed_seconds, cdr.cost, cdr.buy_cost,
+                   cdr.cost if known else 0)
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    key: str | None            # the account, company, gateway, destination or server; None: no company
+    kind: str | None           # the account's kind, for --by account and gateway
+    currency: str
+    classes: dict[str, Totals]  # local, national, international (every one, in this order)
+
+    @property
+    def total(self) -> Totals:
+        return sum(self.classes.values(), Totals())
+
+
+def _stats_key(by: str):
+    """(the grouping expression, the account kind or None) of ``by``."""
+    if by == "company":  # a company's calls and its children's, under the company; inline literal so that
+        # PostgreSQL sees the same expression in SELECT and GROUP BY
+        return case((Account.parent_id.is_not(None), _parent.name),
+                    (Account.kind == literal_column(f"'{COMPANY}'"), Account.name)), None
+    if by in ("account", "gateway"):
+        return Account.name, Account.kind
+    return getattr(Cdr, by), None
+
+
+def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
+    """Totals per ``by`` and currency, split by call class, summed by the database."""
+    if by not in STATS_BY:
+        raise UserError(f"cannot group statistics by {by!r}: use one of {', '.join(STATS_BY)}")
+    key, kind = _stats_key(by)
+    groups = [c for c in (key, kind, Cdr.currency, Cdr.call_class) if c is not None]
+    answered = func.sum(case((Cdr.outcome == ANSWER, 1), else_=0))
+    bought = func.sum(case((Cdr.buy_cost.is_not(None), Cdr.cost), else_=0))
+    query = _joined(select(key, null() if kind is None else kind, Cdr.currency, Cdr.call_class, func.count(),
+                           answered, func.sum(Cdr.billed_seconds), func.sum(Cdr.cost), func.sum(Cdr.buy_cost),
+                           bought).select_from(Cdr)).group_by(*groups)
+    if by == "gateway":
+        query = query.where(Account.kind == GATEWAY)
+    with reading(engine) as conn:
+        rows = conn.execute(_where(conn, query, f)).all()
+    classes: dict[tuple, dict[str, Totals]] = {}
+    for key_, kind_, currency, call_class, calls, answered_, seconds, cost, buy, bought_ in rows:
+        # int(): PostgreSQL sums BIGINT as NUMERIC
+        totals = Totals(calls, int(answered_), int(seconds), int(cost), None if buy is None else int(buy), int(bought_))
+        classes.setdefault((key_, kind_, currency), dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
+    return [StatsRow(*group, by_class) for group, by_class in
+            sorted(classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2]))]
+
+
+# --- one card ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CostReport:
+    card: cards.CardView
+    cdrs: list[CdrView]  # oldest first
+    total: Totals
+
+
+def cost_report(engine: Engine, number: str, since: datetime | None = None,
+                until: datetime | None = None) -> CostReport:
+    """A card's calls and what they cost (the "cost report" of calling-card systems)."""
+    with reading(engine) as conn:
+        card = cards.find(conn, number)
+    found = list_cdrs(engine, Filters(since=since, until=until, card=card.number, oldest_first=True))
+    return CostReport(card, found, sum(map(Totals.of, found), Totals()))
+
+
+# --- the calls up now ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActiveCall(CallView):
+    """An authorized call whose reservation is still open: on the phone now, or about to be."""
+
+    started_at: datetime   # authorized
+    max_seconds: int
+    amount: int            # credit held
+    currency: str
+    channel: str
+
+    @property
+    def ends_by(self) -> datetime:
+        """When the dialplan's L() limit ends it at the latest."""
+        return self.started_at + timedelta(seconds=self.max_seconds)
+
+
+def active_calls(engine: Engine) -> list[ActiveCall]:
+    """The open reservations, oldest first (the "online users" of prepaid systems)."""
+    columns = _columns(ActiveCall, Reservation, {**_CALLER, "started_at": Reservation.created_at,
+                                                "currency": Account.currency})
+    query = (select(*columns)
+             .join(Account, Account.id == Reservation.account_id)
+             .outerjoin(_parent, _parent.id == Account.parent_id)
+             .where(Reservation.status == OPEN).order_by(Reservation.created_at, Reservation.id))
+    with reading(engine) as conn:
+        return [ActiveCall(*row) for row in conn.execute(query)]

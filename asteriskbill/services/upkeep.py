@@ -1,0 +1,123 @@
+"""Database upkeep: an online backup of the SQLite file, and the purge of CDRs past their retention."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from asteriskbill.billing.periods import Age, before
+from asteriskbill.errors import UserError
+from asteriskbill.services import audit
+from asteriskbill.services.calls import RELEASED, SETTLED
+from asteriskbill.store.engine import is_sqlite
+from asteriskbill.store.models import Cdr, Reservation
+from asteriskbill.store.types import utcnow
+
+PURGE_BATCH = 5000  # rows per delete transaction: the write lock is never held for long
+
+
+# --- backup -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    size: int   # bytes
+    cdrs: int   # in the copy
+
+
+def backup(engine: Engine, dest: str | os.PathLike[str], now: datetime | None = None) -> Backup:
+    """Copy the SQLite database to ``dest`` (a file, or a folder to put a dated file in) while it runs.
+
+    The sqlite3 backup API copies in one step from one read snapshot, so calls settled meanwhile are
+    in the copy whole or not at all and nobody waits. The copy is checked and then renamed into place:
+    ``dest`` is never a half-written file.
+    """
+    source = _sqlite_file(engine)
+    dest = Path(dest)
+    if dest.is_dir():
+        dest = dest / f"asteriskbill-{(now or utcnow()):%Y%m%dT%H%M%SZ}.db"
+    if not dest.parent.is_dir():
+        raise UserError(f"cannot write {dest}: folder {dest.parent} does not exist")
+    if dest.exists() and dest.samefile(source):
+        raise UserError(f"{dest} is the database itself: give another file")
+    partial = dest.with_name(f".{dest.name}.partial")
+    try:
+        cdrs = _copy(source, partial)
+        os.replace(partial, dest)
+    except (OSError, sqlite3.Error) as exc:
+        raise UserError(f"cannot write {dest}: {getattr(exc, 'strerror', None) or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return Backup(dest, dest.stat().st_size, cdrs)
+
+
+def _sqlite_file(engine: Engine) -> Path:
+    if not is_sqlite(engine):
+        raise UserError("cdr backup copies a SQLite database; on PostgreSQL use pg_dump "
+                        "(e.g. pg_dump -Fc -f asteriskbill.dump DATABASE)")
+    if engine.url.database in (None, "", ":memory:"):
+        raise UserError("the database is in memory: there is no file to back up")
+    return Path(engine.url.database)
+
+
+def _copy(source: Path, target: Path) -> int:
+    """Copy, check the copy, and count its CDRs."""
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)  # pages=-1: all at once, from one snapshot
+        dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        check = dst.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise UserError(f"the copy of {source} failed its integrity check ({check}): not kept")
+        return dst.execute("SELECT count(*) FROM cdrs").fetchone()[0]
+    finally:
+        dst.close()
+        src.close()
+
+
+# --- purge --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Purge:
+    cutoff: datetime      # CDRs that started before it, reservations closed before it
+    cdrs: int
+    reservations: int
+    deleted: bool         # False: a dry run that counted only
+
+
+def purge(engine: Engine, operator: str, age: Age, *, apply: bool = False, now: datetime | None = None) -> Purge:
+    """Count (or, with ``apply``, delete) the CDRs that started more than ``age`` ago and the settled or
+    released reservations closed by then; open and flagged reservations are kept whatever their age.
+
+    Deleting goes in batches of PURGE_BATCH rows of each, one short transaction each; the audit entry
+    commits with the first batch. An interrupted purge leaves only old rows, for the next purge.
+    """
+    cutoff = before(now or utcnow(), age)
+    targets = ((Cdr, select(Cdr.id).where(Cdr.started_at < cutoff)),
+               (Reservation, select(Reservation.id).where(Reservation.status.in_((SETTLED, RELEASED)),
+                                                          Reservation.closed_at < cutoff)))
+    with engine.begin() as conn:
+        counts = [conn.execute(select(func.count()).select_from(old.subquery())).scalar_one() for _, old in targets]
+        if not apply:
+            return Purge(cutoff, *counts, deleted=False)
+        audit.record(conn, operator, "cdr.purge", f"before {cutoff.isoformat()}",
+                     {"older_than": str(age), "cdrs": counts[0], "reservations": counts[1]})
+        done = _delete_batch(conn, targets)
+    deleted = done
+    while max(done) == PURGE_BATCH:
+        with engine.begin() as conn:
+            done = _delete_batch(conn, targets)
+        deleted = [a + b for a, b in zip(deleted, done)]
+    return Purge(cutoff, *deleted, deleted=True)
+
+
+def _delete_batch(conn: Connection, targets) -> list[int]:
+    return [conn.execute(delete(table).where(table.id.in_(old.limit(PURGE_BATCH)))).rowcount
+            for table, old in targets]
