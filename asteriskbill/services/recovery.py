@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select, update
 
-from asteriskbill.billing.master_csv import MasterCsv
+from asteriskbill.billing.master_csv import MasterCsv, read
+from asteriskbill.errors import UserError
 from asteriskbill.services.calls import FLAGGED, OPEN
 from asteriskbill.services.settlement import settle
 from asteriskbill.store.models import Reservation
@@ -62,3 +63,15 @@ def _flag(engine: Engine, session: str) -> None:
         conn.execute(update(Reservation).where(Reservation.session == session, Reservation.status == OPEN)
                      .values(status=FLAGGED, closed_at=utcnow(),
                              note="call gone and not settled: check Asterisk's CDR (asteriskbill cdr reconcile)"))
+
+
+def reconcile_file(engine: Engine, path: str, zone: ZoneInfo, grace_seconds: int = 5) -> Recovered:
+    """`cdr reconcile Master.csv`: settle overdue and flagged reservations from Asterisk's CDR file.
+
+    Its times are the Asterisk server's local time, read in ``zone`` (the timezone setting)."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            master = read(handle)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    return expire(engine, None, grace_seconds, master, zone)
