@@ -15,6 +15,7 @@ from asteriskbill.cli.options import MOMENT
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
 from asteriskbill.services import cdrs as service
+from asteriskbill.services import recovery
 from asteriskbill.services import sheets, upkeep
 
 LIST_LIMIT = 100
@@ -259,6 +260,32 @@ def purge(app: App, older_than, yes: bool, as_json: bool) -> None:
         return
     what = f"{done.cdrs} CDRs started before {stamp(done.cutoff)} and {done.reservations} closed reservations"
     click.echo(f"deleted {what}" if done.deleted else f"would delete {what}; run again with --yes to delete them")
+
+
+@cdr.command()
+@click.argument("master_csv", metavar="MASTER.CSV", type=click.Path(dir_okay=False))
+@json_option
+@pass_app
+def reconcile(app: App, master_csv: str, as_json: bool) -> None:
+    """Settle calls the listener missed from Asterisk's own CDR file, or flag them for you.
+
+    Reservations older than their maximum duration (plus time to ring) are matched to the file by
+    BILL_SESSION or the caller channel's uniqueid: found, they are billed from its billsec; not found,
+    their credit is released and they are flagged. Nothing is ever charged twice.
+
+    Example:
+
+        asteriskbill cdr reconcile /var/log/asterisk/cdr-csv/Master.csv
+    """
+    done = recovery.reconcile_file(app.engine, master_csv, ZoneInfo(app.settings.timezone))
+    if as_json:
+        echo_json({"settled": done.settled, "flagged": done.flagged})
+        return
+    click.echo(f"settled {len(done.settled)}, flagged {len(done.flagged)}")
+    for session in done.settled:
+        click.echo(f"  settled  {session}")
+    for session in done.flagged:
+        click.echo(f"  flagged  {session} (no record in {master_csv}: check the call by hand)")
 
 
 COMMANDS = [cdr]
