@@ -2,9 +2,12 @@
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -16,9 +19,17 @@ def blocks_after(marker: str) -> tuple[str, str]:
     return commands, expected
 
 
-def test_worked_example(tmp_path):
-    commands, expected = blocks_after("<!-- worked example")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through"])
+def test_readme_walk_throughs(tmp_path, marker):
+    commands, expected = blocks_after(marker)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "ASTERISKBILL_FASTAGI_PORT": str(free_port())}
     env.pop("ASTERISKBILL_DB", None)
     result = subprocess.run(["bash", "-euc", commands], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=120)
