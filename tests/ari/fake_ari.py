@@ -43,8 +43,9 @@ DROP = object()
 
 
 class FakeAri:
-    def __init__(self, user: str = "tester", password: str = "tester"):
+    def __init__(self, user: str = "tester", password: str = "tester", entity_id: str = ENTITY_ID):
         self.user, self.password = user, password
+        self.info = {**INFO, "system": {**INFO["system"], "entity_id": entity_id}}  # another Asterisk
         self.upgrades: list[int] = []            # the status answered to each websocket upgrade
         self.deleted: list[str] = []             # channel ids hung up with DELETE
         self.channels: dict[str, dict] = {}      # id -> snapshot of every channel up
@@ -140,7 +141,7 @@ class FakeAri:
         if (method, path) == ("GET", "/ari/channels"):
             return _json(200, list(self.channels.values()))
         if (method, path) == ("GET", "/ari/asterisk/info"):
-            return _json(200, INFO)
+            return _json(200, self.info)
         if method == "DELETE" and path.startswith("/ari/channels/"):
             channel_id = unquote(path.removeprefix("/ari/channels/"))
             if self.channels.pop(channel_id, None) is None:
