@@ -19,6 +19,10 @@ from asteriskbill.services import recovery
 from asteriskbill.services import sheets, upkeep
 
 LIST_LIMIT = 100
+NO_RATE = ("? a buy cost in a vendor's currency with no rate for the call's day: no margin until "
+           "`asteriskbill currency set-rate` sets one")
+NO_RATE_CALLS = ("no_rate: calls whose buy cost is in a vendor's currency with no rate for their day, left out of "
+                 "buy_cost and margin until `asteriskbill currency set-rate` sets one")
 PROGRESS_STEP = 1000  # rows between progress bar updates
 
 
@@ -29,7 +33,8 @@ def _amount(value: int | None) -> str | None:
 # The columns of `cdr export`, which are the keys of `cdr list --json`, in the order of ``cdr_row``.
 COLUMNS = ("session", "server", "uniqueid", "linkedid", "account", "account_kind", "company", "callerid", "dialled",
            "number", "destination", "call_class", "started_at", "answered_at", "ended_at", "billable_ms",
-           "billed_seconds", "outcome", "hangup_cause", "prefix", "cost", "buy_cost", "margin", "currency", "source")
+           "billed_seconds", "outcome", "hangup_cause", "prefix", "cost", "buy_cost", "margin", "buy_note", "currency",
+           "source")
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 
@@ -38,7 +43,16 @@ def cdr_row(c: service.CdrView) -> list:
     return [c.session, c.server, c.uniqueid, c.linkedid, c.account, c.account_kind, c.company, c.callerid, c.dialled,
             c.number, c.destination, c.call_class, stamp(c.started_at), stamp(c.answered_at), stamp(c.ended_at),
             c.billable_ms, c.billed_seconds, c.outcome, c.hangup_cause, c.prefix, format_amount(c.cost),
-            _amount(c.buy_cost), _amount(c.margin), c.currency, c.source]
+            *_buy_cells(c), c.currency, c.source]
+
+
+def _buy_cells(c: service.CdrView) -> tuple:
+    """buy_cost and margin in the CDR's currency, and buy_note: why they are empty although the rate
+    has a buy price (no rate yet for that currency on the call's day)."""
+    if c.buy_currency is None:
+        return _amount(c.buy_cost), _amount(c.margin), None
+    return None, None, (f"{format_amount(c.buy_cost)} {c.buy_currency}: no {c.buy_currency} {c.currency} "
+                        "rate for the call's day (asteriskbill currency set-rate)")
 
 
 def cdr_dict(c: service.CdrView) -> dict:
@@ -53,7 +67,8 @@ def minutes(seconds: int) -> str:
 
 def totals_dict(t: service.Totals) -> dict:
     return {"calls": t.calls, "answered": t.answered, "billed_seconds": t.seconds, "minutes": minutes(t.seconds),
-            "cost": format_amount(t.cost), "buy_cost": _amount(t.buy_cost), "margin": _amount(t.margin)}
+            "cost": format_amount(t.cost), "buy_cost": _amount(t.buy_cost), "margin": _amount(t.margin),
+            "no_rate_calls": t.no_rate}
 
 
 def _period(app: App, since, until) -> dict:
@@ -108,9 +123,17 @@ def list_(app: App, since, until, limit: int, as_json: bool, **given) -> None:
     if as_json:
         echo_json([cdr_dict(c) for c in found])
         return
-    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in found],
+    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency), "margin": _margin_text(c)} for c in found],
                ["started_at", "account", "callerid", "number", "destination", "call_class", "outcome",
-                "billed_seconds", "cost"])
+                "billed_seconds", "cost", "margin"])
+    if any(c.buy_currency for c in found):
+        click.echo(NO_RATE)
+
+
+def _margin_text(c: service.CdrView) -> str:
+    if c.buy_currency:
+        return f"? no {c.buy_currency} rate"
+    return "" if c.margin is None else money(c.margin, c.currency)
 
 
 def _with_progress(rows: Iterable[service.CdrView], total: int) -> Iterator[list]:
@@ -153,7 +176,8 @@ def _stats_line(row: service.StatsRow) -> dict:
     total = totals_dict(row.total)
     return {"key": "(no company)" if row.key is None else row.key, "kind": row.kind, "currency": row.currency,
             **{f"{name}_min": minutes(t.seconds) for name, t in row.classes.items()},
-            **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")}}
+            **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")},
+            **({"no_rate": total["no_rate_calls"]} if row.total.no_rate else {})}
 
 
 @cdr.command()
@@ -167,7 +191,9 @@ def _stats_line(row: service.StatsRow) -> dict:
 def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -> None:
     """Calls, answered calls, billed minutes and totals (cost, buy cost and margin where the rate
     has a buy price) per account, company, gateway, destination or server, split into local,
-    national and international. Minutes are billed seconds / 60.
+    national and international. Minutes are billed seconds / 60. Buy costs are in the CDRs'
+    currency: a buy price in a vendor's currency is converted with the currency rate of the
+    call's day; calls with no such rate yet are left out of buy cost and margin, and counted.
 
     Example:
 
@@ -181,6 +207,10 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
         return
     lines = [_stats_line(r) for r in rows]
     columns = [c for c in (lines[0] if lines else ["key"]) if c != "kind" or by in ("account", "gateway")]
+    if any(r.total.no_rate for r in rows):
+        echo_table(lines, [c for c in columns if c != "no_rate"] + ["no_rate"])
+        click.echo(NO_RATE_CALLS)
+        return
     echo_table(lines, columns)
 
 

@@ -7,11 +7,11 @@ lock, so a report over six months of CDRs never makes a settlement wait. Purging
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, Select, case, func, literal_column, null, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, null, or_, select
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
@@ -21,6 +21,7 @@ from asteriskbill.billing.settle import ANSWER, OUTCOMES
 from asteriskbill.errors import UserError
 from asteriskbill.services import accounts, cards
 from asteriskbill.services.calls import OPEN
+from asteriskbill.services.currency import LateConversions
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, Cdr, Reservation
 
@@ -71,13 +72,15 @@ class CdrView(CallView):
     hangup_cause: str
     prefix: str
     cost: int
-    buy_cost: int | None
+    buy_cost: int | None        # in ``currency``, unless buy_currency names the vendor's
+    buy_currency: str | None    # set while no rate converts the buy cost (services/settlement.py)
     currency: str
     source: str
 
     @property
     def margin(self) -> int | None:
-        return None if self.buy_cost is None else self.cost - self.buy_cost
+        """Cost less buy cost, both in the CDR's currency; None when the buy cost is unknown or unconverted."""
+        return None if self.buy_cost is None or self.buy_currency else self.cost - self.buy_cost
 
 
 _parent = aliased(Account)
@@ -158,14 +161,24 @@ def stream(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]
         if f.limit is not None:
             total = min(total, f.limit)
         rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(query)
-        yield total, (CdrView(*row) for row in rows)
+        late = LateConversions(conn)
+        yield total, (_converted(late, CdrView(*row)) for row in rows)
+
+
+def _converted(late: LateConversions, cdr: CdrView) -> CdrView:
+    """The CDR with its buy cost in its currency, if a rate for its day has been set since its settlement."""
+    if cdr.buy_currency is None:
+        return cdr
+    amount = late.convert(cdr.account, cdr.started_at, cdr.buy_cost, cdr.buy_currency, cdr.currency)
+    return cdr if amount is None else replace(cdr, buy_cost=amount, buy_currency=None)
 
 
 # --- statistics -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Totals:
-    """Calls and money of a set of CDRs; buy cost and margin only over the calls whose rate has a buy price."""
+    """Calls and money of a set of CDRs; buy cost and margin only over the calls whose rate has a buy price
+    and whose buy cost is in the CDRs' currency (``no_rate`` counts those a missing currency rate leaves out)."""
 
     calls: int = 0
     answered: int = 0
@@ -173,6 +186,7 @@ class Totals:
     cost: int = 0
     buy_cost: int | None = None
     bought_cost: int = 0       # the cost of the calls that have a buy cost
+    no_rate: int = 0           # calls whose buy cost no currency rate converts yet
 
     @property
     def margin(self) -> int | None:
@@ -181,13 +195,13 @@ class Totals:
     def __add__(self, other: "Totals") -> "Totals":
         buy = None if self.buy_cost is None and other.buy_cost is None else (self.buy_cost or 0) + (other.buy_cost or 0)
         return Totals(self.calls + other.calls, self.answered + other.answered, self.seconds + other.seconds,
-                      self.cost + other.cost, buy, self.bought_cost + other.bought_cost)
+                      self.cost + other.cost, buy, self.bought_cost + other.bought_cost, self.no_rate + other.no_rate)
 
     @classmethod
     def of(cls, cdr: CdrView) -> "Totals":
-        known = cdr.buy_cost is not None
-        return cls(1, int(cdr.outcome == ANSWER), cdr.billed_seconds, cdr.cost, cdr.buy_cost,
-                   cdr.cost if known else 0)
+        known = cdr.margin is not None
+        return cls(1, int(cdr.outcome == ANSWER), cdr.billed_seconds, cdr.cost, cdr.buy_cost if known else None,
+                   cdr.cost if known else 0, int(cdr.buy_currency is not None))
 
 
 @dataclass(frozen=True)
@@ -220,21 +234,38 @@ def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
     key, kind = _stats_key(by)
     groups = [c for c in (key, kind, Cdr.currency, Cdr.call_class) if c is not None]
     answered = func.sum(case((Cdr.outcome == ANSWER, 1), else_=0))
-    bought = func.sum(case((Cdr.buy_cost.is_not(None), Cdr.cost), else_=0))
-    query = _joined(select(key, null() if kind is None else kind, Cdr.currency, Cdr.call_class, func.count(),
-                           answered, func.sum(Cdr.billed_seconds), func.sum(Cdr.cost), func.sum(Cdr.buy_cost),
-                           bought).select_from(Cdr)).group_by(*groups)
+    converted = and_(Cdr.buy_cost.is_not(None), Cdr.buy_currency.is_(None))  # the rest: _late_totals
+    bought = func.sum(case((converted, Cdr.cost), else_=0))
+    selected = (key, null() if kind is None else kind, Cdr.currency, Cdr.call_class)
+    query = _joined(select(*selected, func.count(), answered, func.sum(Cdr.billed_seconds), func.sum(Cdr.cost),
+                           func.sum(case((converted, Cdr.buy_cost))), bought).select_from(Cdr)).group_by(*groups)
+    late = _joined(select(*selected, Account.name, Cdr.started_at, Cdr.cost, Cdr.buy_cost, Cdr.buy_currency)
+                   .select_from(Cdr).where(Cdr.buy_currency.is_not(None)))
     if by == "gateway":
-        query = query.where(Account.kind == GATEWAY)
+        query, late = query.where(Account.kind == GATEWAY), late.where(Account.kind == GATEWAY)
     with reading(engine) as conn:
         rows = conn.execute(_where(conn, query, f)).all()
+        late_totals = _late_totals(conn, conn.execute(_where(conn, late, f)))
     classes: dict[tuple, dict[str, Totals]] = {}
     for key_, kind_, currency, call_class, calls, answered_, seconds, cost, buy, bought_ in rows:
         # int(): PostgreSQL sums BIGINT as NUMERIC
         totals = Totals(calls, int(answered_), int(seconds), int(cost), None if buy is None else int(buy), int(bought_))
+        totals += late_totals.get((key_, kind_, currency, call_class), Totals())
         classes.setdefault((key_, kind_, currency), dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
     return [StatsRow(*group, by_class) for group, by_class in
             sorted(classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2]))]
+
+
+def _late_totals(conn: Connection, rows) -> dict[tuple, Totals]:
+    """The buy costs settlement left in a vendor's currency, per stats group and call class: converted
+    with the rate of their day if one has been set since, else counted as calls with no rate."""
+    late = LateConversions(conn)
+    found: dict[tuple, Totals] = {}
+    for *group, account, started_at, cost, buy_cost, buy_currency in rows:
+        amount = late.convert(account, started_at, buy_cost, buy_currency, group[2])
+        totals = Totals(no_rate=1) if amount is None else Totals(buy_cost=amount, bought_cost=cost)
+        found[tuple(group)] = found.get(tuple(group), Totals()) + totals
+    return found
 
 
 # --- one card ---------------------------------------------------------------------------------------

@@ -6,17 +6,18 @@ Rates live in the database (``currency_rates``); the arithmetic is billing/curre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 
-from asteriskbill.billing.currency import ExchangeRate, convert, parse_pair, rate_on
+from asteriskbill.billing.currency import ExchangeRate, call_day, convert, parse_pair, rate_on
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
 from asteriskbill.services import audit
 from asteriskbill.store.engine import reading
-from asteriskbill.store.models import CurrencyRate
+from asteriskbill.store.models import Account, CurrencyRate, Tariff
 
 _COLUMNS = (CurrencyRate.base, CurrencyRate.quote, CurrencyRate.rate, CurrencyRate.valid_from)
 
@@ -78,6 +79,31 @@ class Converter:
             return amount
         found = self.rate(base, quote, day)
         return None if found is None else convert(amount, found.rate)
+
+
+_parent = aliased(Account)
+_ZONE = (select(Tariff.timezone).select_from(Account).outerjoin(_parent, _parent.id == Account.parent_id)
+         .join(Tariff, Tariff.id == func.coalesce(Account.tariff_id, _parent.tariff_id)))
+
+
+class LateConversions:
+    """Buy costs that settlement kept in a vendor's currency, because no rate was known for the call's
+    day then, converted in a report with the rate valid on that day if the operator has set one since.
+
+    The call's day is read in the time zone of the account's tariff now (its own, else its company's).
+    """
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.converter = Converter(conn)
+        self._zones: dict[str, str] = {}
+
+    def convert(self, account: str, started_at: datetime, amount: int, bought: str, currency: str) -> int | None:
+        """``amount`` of ``bought`` in ``currency``; None while no rate is known for the call's day."""
+        if account not in self._zones:
+            zone = self.conn.execute(_ZONE.where(Account.name == account)).scalar()
+            self._zones[account] = zone or "UTC"
+        return self.converter.convert(amount, bought, currency, call_day(started_at, self._zones[account]))
 
 
 def rate_valid_on(engine: Engine, base: str, quote: str, day: date) -> ExchangeRate:

@@ -120,13 +120,13 @@ def test_list_is_newest_first_with_every_column(seed, cli):
         "started_at": (T0 + D + H).isoformat(), "answered_at": (T0 + D + H + timedelta(seconds=5)).isoformat(),
         "ended_at": (T0 + D + H + timedelta(seconds=71)).isoformat(), "billable_ms": 60600, "billed_seconds": 61,
         "outcome": "ANSWER", "hangup_cause": "16", "prefix": "4930", "cost": "2.00", "buy_cost": "1.50",
-        "margin": "0.50", "currency": "USD", "source": "events"}
+        "margin": "0.50", "buy_note": None, "currency": "USD", "source": "events"}
     s04 = next(c for c in listed(cli) if c["session"] == "s04")
     assert (s04["answered_at"], s04["buy_cost"], s04["margin"], s04["cost"]) == ("", None, None, "0.00")
     text = cli("cdr", "list").stdout.splitlines()
     assert text[0].split() == ["started_at", "account", "callerid", "number", "destination", "call_class",
-                               "outcome", "billed_seconds", "cost"]
-    assert "France" in text[1] and "0.30 EUR" in text[1] and len(text) == 1 + len(CDRS)
+                               "outcome", "billed_seconds", "cost", "margin"]
+    assert "France" in text[1] and text[1].endswith("0.30 EUR  0.10 EUR") and len(text) == 1 + len(CDRS)
 
 
 def test_list_filters(seed, cli):
@@ -213,7 +213,8 @@ def test_export_refuses_more_cdrs_than_an_xlsx_sheet_holds(seed, cli, tmp_path, 
 def totals(calls, answered, seconds, cost, buy, margin) -> dict:
     hundredths = (seconds * 100 + 30) // 60
     return {"calls": calls, "answered": answered, "billed_seconds": seconds,
-            "minutes": f"{hundredths // 100}.{hundredths % 100:02d}", "cost": cost, "buy_cost": buy, "margin": margin}
+            "minutes": f"{hundredths // 100}.{hundredths % 100:02d}", "cost": cost, "buy_cost": buy, "margin": margin,
+            "no_rate_calls": 0}
 
 
 NONE = totals(0, 0, 0, "0.00", None, None)

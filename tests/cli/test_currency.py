@@ -5,6 +5,7 @@ The seed: tariff `leva` in BGN (Europe/Sofia) selling the USA at 0.50 BGN/min pe
 0.10 USD/min; extension `booth-1` in BGN. USD BGN is 1.79 from 2026-12-01 and 1.80 from 2026-12-10.
 """
 
+import csv
 import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -148,3 +149,61 @@ def test_a_call_across_rates_bought_in_two_currencies(cli, engine, leva, tmp_pat
     cli("currency", "set-rate", "EUR", "BGN", "1.95583", "--date", "2026-12-01")
     known = call(engine, "two", at("2026-12-06", "17:59"), 120)
     assert stored(engine, known) == (m("0.80"), m("0.179") + m("0.097792"), None, "BGN")  # 0.0977915 rounds up
+
+
+# --- margin reports: cdr list, export and stats in the tariff's currency -------------------------------------
+
+def cdrs_by_session(cli) -> dict[str, dict]:
+    return {c["session"]: c for c in json.loads(cli("cdr", "list", "--json", "--limit", "0").stdout)}
+
+
+def stats_total(cli) -> dict:
+    (row,) = json.loads(cli("cdr", "stats", "--json").stdout)
+    assert (row["key"], row["currency"]) == ("booth-1", "BGN")
+    return row["total"]
+
+
+@pytest.fixture
+def margins(cli, engine, leva):
+    """0.50 BGN sold for each of three calls of 60 s: on the 5th (1.79), the 12th (1.80), and a day with no
+    rate yet (00:30 in Sofia on 20 November, still the 19th in UTC)."""
+    return [call(engine, leva, at(day, clock), 60)
+            for day, clock in (("2026-12-05", "12:00"), ("2026-12-12", "12:00"), ("2026-11-20", "00:30"))]
+
+
+def test_list_and_export_show_buy_cost_and_margin_in_the_tariffs_currency(cli, margins, tmp_path):
+    first, second, unknown = margins
+    found = cdrs_by_session(cli)
+    assert [(found[s]["buy_cost"], found[s]["margin"], found[s]["buy_note"], found[s]["currency"])
+            for s in (first, second)] == [("0.179", "0.321", None, "BGN"), ("0.18", "0.32", None, "BGN")]
+    assert (found[unknown]["buy_cost"], found[unknown]["margin"]) == (None, None)
+    assert found[unknown]["buy_note"] == ("0.10 USD: no USD BGN rate for the call's day "
+                                          "(asteriskbill currency set-rate)")
+    cli("cdr", "export", "-o", tmp_path / "cdrs.csv")
+    exported = {row["session"]: row for row in csv.DictReader((tmp_path / "cdrs.csv").open())}
+    assert (exported[first]["buy_cost"], exported[first]["margin"]) == ("0.179", "0.321")
+    assert (exported[unknown]["margin"], exported[unknown]["buy_note"]) == ("", found[unknown]["buy_note"])
+    text = cli("cdr", "list").stdout.splitlines()
+    assert text[1].endswith("0.50 BGN  0.32 BGN") and text[3].endswith("0.50 BGN  ? no USD rate")
+    assert text[-1].startswith("? a buy cost in a vendor's currency with no rate for the call's day")
+
+
+def test_stats_sum_margins_in_the_tariffs_currency_and_count_calls_with_no_rate(cli, margins):
+    total = stats_total(cli)
+    assert (total["calls"], total["cost"], total["buy_cost"], total["margin"], total["no_rate_calls"]) == \
+        (3, "1.50", "0.359", "0.641", 1)  # 1.00 - 0.179 - 0.18: the third call is left out, and counted
+    lines = cli("cdr", "stats").stdout.splitlines()
+    assert lines[0].split()[-4:] == ["cost", "buy_cost", "margin", "no_rate"]
+    assert lines[1].split()[-4:] == ["1.50", "0.359", "0.641", "1"]
+    assert lines[-1].startswith("no_rate: calls whose buy cost is in a vendor's currency with no rate")
+
+
+def test_a_rate_set_later_converts_in_reports_with_the_calls_day(cli, engine, margins):
+    unknown = margins[2]
+    cli("currency", "set-rate", "USD", "BGN", "1.70", "--date", "2026-11-20")  # Sofia's day: the 20th
+    found = cdrs_by_session(cli)[unknown]
+    assert (found["buy_cost"], found["margin"], found["buy_note"]) == ("0.17", "0.33", None)
+    total = stats_total(cli)
+    assert (total["buy_cost"], total["margin"], total["no_rate_calls"]) == ("0.529", "0.971", 0)
+    assert "no_rate" not in cli("cdr", "stats").stdout
+    assert stored(engine, unknown)[1:3] == (m("0.10"), "USD")  # the CDR itself is as settlement wrote it
