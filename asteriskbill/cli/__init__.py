@@ -45,11 +45,11 @@ def main(ctx: click.Context, config: str | None, db: str | None, operator: str |
 
 
 def _register() -> None:
-    from asteriskbill.cli import (accounts, admin, audit, batches, calls, callshop, cards, cdr, currency, quote, rates,
-                                  routes, serve, servers, tariff)
+    from asteriskbill.cli import (accounts, admin, audit, batches, calls, callshop, cards, cdr, currency, numbers,
+                                  quote, rates, routes, serve, servers, tariff)
 
     for module in (admin, tariff, rates, quote, routes, accounts, cards, batches, audit, serve, currency, servers,
-                   callshop, cdr, calls):
+                   callshop, cdr, calls, numbers):
         for command in module.COMMANDS:
             main.add_command(command)
 
