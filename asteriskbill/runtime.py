@@ -109,7 +109,9 @@ class Listener:
             try:
                 info = await ari.asterisk_info()
                 if info.entity_id != self.asterisk_id:
-                    await asyncio.to_thread(servers.record_asterisk_id, self.engine, self.server.name, info.entity_id)
+                    if self.server.source == servers.FROM_TABLE:  # the ari_url setting's server has no row
+                        await asyncio.to_thread(servers.record_asterisk_id, self.engine, self.server.name,
+                                                info.entity_id)
                     log.info("server %s is Asterisk %s (%s)", self.server.name, info.entity_id, info.version)
                     self.asterisk_id = info.entity_id
             except (AriError, httpx.HTTPError) as exc:
