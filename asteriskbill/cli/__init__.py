@@ -46,10 +46,10 @@ def main(ctx: click.Context, config: str | None, db: str | None, operator: str |
 
 def _register() -> None:
     from asteriskbill.cli import (accounts, admin, audit, batches, calls, callshop, cards, cdr, currency, numbers,
-                                  quote, rates, routes, serve, servers, tariff)
+                                  quote, rates, routes, serve, servers, status, tariff)
 
     for module in (admin, tariff, rates, quote, routes, accounts, cards, batches, audit, serve, currency, servers,
-                   callshop, cdr, calls, numbers):
+                   callshop, cdr, calls, numbers, status):
         for command in module.COMMANDS:
             main.add_command(command)
 
