@@ -18,6 +18,7 @@ from asteriskbill.errors import UserError
 from asteriskbill.services import audit
 from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.settings import Settings
+from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Server
 
 DEFAULT = "default"  # the name of the server the ari_url setting describes
@@ -91,7 +92,7 @@ def from_settings(settings: Settings) -> AriServer:
 def servers(engine: Engine, settings: Settings) -> list[AriServer]:
     """Every server to follow: "default" from the settings (when ari_url is set), then the table by name."""
     configured = [from_settings(settings)] if settings.ari_url else []
-    with engine.begin() as conn:
+    with reading(engine) as conn:  # `serve` asks every 30 s: no write lock
         rows = conn.execute(select(Server.name, Server.ari_url, Server.ari_user, Server.ari_password,
                                    Server.asterisk_id, Server.created_at).order_by(Server.name)).all()
     return configured + [AriServer(r.name, r.ari_url, r.ari_user, r.ari_password, r.asterisk_id,
