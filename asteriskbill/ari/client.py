@@ -115,7 +115,10 @@ class AriClient:
                     yield Mark.CONNECTED
                     while True:
                         try:
-                            frame = await asyncio.wait_for(socket.recv(), idle_after)
+                            # not wait_for: Python 3.11's drops a cancel that lands as a frame arrives, and
+                            # the listener (serve on SIGTERM) would then never stop
+                            async with asyncio.timeout(idle_after):
+                                frame = await socket.recv()
                         except TimeoutError:
                             yield Mark.IDLE
                             continue
