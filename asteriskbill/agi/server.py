@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import signal
 from typing import Iterable, Mapping
 
 from asteriskbill.agi.channel import Channel, log
@@ -137,19 +136,3 @@ async def start_server(apps: Mapping[str, App], host: str = "127.0.0.1", port: i
     await server.start(host, port)
     return server
 
-
-def serve_forever(apps: Mapping[str, App], settings) -> None:
-    """``asteriskbill serve``: run the FastAGI server from the settings until SIGINT/SIGTERM."""
-
-    async def main() -> None:
-        server = await start_server(apps, settings.fastagi_host, settings.fastagi_port,
-                                    allow=settings.fastagi_allow, idle_timeout=settings.fastagi_idle_timeout)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with server:
-            await stop.wait()
-            log.info("FastAGI server stopping")
-
-    asyncio.run(main())

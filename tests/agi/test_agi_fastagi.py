@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import sys
 
 import pytest
 
@@ -271,30 +269,3 @@ def test_200_concurrent_channels():
     assert [o.variables.get("SEEN") for o in outcomes] == [f"1.{n}/{n}/{n % 10}" for n in range(200)]
     assert {o.agistatus for o in outcomes} == {"SUCCESS"}
 
-
-SERVE = """
-import logging, sys
-from asteriskbill.agi.server import serve_forever
-from asteriskbill.settings import Settings
-
-async def app(channel, env):
-    await channel.set_variable("BILL_STATUS", "OK")
-
-logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-serve_forever({"card": app}, Settings(fastagi_port=0))
-"""
-
-
-def test_serve_forever_runs_until_sigterm():
-    async def scenario():
-        process = await asyncio.create_subprocess_exec(sys.executable, "-c", SERVE, stderr=asyncio.subprocess.PIPE)
-        try:
-            line = (await process.stderr.readline()).decode()
-            port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", line)[1])
-            outcome = await call_fastagi(Call(), "127.0.0.1", port)
-        finally:
-            process.terminate()
-        return outcome, await process.wait(), (await process.stderr.read()).decode()
-
-    outcome, status, log = run(scenario())
-    assert outcome.variables == {"BILL_STATUS": "OK"} and status == 0 and "stopping" in log
