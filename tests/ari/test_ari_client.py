@@ -11,7 +11,7 @@ import pytest
 from asteriskbill.ari.client import AriClient, AriError, Mark
 from asteriskbill.ari.events import parse_event
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
-from asteriskbill.ari.tracker import EVENT_GAP, CallTracker, FinishedCall, IncompleteCall
+from asteriskbill.ari.tracker import EVENT_GAP, CallTracker, IncompleteCall
 from asteriskbill.settings import Settings
 from captures import CALLS, all_frames, expected, frames, jumble
 from fake_ari import ENTITY_ID, VERSION, FakeAri

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from asteriskbill.runtime import Listeners, serve
 from asteriskbill.services import servers
 from asteriskbill.store.models import Cdr, LedgerEntry, Reservation
-from captures import later_copy
 from fake_ari import ENTITY_ID, FakeAri
-from test_ari_settlement import EXPECTED, authorize, call_frames, world  # noqa: F401  (fixture)
+from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 OTHER_ID = "02:fc:00:00:00:02"  # a second Asterisk's entity id
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from asteriskbill.store.models import Cdr, LedgerEntry
 from fake_ari import FakeAri
-from test_ari_settlement import EXPECTED, authorize, call_frames, world  # noqa: F401  (fixture)
+from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 
 def free_port() -> int:

@@ -3,7 +3,6 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-import click
 from sqlalchemy import update
 
 from asteriskbill.services import cards

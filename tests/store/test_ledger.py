@@ -114,7 +114,7 @@ def test_check_names_each_difference(engine):
 
 
 def test_concurrent_recharges_lose_nothing(engine):
-    ids = setup_accounts(engine, "a")
+    setup_accounts(engine, "a")
     errors: list[BaseException] = []
 
     def recharge_many():
