@@ -44,6 +44,7 @@ DEFAULT_PROMPTS = {
 # A locked card hears the same as a wrong PIN: nothing tells a guesser that the lock exists.
 SILENT_REFUSALS = {BillStatus.UNKNOWN_CARD, BillStatus.WRONG_PIN, BillStatus.LOCKED}
 TRIES = 3
+APP_NAMES = ("card", "ext")  # AGI(agi://host/card), AGI(agi://host/ext,NUMBER)
 log = logging.getLogger("asteriskbill.agi")
 DIGIT_TIMEOUT_MS = 6000
 
@@ -58,7 +59,7 @@ class BillingApps:
 
     @property
     def apps(self) -> dict[str, Callable]:
-        return {"card": self.card, "ext": self.ext}
+        return {name: getattr(self, name) for name in APP_NAMES}
 
     async def _db(self, function: Callable, *args, **kwargs):
         return await asyncio.to_thread(functools.partial(function, self.engine, *args, **kwargs))

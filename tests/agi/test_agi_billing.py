@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from asteriskbill.agi.peer import Call
+from asteriskbill.agi.peer import Call, call_process
 from asteriskbill.services import calls
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
@@ -172,3 +175,28 @@ def test_callerid_commands(cli, world):
         {"card": world.card, "callerid": "5551000"}]
     cli("cards", "callerid", "remove", "5551000")
     assert "not registered" in cli("cards", "callerid", "remove", "5551000", ok=False).output
+
+
+def test_too_many_simultaneous_calls(cli, engine, tmp_path):
+    world = make_world(cli, tmp_path, card_value="100", card_args=("--max-calls", "1"))
+    first, second = place(engine, world.settings, card_call(world), card_call(world))
+    assert sorted([first.variables["BILL_STATUS"], second.variables["BILL_STATUS"]]) == ["OK", "TOO_MANY_CALLS"]
+    assert [r.status for r in reservations(engine)] == ["open"]
+
+
+def test_caller_who_types_nothing_is_refused_after_three_tries(engine, world):
+    [out] = place(engine, world.settings, Call(script="card", keys=[None, None, None]))
+    assert out.variables == {"BILL_STATUS": "UNKNOWN_CARD"}
+    assert [c for c in out.commands if c.startswith("GET DATA")] == ["GET DATA agent-user 6000 19"] * 3
+    assert reservations(engine) == []
+
+
+def test_agi_bin_script_as_asterisk_runs_it(cli, engine, world):
+    """agi-bin/asteriskbill-ext over real pipes, started as Asterisk starts it (settings from the environment)."""
+    script = Path(__file__).resolve().parents[2] / "agi-bin" / "asteriskbill-ext"
+    environ = {**os.environ, "ASTERISKBILL_DB": cli.db}
+    out = asyncio.run(asyncio.wait_for(call_process(Call(script="ext", args=[UK], callerid="201"), [str(script)],
+                                                    environ=environ), 60))
+    assert (out.agistatus, out.exit_status) == ("SUCCESS", 0), out.stderr
+    assert out.variables["BILL_STATUS"] == "OK" and out.variables["BILL_DIAL"] == "PJSIP/442071234567@carrier"
+    assert [r.status for r in reservations(engine)] == ["open"]
