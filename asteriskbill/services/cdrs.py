@@ -23,7 +23,7 @@ from asteriskbill.services import accounts, cards
 from asteriskbill.services.calls import OPEN
 from asteriskbill.services.currency import LateConversions
 from asteriskbill.store.engine import reading
-from asteriskbill.store.models import Account, Cdr, Reservation
+from asteriskbill.store.models import Account, Cdr, Reservation, Server
 
 STATS_BY = ("account", "company", "gateway", "destination", "server")
 STREAM_CHUNK = 2000  # rows fetched at a time when streaming
@@ -224,6 +224,8 @@ def _stats_key(by: str):
                     (Account.kind == literal_column(f"'{COMPANY}'"), Account.name)), None
     if by in ("account", "gateway"):
         return Account.name, Account.kind
+    if by == "server":  # the name given with `servers add`, else the Asterisk entity id the events carried
+        return func.coalesce(Server.name, Cdr.server), None
     return getattr(Cdr, by), None
 
 
@@ -243,6 +245,8 @@ def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
                    .select_from(Cdr).where(Cdr.buy_currency.is_not(None)))
     if by == "gateway":
         query, late = query.where(Account.kind == GATEWAY), late.where(Account.kind == GATEWAY)
+    if by == "server":
+        query, late = (q.outerjoin(Server, Server.asterisk_id == Cdr.server) for q in (query, late))
     with reading(engine) as conn:
         rows = conn.execute(_where(conn, query, f)).all()
         late_totals = _late_totals(conn, conn.execute(_where(conn, late, f)))

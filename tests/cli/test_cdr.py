@@ -22,7 +22,7 @@ from asteriskbill.money import parse_amount as m
 from asteriskbill.services import cdrs, upkeep
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine
-from asteriskbill.store.models import Account, AuditEntry, Cdr, Reservation
+from asteriskbill.store.models import Account, AuditEntry, Cdr, Reservation, Server
 from asteriskbill.store.types import utcnow
 
 NOW = utcnow()
@@ -246,7 +246,7 @@ def test_stats_by_company_rolls_up_extensions_and_gateways(seed, cli):
         ("acme", 9, "3.82"), (None, 1, "0.30"), (None, 4, "0.95")]
 
 
-def test_stats_by_account_gateway_destination_server(seed, cli):
+def test_stats_by_account_gateway_destination_server(seed, cli, engine):
     by_account = {(r["key"], r["kind"]): r["total"] for r in stats(cli)}
     assert by_account == {
         ("acme", "company"): totals(1, 0, 0, "0.00", None, None),
@@ -262,6 +262,12 @@ def test_stats_by_account_gateway_destination_server(seed, cli):
     assert len(destinations) == 7
     servers = {r["key"]: r["total"]["calls"] for r in stats(cli, "--by", "server") if r["currency"] == "USD"}
     assert servers == {"pbx1": 8, "pbx2": 3}
+    # once serve has learnt which server has that entity id, the statistics say its name
+    cli("servers", "add", "sofia", "--ari-url", "http://127.0.0.1:8088", "--ari-user", "u", "--ari-password", "p")
+    with engine.begin() as conn:
+        conn.execute(Server.__table__.update().values(asterisk_id="pbx1"))
+    servers = {r["key"]: r["total"]["calls"] for r in stats(cli, "--by", "server") if r["currency"] == "USD"}
+    assert servers == {"sofia": 8, "pbx2": 3}
 
 
 def test_stats_text_and_empty(seed, cli):
