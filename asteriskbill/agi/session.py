@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Awaitable, Callable
 
 from asteriskbill.agi.channel import Channel, log, read_env
@@ -27,7 +28,9 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, choo
     except (ProtocolError, ConnectionClosed, asyncio.TimeoutError, OSError) as exc:
         reason = f"no complete environment within {env_timeout:g} s" if isinstance(exc, asyncio.TimeoutError) \
             else str(exc)
-        log.warning("AGI peer %s dropped: %s", where, reason)
+        # a connection closed before its first byte is a port check (`asteriskbill status`), not a fault
+        quiet = isinstance(exc, ConnectionClosed) and not decoder.pending
+        log.log(logging.INFO if quiet else logging.WARNING, "AGI peer %s dropped: %s", where, reason)
         writer.close()
         return ERROR
     channel = Channel(env, reader, writer, decoder, early)

@@ -269,3 +269,22 @@ def test_200_concurrent_channels():
     assert [o.variables.get("SEEN") for o in outcomes] == [f"1.{n}/{n}/{n % 10}" for n in range(200)]
     assert {o.agistatus for o in outcomes} == {"SUCCESS"}
 
+
+
+def test_a_port_check_is_not_a_warning(caplog):
+    """`asteriskbill status` connects and closes: logged at INFO, so serve's log shows real faults only."""
+    caplog.set_level(logging.INFO, "asteriskbill.agi")
+
+    async def scenario():
+        async with await start_server({"card": lambda c, e: None}, port=0) as server:
+            _, writer = await asyncio.open_connection(*server.address)
+            writer.close()
+            await writer.wait_closed()
+            for _ in range(100):
+                if "dropped" in caplog.text:
+                    return
+                await asyncio.sleep(0.01)
+
+    run(scenario())
+    [record] = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert record.levelno == logging.INFO
