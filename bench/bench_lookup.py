@@ -50,7 +50,7 @@ def run() -> list[Row]:
         loaded, probed, dict_found = _dict_probe(path, numbers)
     assert found == raw_found == dict_found, "the three methods disagree on which prefixes match"
     return [
-        Row("rate import", f"{result.count:,} rows, CSV -> services.rates.import_rates (one transaction)",
+        Row("rate import", f"{result.count:,} rows, CSV -> services.rates.import_rates (staged in batches, in effect at once)",
             f"{imported():.1f} s", f"{per_second(result.count, imported(), 'rows')}, {size / 2**20:.0f} MiB CSV"),
         Row("rate lookup", "(a) asteriskbill: store rates_for_number + rating select_rate",
             per_second(LOOKUPS, ours, "lookups"), f"{ours / raw:.1f}x the time of (b); one open connection"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, or_, select, tuple_, update
 
 from asteriskbill.errors import UserError
 from asteriskbill.rating.csvrow import RATE_FIELDS, describe_validity, format_rate, parse_rate
@@ -16,8 +16,10 @@ from asteriskbill.rating.engine import select_rate
 from asteriskbill.rating.model import WEEKDAYS, Rate, Tariff
 from asteriskbill.services import sheets, tariffs
 from asteriskbill.store import tariffs as repo
+from asteriskbill.store.engine import reading
 from asteriskbill.store.models import RateRow
 from asteriskbill.store.models import Tariff as TariffRow
+from asteriskbill.store.tariffs import in_effect
 
 BATCH = 5_000          # rows per executemany: bounded memory, few round trips
 RATES = RateRow.__table__
@@ -35,30 +37,68 @@ class ImportResult:
 
 def import_rates(engine: Engine, tariff_name: str, source: str | Path, replace: bool = False,
                  progress: sheets.Progress = lambda _bytes: None) -> ImportResult:
-    """Write every rate of a CSV (or XLSX) file into a tariff in ONE transaction, or none at all.
+    """Write every rate of a CSV (or XLSX) file into a tariff, all or nothing.
 
-    ``replace`` deletes the tariff's rates in the same transaction; without it a rate that has the
-    prefix and validity of an existing one is an error, as is such a pair within the file.
+    The rows are written under a new revision of the tariff's rates in short transactions (calls go
+    on being authorized meanwhile: SQLite's write lock is held for one batch at a time), checked, and
+    put in effect in one small transaction at the end. ``replace`` retires the tariff's other rates in
+    that same transaction; without it a rate that has the prefix and validity of one in effect is an
+    error, as is such a pair within the file. On any error the staged rows are deleted again.
     """
     source = Path(source)
     lines = sheets.read(source, progress)
     columns = _header(source, lines)
     problems = sheets.Problems(source)
-    with engine.begin() as conn:
-        tid = _locked_tariff_id(conn, tariff_name)
-        replaced = conn.execute(delete(RateRow).where(RateRow.tariff_id == tid)).rowcount if replace else 0
-        count = _insert(conn, tid, columns, lines, problems)
+    base, current, staged, tid = _stage_revision(engine, tariff_name)
+    new_base = staged if replace else base
+    try:
+        count = _insert(engine, tid, staged, columns, lines, problems)
         problems.check()
-        _report_duplicates(conn, tid, tariff_name, source, columns, problems)
+        with reading(engine) as conn:
+            after = or_(RateRow.revision.between(new_base, current), RateRow.revision == staged)
+            _report_duplicates(conn, tid, after, tariff_name, source, columns, problems)
         problems.check()
+        replaced = _put_in_effect(engine, tariff_name, tid, current, staged, new_base, replace)
+    except BaseException:
+        _delete_revisions(engine, tid, staged, staged)
+        raise
+    _delete_revisions(engine, tid, 0, new_base - 1)  # what --replace retired
     return ImportResult(tariff_name, count, replaced)
 
 
-def _locked_tariff_id(conn: Connection, name: str) -> int:
-    """The tariff's id, its row locked so that two imports into one tariff cannot interleave."""
-    tid = tariffs.tariff_id(conn, name)
-    conn.execute(select(TariffRow.id).where(TariffRow.id == tid).with_for_update())
-    return tid
+def _stage_revision(engine: Engine, name: str) -> tuple[int, int, int, int]:
+    """(base, revision in effect, new revision to stage under, tariff id), the new revision handed out once."""
+    with engine.begin() as conn:
+        tid = tariffs.tariff_id(conn, name)
+        row = conn.execute(select(TariffRow.rates_base, TariffRow.rates_revision, TariffRow.rates_staged)
+                           .where(TariffRow.id == tid).with_for_update()).one()
+        staged = max(row.rates_staged, row.rates_revision) + 1
+        conn.execute(update(TariffRow).where(TariffRow.id == tid).values(rates_staged=staged))
+    return row.rates_base, row.rates_revision, staged, tid
+
+
+def _put_in_effect(engine: Engine, name: str, tid: int, current: int, staged: int, new_base: int,
+                   replace: bool) -> int:
+    """Make the staged revision the one in effect; returns how many rates it replaced."""
+    with engine.begin() as conn:
+        replaced = conn.execute(in_effect(select(func.count()).select_from(RateRow))
+                                .where(RateRow.tariff_id == tid)).scalar_one() if replace else 0
+        done = conn.execute(update(TariffRow).where(TariffRow.id == tid, TariffRow.rates_revision == current)
+                            .values(rates_revision=staged, rates_base=new_base)).rowcount
+    if not done:
+        raise UserError(f"another import into tariff {name!r} finished meanwhile: nothing was imported, import again")
+    return replaced
+
+
+def _delete_revisions(engine: Engine, tid: int, low: int, high: int) -> None:
+    """Delete a tariff's rates of revisions low..high, a batch per transaction."""
+    while low <= high:
+        with engine.begin() as conn:
+            ids = conn.execute(select(RateRow.id).where(RateRow.tariff_id == tid,
+                                                        RateRow.revision.between(low, high)).limit(BATCH)).scalars().all()
+            if not ids:
+                return
+            conn.execute(delete(RateRow).where(RateRow.id.in_(ids)))
 
 
 def _header(source: Path, lines: Iterator[sheets.Line]) -> list[str]:
@@ -87,30 +127,37 @@ def _parsed(columns: list[str], lines: Iterable[sheets.Line], problems: sheets.P
             problems.add(line, str(exc))
 
 
-def _insert(conn: Connection, tid: int, columns: list[str], lines: Iterator[sheets.Line], problems: sheets.Problems) -> int:
-    """Insert the good lines in batches; after the first problem only look for more problems."""
+def _insert(engine: Engine, tid: int, revision: int, columns: list[str], lines: Iterator[sheets.Line],
+            problems: sheets.Problems) -> int:
+    """Insert the good lines in batches, each in a transaction of its own (lines are read and parsed
+    outside it); after the first problem only look for more problems."""
     count = 0
     batch: list[dict] = []
     for _line, _, values in _parsed(columns, lines, problems):
         if problems.count:
             continue
-        values["tariff_id"] = tid
-        batch.append(values)
+        batch.append({**values, "tariff_id": tid, "revision": revision})
         if len(batch) == BATCH:
-            conn.execute(insert(RateRow), batch)
-            count += len(batch)
+            count += _write(engine, batch)
             batch = []
     if batch and not problems.count:
-        conn.execute(insert(RateRow), batch)
-        count += len(batch)
+        count += _write(engine, batch)
     return count
 
 
-def _report_duplicates(conn: Connection, tid: int, tariff_name: str, source: Path, columns: list[str],
-                       problems: sheets.Problems) -> None:
-    """Rates of the tariff that share prefix and validity, named by their lines (the file is read again)."""
+def _write(engine: Engine, batch: list[dict]) -> int:
+    with engine.begin() as conn:
+        conn.execute(insert(RateRow), batch)
+    return len(batch)
+
+
+def _report_duplicates(conn: Connection, tid: int, in_effect_after: ColumnElement, tariff_name: str, source: Path,
+                       columns: list[str], problems: sheets.Problems) -> None:
+    """Rates that would share prefix and validity once the import is in effect (``in_effect_after``:
+    the rows then in effect), named by their lines (the file is read again)."""
     identity = [RATES.c[name] for name in IDENTITY]
-    groups = conn.execute(select(*identity, func.count()).where(RATES.c.tariff_id == tid)
+    groups = conn.execute(select(*identity, func.count())
+                          .where(RATES.c.tariff_id == tid, in_effect_after)
                           .group_by(*identity).having(func.count() > 1).limit(sheets.MAX_ERRORS)).all()
     if not groups:
         return
@@ -151,8 +198,8 @@ def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
     columns = [RATES.c[name] for name in repo.RATE_COLUMNS]
     after = ("", 0)
     while True:
-        with engine.begin() as conn:
-            rows = conn.execute(select(RATES.c.id, *columns)
+        with reading(engine) as conn:
+            rows = conn.execute(in_effect(select(RATES.c.id, *columns))
                                 .where(RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after)
                                 .order_by(RATES.c.prefix, RATES.c.id).limit(size)).all()
         yield from (repo.rate_from_row(row) for row in rows)

@@ -14,6 +14,7 @@ from asteriskbill.money import parse_currency
 from asteriskbill.rating import engine as rating
 from asteriskbill.rating.model import Rate, Tariff
 from asteriskbill.store import tariffs as repo
+from asteriskbill.store.tariffs import in_effect
 from asteriskbill.store.models import Holiday, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 
@@ -64,7 +65,8 @@ class TariffSummary:
 
 def list_tariffs(engine: Engine) -> list[TariffSummary]:
     with engine.begin() as conn:
-        counts = dict(conn.execute(select(RateRow.tariff_id, func.count()).group_by(RateRow.tariff_id)).all())
+        counts = dict(conn.execute(in_effect(select(RateRow.tariff_id, func.count()).select_from(RateRow))
+                                   .group_by(RateRow.tariff_id)).all())
         rows = conn.execute(select(TariffRow.__table__).order_by(TariffRow.name)).all()
         return [TariffSummary(repo.load_tariff(conn, row), counts.get(row.id, 0)) for row in rows]
 
@@ -72,7 +74,8 @@ def list_tariffs(engine: Engine) -> list[TariffSummary]:
 def show_tariff(engine: Engine, name: str) -> TariffSummary:
     with engine.begin() as conn:
         tid, tariff = get_tariff(conn, name)
-        count = conn.execute(select(func.count()).select_from(RateRow).where(RateRow.tariff_id == tid)).scalar_one()
+        count = conn.execute(in_effect(select(func.count()).select_from(RateRow))
+                             .where(RateRow.tariff_id == tid)).scalar_one()
         return TariffSummary(tariff, count)
 
 

@@ -8,13 +8,13 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Iterable
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from asteriskbill.rating.model import ALL_WEEKDAYS, IntervalGroup, Rate, Tariff
 from asteriskbill.store.models import Holiday, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 
-RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id")]
+RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id", "revision")]
 ALL_WEEKDAYS_MASK = 127
 
 
@@ -103,10 +103,17 @@ def rates_for_number(conn: Connection, tariff_id: int, number: str, *, shadowed:
 def _rates_query(count: int) -> Select:
     """One statement per number of prefixes, compiled once: an expanding IN is rendered again on every call."""
     table = RateRow.__table__
-    return (select(*[table.c[name] for name in RATE_COLUMNS])
+    return (in_effect(select(*[table.c[name] for name in RATE_COLUMNS]))
             .where(table.c.tariff_id == bindparam("tariff_id"),
                    table.c.prefix.in_([bindparam(f"p{i}") for i in range(count)]))
             .order_by(table.c.id))
+
+
+def in_effect(query: Select) -> Select:
+    """``query`` over rates, limited to those in effect: not staged by an import still running, nor
+    replaced by one that finished (Tariff.rates_base..rates_revision)."""
+    return query.join(TariffRow, and_(TariffRow.id == RateRow.tariff_id,
+                                      RateRow.revision.between(TariffRow.rates_base, TariffRow.rates_revision)))
 
 
 def _always_valid(row) -> bool:

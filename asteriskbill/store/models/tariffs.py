@@ -20,6 +20,11 @@ class Tariff(Base):
     rounding: Mapped[int] = mapped_column(BigInteger, default=1)  # step in micro-units
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The rates in effect are those whose revision lies in [rates_base, rates_revision]: an import writes
+    # its rows under a new revision in short transactions, then makes them visible in one (replace: base too).
+    rates_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rates_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rates_staged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # last revision handed out
 
 
 class Holiday(Base):
@@ -36,7 +41,10 @@ class RateRow(Base):
     """One rate; interval groups are kept in their canonical text "START:PRICE:INCREMENT:UNIT;..."."""
 
     __tablename__ = "rates"
-    __table_args__ = (Index("ix_rates_tariff_id_prefix", "tariff_id", "prefix"),)
+    __table_args__ = (Index("ix_rates_tariff_id_prefix", "tariff_id", "prefix"),
+                      # by revision alone: a (tariff_id, revision) index would tempt the planner away from
+                      # (tariff_id, prefix) in the longest-prefix lookup
+                      Index("ix_rates_revision", "revision"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
@@ -53,3 +61,4 @@ class RateRow(Base):
     buy_price: Mapped[int | None] = mapped_column(BigInteger)
     buy_currency: Mapped[str | None] = mapped_column(String(3))  # None: the tariff's currency
     weight: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # see Tariff.rates_base
