@@ -80,7 +80,6 @@ class BillingApps:
         await self._authorize(channel, env, login.account_id, dialled, announce=True)
 
     async def _card_login(self, channel: Channel) -> calls.Login:
-        login = calls.Login(BillStatus.UNKNOWN_CARD, reason="no card number entered")
         for attempt in range(1, TRIES + 1):
             number = (await channel.get_data(self.prompts["card_number"], DIGIT_TIMEOUT_MS, 19)).digits
             if not luhn_valid(number):  # mistyped: refused before any lookup
@@ -88,9 +87,10 @@ class BillingApps:
             else:
                 pin = (await channel.get_data(self.prompts["pin"], DIGIT_TIMEOUT_MS, 12)).digits
                 login = await self._db(calls.card_login, self.settings, number, pin)
-            if login.status not in SILENT_REFUSALS or login.status is BillStatus.LOCKED or attempt == TRIES:
-                return login  # the refusal itself says "invalid" and goodbye
-            await self._play(channel, "invalid")
+            if login.status not in SILENT_REFUSALS or login.status is BillStatus.LOCKED:
+                return login
+            if attempt < TRIES:  # after the last try the refusal itself says "invalid" and goodbye
+                await self._play(channel, "invalid")
         return login
 
     async def _announce_balance(self, channel: Channel, account_id: int) -> None:
