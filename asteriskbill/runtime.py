@@ -15,9 +15,9 @@ import asyncio
 import functools
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import Engine
@@ -33,37 +33,54 @@ from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
 
 log = logging.getLogger("asteriskbill.serve")
-SAFETY_GRACE_MS = 5000       # past the authorized maximum before the safety net hangs up
+SAFETY_GRACE_MS = 5000  # past the authorized maximum before the safety net hangs up
 SAFETY_INTERVAL = 1.0
 RECOVERY_INTERVAL = 60.0
-IDENTIFY_RETRY = 5.0         # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
+IDENTIFY_RETRY = 5.0  # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
 SERVERS_INTERVAL = 30.0
 
 
 def result_of(call: FinishedCall) -> CallResult:
-    return CallResult(call.session, call.outcome, call.billable_ms, started_at=call.created_at,
-                      answered_at=call.answered_at, ended_at=call.ended_at, server=call.asterisk_id,
-                      uniqueid=call.uniqueid, linkedid=call.linkedid, callerid=call.caller_number,
-                      hangup_cause=call.hangup_cause_txt or str(call.hangup_cause))
+    return CallResult(
+        call.session,
+        call.outcome,
+        call.billable_ms,
+        started_at=call.created_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        server=call.asterisk_id,
+        uniqueid=call.uniqueid,
+        linkedid=call.linkedid,
+        callerid=call.caller_number,
+        hangup_cause=call.hangup_cause_txt or str(call.hangup_cause),
+    )
 
 
 class Listener:
     """Follows one Asterisk's ARI events and settles its calls (``server``: the ari_url setting by default)."""
 
-    def __init__(self, engine: Engine, settings: Settings, server: AriServer | None = None, *,
-                 safety_interval: float = SAFETY_INTERVAL):
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        server: AriServer | None = None,
+        *,
+        safety_interval: float = SAFETY_INTERVAL,
+    ):
         self.engine = engine
         self.server = server or servers.from_settings(settings)
         self.safety_interval = safety_interval
         self.tracker = CallTracker()
         self.queue: asyncio.Queue[FinishedCall | IncompleteCall] = asyncio.Queue()
-        self.asterisk_id = ""    # the entity id GET /asterisk/info gave
+        self.asterisk_id = ""  # the entity id GET /asterisk/info gave
         self.ari = AriClient(self.server.ari_url, self.server.ari_user, self.server.ari_password, settings.ari_app)
 
     async def run(self) -> None:
         async with self.ari as ari:
-            tasks = [asyncio.create_task(job) for job in
-                     (self._settle_forever(), self._safety_net(ari), self._identify_forever(ari))]
+            tasks = [
+                asyncio.create_task(job)
+                for job in (self._settle_forever(), self._safety_net(ari), self._identify_forever(ari))
+            ]
             try:
                 async for call in call_reports(ari, self.tracker):
                     self.queue.put_nowait(call)
@@ -86,9 +103,15 @@ class Listener:
             if not call.asterisk_dialstatus:
                 log.warning("call %s seen only in part (%s): left for recovery", call.session, call.reason)
                 return
-            result = CallResult(call.session, call.asterisk_dialstatus, call.asterisk_answered_ms or 0,
-                                ended_at=call.ended_at, server=call.asterisk_id, uniqueid=call.uniqueid,
-                                source="userevent")  # Asterisk's own timing from the hangup handler
+            result = CallResult(
+                call.session,
+                call.asterisk_dialstatus,
+                call.asterisk_answered_ms or 0,
+                ended_at=call.ended_at,
+                server=call.asterisk_id,
+                uniqueid=call.uniqueid,
+                source="userevent",
+            )  # Asterisk's own timing from the hangup handler
         else:
             result = result_of(call)
         # the CDR says which Asterisk the call was on, even if its events lacked asterisk_id
@@ -101,7 +124,7 @@ class Listener:
     async def _safety_net(self, ari: AriClient) -> None:
         while True:
             await asyncio.sleep(self.safety_interval)
-            await hang_up_overdue(ari, self.tracker, datetime.now(timezone.utc), SAFETY_GRACE_MS)
+            await hang_up_overdue(ari, self.tracker, datetime.now(UTC), SAFETY_GRACE_MS)
 
     async def _identify_forever(self, ari: AriClient) -> None:
         """Which Asterisk answers (its entity id is its events' asterisk_id), recorded in the servers table."""
@@ -110,8 +133,9 @@ class Listener:
                 info = await ari.asterisk_info()
                 if info.entity_id != self.asterisk_id:
                     if self.server.source == servers.FROM_TABLE:  # the ari_url setting's server has no row
-                        await asyncio.to_thread(servers.record_asterisk_id, self.engine, self.server.name,
-                                                info.entity_id)
+                        await asyncio.to_thread(
+                            servers.record_asterisk_id, self.engine, self.server.name, info.entity_id
+                        )
                     log.info("server %s is Asterisk %s (%s)", self.server.name, info.entity_id, info.version)
                     self.asterisk_id = info.entity_id
             except (AriError, httpx.HTTPError) as exc:
@@ -146,8 +170,10 @@ class Listeners:
             log.exception("could not read the servers table: the listeners stay as they are")
             return
         if not wanted and not self.idle_warned:
-            log.warning("no Asterisk server to follow: calls are authorized but NOT settled "
-                        "(`asteriskbill servers add`, or the ari_url setting)")
+            log.warning(
+                "no Asterisk server to follow: calls are authorized but NOT settled "
+                "(`asteriskbill servers add`, or the ari_url setting)"
+            )
         self.idle_warned = not wanted
         for server in [s for s in self.running if s not in wanted]:
             log.info("server %s removed: no longer following %s", server.name, server.ari_url)
@@ -158,8 +184,9 @@ class Listeners:
                 task = asyncio.create_task(listener.run())
                 task.add_done_callback(functools.partial(_report_failure, server.name))
                 self.running[server] = listener, task
-                log.info("following server %s at %s (application %s)", server.name, server.ari_url,
-                         self.settings.ari_app)
+                log.info(
+                    "following server %s at %s (application %s)", server.name, server.ari_url, self.settings.ari_app
+                )
 
     async def follow(self, interval: float = SERVERS_INTERVAL) -> None:
         while True:
@@ -174,16 +201,21 @@ class Listeners:
 
     async def channel_ids(self) -> set[str] | None:
         """The channels up on every server that answers; None when none does."""
-        answers = await asyncio.gather(*(listener.channel_ids() for listener, task in self.running.values()
-                                         if not task.done()))
+        answers = await asyncio.gather(
+            *(listener.channel_ids() for listener, task in self.running.values() if not task.done())
+        )
         known = [ids for ids in answers if ids is not None]
         return set().union(*known) if known else None
 
 
 def _report_failure(name: str, task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("the listener of server %s failed; it restarts within %.0f s", name, SERVERS_INTERVAL,
-                  exc_info=task.exception())
+        log.error(
+            "the listener of server %s failed; it restarts within %.0f s",
+            name,
+            SERVERS_INTERVAL,
+            exc_info=task.exception(),
+        )
 
 
 async def recover_forever(engine: Engine, listeners: Listeners) -> None:
@@ -197,11 +229,22 @@ async def recover_forever(engine: Engine, listeners: Listeners) -> None:
         await asyncio.sleep(RECOVERY_INTERVAL)
 
 
-async def serve(engine: Engine, settings: Settings, stop: asyncio.Event, *,
-                ready: Callable[[str, int], None] | None = None, servers_interval: float = SERVERS_INTERVAL) -> None:
+async def serve(
+    engine: Engine,
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    ready: Callable[[str, int], None] | None = None,
+    servers_interval: float = SERVERS_INTERVAL,
+) -> None:
     """Run until ``stop`` is set; ``ready(host, port)`` once FastAGI listens (port 0 picks a free one)."""
-    server = await start_server(BillingApps(engine, settings).apps, settings.fastagi_host, settings.fastagi_port,
-                                allow=settings.fastagi_allow, idle_timeout=settings.fastagi_idle_timeout)
+    server = await start_server(
+        BillingApps(engine, settings).apps,
+        settings.fastagi_host,
+        settings.fastagi_port,
+        allow=settings.fastagi_allow,
+        idle_timeout=settings.fastagi_idle_timeout,
+    )
     host, port = server.address
     log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
     listeners = Listeners(engine, settings)
@@ -209,8 +252,10 @@ async def serve(engine: Engine, settings: Settings, stop: asyncio.Event, *,
         jobs = []
         try:
             await listeners.refresh()
-            jobs = [asyncio.create_task(listeners.follow(servers_interval)),
-                    asyncio.create_task(recover_forever(engine, listeners))]
+            jobs = [
+                asyncio.create_task(listeners.follow(servers_interval)),
+                asyncio.create_task(recover_forever(engine, listeners)),
+            ]
             if ready is not None:
                 ready(host, port)
             await stop.wait()
@@ -223,6 +268,7 @@ async def serve(engine: Engine, settings: Settings, stop: asyncio.Event, *,
 
 def run(engine: Engine, settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:
     """Serve until SIGINT or SIGTERM."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

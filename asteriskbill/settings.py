@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from asteriskbill.errors import UserError
 
@@ -59,7 +60,7 @@ class Settings:
     # Prompts played by the IVR (stock Asterisk sound files by default).
     prompts: Mapping[str, str] = field(default_factory=dict)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -83,8 +84,7 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
     return str(value)
 
 
-def load(config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
-         **flags: Any) -> Settings:
+def load(config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
     """Build the settings: defaults, then the config file, then the environment, then ``flags``."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}

@@ -16,8 +16,7 @@ from bench.common import Row
 
 
 def main(names: list[str]) -> int:
-    modules = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
-                     if m.name.startswith("bench_"))
+    modules = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     chosen = [m for m in modules if not names or m.removeprefix("bench_") in names]
     if not chosen:
         print(f"no benchmark named {' '.join(names)}; have: {' '.join(m[6:] for m in modules)}", file=sys.stderr)

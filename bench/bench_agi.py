@@ -17,8 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from asteriskbill.agi.channel import Channel
 from asteriskbill.agi.peer import Call, call_fastagi, call_process
@@ -69,7 +69,7 @@ def _echo_server(ready) -> None:
                         writer.write(b"ANSWER\n")
                 elif line.startswith(b"200"):
                     writer.write(b"NOOP\n")
-        except ConnectionResetError:   # the client closes after its last reply, as Asterisk does
+        except ConnectionResetError:  # the client closes after its last reply, as Asterisk does
             pass
         writer.close()
 
@@ -126,11 +126,15 @@ async def _drive_bound(port: int, sessions: int, per_session: int) -> float:
     return time.perf_counter() - began
 
 
-def fastagi_rows(app: App = trivial_app, session: Callable[[int], Call] = trivial_session,
-                 sessions: int = SESSIONS, name: str = "trivial app, 5 commands") -> list[Row]:
+def fastagi_rows(
+    app: App = trivial_app,
+    session: Callable[[int], Call] = trivial_session,
+    sessions: int = SESSIONS,
+    name: str = "trivial app, 5 commands",
+) -> list[Row]:
     server, port = _in_process(_fastagi_server, {"card": app})
     try:
-        asyncio.run(_drive(port, session, CONCURRENCY))            # warm up
+        asyncio.run(_drive(port, session, CONCURRENCY))  # warm up
         cpu = _cpu_seconds(server.pid)
         seconds, commands = asyncio.run(_drive(port, session, sessions))
         cpu = _cpu_seconds(server.pid) - cpu
@@ -143,12 +147,24 @@ def fastagi_rows(app: App = trivial_app, session: Callable[[int], Call] = trivia
     finally:
         bound_server.kill()
     return [
-        Row("FastAGI, 50 channels, real TCP", f"sessions ({name})", f"{sessions / seconds:,.0f} sessions/s",
-            f"{sessions} sessions; server in its own process, fake Asterisk (Python) in this one"),
-        Row("FastAGI, 50 channels, real TCP", "command round trips", f"{commands / seconds:,.0f} round trips/s",
-            f"bound: bare asyncio line server + raw client, same pattern: {sessions * per_session / bound:,.0f}/s"),
-        Row("FastAGI, 50 channels, real TCP", "server CPU per session", f"{cpu / sessions * 1000:.2f} ms",
-            f"= {sessions / cpu:,.0f} sessions/s per core for the server alone; the Python client is the limit"),
+        Row(
+            "FastAGI, 50 channels, real TCP",
+            f"sessions ({name})",
+            f"{sessions / seconds:,.0f} sessions/s",
+            f"{sessions} sessions; server in its own process, fake Asterisk (Python) in this one",
+        ),
+        Row(
+            "FastAGI, 50 channels, real TCP",
+            "command round trips",
+            f"{commands / seconds:,.0f} round trips/s",
+            f"bound: bare asyncio line server + raw client, same pattern: {sessions * per_session / bound:,.0f}/s",
+        ),
+        Row(
+            "FastAGI, 50 channels, real TCP",
+            "server CPU per session",
+            f"{cpu / sessions * 1000:.2f} ms",
+            f"= {sessions / cpu:,.0f} sessions/s per core for the server alone; the Python client is the limit",
+        ),
     ]
 
 
@@ -193,8 +209,14 @@ def startup_rows(script: Path | None = None, starts: int = STARTS) -> list[Row]:
         ours = statistics.median(_first_command_ms(measured) for _ in range(starts))
         bound = statistics.median(_first_command_ms(bare) for _ in range(starts))
     what = script.name if script else "minimal agi-bin script on asteriskbill.agi.stdio"
-    return [Row("agi-bin start-up", f"process start -> first AGI command ({what})", f"{ours:.0f} ms",
-                f"median of {starts}; bound: bare python reading the env, writing ANSWER: {bound:.0f} ms")]
+    return [
+        Row(
+            "agi-bin start-up",
+            f"process start -> first AGI command ({what})",
+            f"{ours:.0f} ms",
+            f"median of {starts}; bound: bare python reading the env, writing ANSWER: {bound:.0f} ms",
+        )
+    ]
 
 
 def run() -> list[Row]:

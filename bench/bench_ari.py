@@ -15,7 +15,7 @@ from asteriskbill.ari.tracker import CallTracker, FinishedCall
 from bench.common import Row, per_second, timer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ari"))
-import captures  # noqa: E402  (the test helpers that load and copy the captures)
+import captures
 
 COPIES = 250
 
@@ -38,9 +38,16 @@ def run() -> list[Row]:
     calls = len(reports)
     assert calls == 8 * COPIES and all(isinstance(r, FinishedCall) for r in reports)
     return [
-        Row("ARI events (pure)", "parse_event per frame", per_second(len(frames), parse(), "frames"),
-            f"bound: json.loads alone {per_second(len(frames), loads(), 'frames')}"),
-        Row("ARI tracker (pure)", f"feed + settle, {calls:,} captured calls replayed",
+        Row(
+            "ARI events (pure)",
+            "parse_event per frame",
+            per_second(len(frames), parse(), "frames"),
+            f"bound: json.loads alone {per_second(len(frames), loads(), 'frames')}",
+        ),
+        Row(
+            "ARI tracker (pure)",
+            f"feed + settle, {calls:,} captured calls replayed",
             per_second(calls, track(), "calls"),
-            f"{per_second(len(frames), track(), 'frames')}; at most {peak} channels held (60 s retention)"),
+            f"{per_second(len(frames), track(), 'frames')}; at most {peak} channels held (60 s retention)",
+        ),
     ]

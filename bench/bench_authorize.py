@@ -57,15 +57,22 @@ def _settlements(db: str) -> list[Row]:
     engine = make_engine(settings)
     with engine.begin() as conn:
         ids = conn.execute(select(Account.id).where(Account.kind == "extension")).scalars().all()
-    sessions = [calls.authorize(engine, settings, ids[n % len(ids)], "00442071234567").session
-                for n in range(SETTLEMENTS)]
+    sessions = [
+        calls.authorize(engine, settings, ids[n % len(ids)], "00442071234567").session for n in range(SETTLEMENTS)
+    ]
     began = time.perf_counter()
     for session in sessions:
         settlement.settle(engine, CallResult(session, "ANSWER", 95_000))
     seconds = time.perf_counter() - began
     engine.dispose()
-    return [Row("settlement", "CDR + ledger charge + reservation closed, one transaction (SQLite FULL)",
-                per_second(SETTLEMENTS, seconds, "calls"), f"{SETTLEMENTS} answered calls, sequential")]
+    return [
+        Row(
+            "settlement",
+            "CDR + ledger charge + reservation closed, one transaction (SQLite FULL)",
+            per_second(SETTLEMENTS, seconds, "calls"),
+            f"{SETTLEMENTS} answered calls, sequential",
+        )
+    ]
 
 
 def run() -> list[Row]:
@@ -76,9 +83,14 @@ def run() -> list[Row]:
         engine = make_engine(settings)
         engine.dispose()  # the FastAGI server is forked: it opens its own connections
         ext = BillingApps(engine, settings).ext
-        rows = fastagi_rows(ext, lambda n: Call(script="card", args=["00442071234567"], callerid=str(1000 + n % EXTENSIONS),
-                                                uniqueid=f"2.{n}"),
-                            sessions=SESSIONS, name="ext authorization: normalise, route, rate, reserve")
+        rows = fastagi_rows(
+            ext,
+            lambda n: Call(
+                script="card", args=["00442071234567"], callerid=str(1000 + n % EXTENSIONS), uniqueid=f"2.{n}"
+            ),
+            sessions=SESSIONS,
+            name="ext authorization: normalise, route, rate, reserve",
+        )
         script = Path(folder) / "asteriskbill-ext"
         script.write_text("from asteriskbill.agi.script import main\nmain(['ext'])\n")
         rows += startup_rows(script, starts=7)

@@ -45,17 +45,27 @@ def _generation_bound(folder: Path) -> float:
     db.execute("PRAGMA synchronous=FULL")
     with timer() as elapsed:
         db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO card_batches (id, name, created_at, count, face_value, currency, tariff_id, "
-                   "activation, operator) VALUES (1, 'b', '2026-01-01', 1, 1, 'USD', 1, 'now', 'bench')")
+        db.execute(
+            "INSERT INTO card_batches (id, name, created_at, count, face_value, currency, tariff_id, "
+            "activation, operator) VALUES (1, 'b', '2026-01-01', 1, 1, 'USD', 1, 'now', 'bench')"
+        )
         ids = range(1, CARDS + 1)
-        db.executemany("INSERT INTO accounts (id, kind, name, tariff_id, currency, balance, credit_limit, status, "
-                       "max_calls, created_at) VALUES (?, 'card', ?, 1, 'USD', 5000000, 0, 'active', 1, "
-                       "'2026-01-01')", ((i, f"{100000000000 + i}") for i in ids))
-        db.executemany("INSERT INTO cards (account_id, number, pin_hash, batch_id, status, activation, pin_failures) "
-                       "VALUES (?, ?, ?, 1, 'active', 'now', 0)", ((i, f"{100000000000 + i}", "f" * 64) for i in ids))
-        db.executemany("INSERT INTO ledger_entries (account_id, kind, amount, balance_after, reference, operator, "
-                       "created_at) VALUES (?, 'face_value', 5000000, 5000000, 'b', 'bench', '2026-01-01')",
-                       ((i,) for i in ids))
+        db.executemany(
+            "INSERT INTO accounts (id, kind, name, tariff_id, currency, balance, credit_limit, status, "
+            "max_calls, created_at) VALUES (?, 'card', ?, 1, 'USD', 5000000, 0, 'active', 1, "
+            "'2026-01-01')",
+            ((i, f"{100000000000 + i}") for i in ids),
+        )
+        db.executemany(
+            "INSERT INTO cards (account_id, number, pin_hash, batch_id, status, activation, pin_failures) "
+            "VALUES (?, ?, ?, 1, 'active', 'now', 0)",
+            ((i, f"{100000000000 + i}", "f" * 64) for i in ids),
+        )
+        db.executemany(
+            "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, reference, operator, "
+            "created_at) VALUES (?, 'face_value', 5000000, 5000000, 'b', 'bench', '2026-01-01')",
+            ((i,) for i in ids),
+        )
         db.execute("COMMIT")
     db.close()
     return elapsed()
@@ -79,8 +89,10 @@ def _recharge_bound(folder: Path) -> float:
         for _ in range(RECHARGES):
             db.execute("BEGIN IMMEDIATE")
             db.execute("UPDATE accounts SET balance = balance + 1000000 WHERE id = 1")
-            db.execute("INSERT INTO ledger_entries (account_id, kind, amount, balance_after, operator, created_at) "
-                       "VALUES (1, 'recharge', 1000000, 0, 'bench', '2026-01-01')")
+            db.execute(
+                "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, operator, created_at) "
+                "VALUES (1, 'recharge', 1000000, 0, 'bench', '2026-01-01')"
+            )
             db.execute("COMMIT")
     db.close()
     return elapsed()
@@ -92,9 +104,16 @@ def run() -> list[Row]:
         generation, bound = _generation(folder), _generation_bound(folder)
         recharges, recharge_bound = _recharges(folder), _recharge_bound(folder)
     return [
-        Row("cards generate", f"{CARDS:,} cards into a fresh SQLite file (service)", per_second(CARDS, generation, "cards"),
-            f"{generation:.1f} s; bound: bare sqlite3 executemany of the same rows {per_second(CARDS, bound, 'cards')}"),
-        Row("recharge", "accounts.post: lock, ledger entry, audit entry, one transaction (SQLite FULL)",
+        Row(
+            "cards generate",
+            f"{CARDS:,} cards into a fresh SQLite file (service)",
+            per_second(CARDS, generation, "cards"),
+            f"{generation:.1f} s; bound: bare sqlite3 executemany of the same rows {per_second(CARDS, bound, 'cards')}",
+        ),
+        Row(
+            "recharge",
+            "accounts.post: lock, ledger entry, audit entry, one transaction (SQLite FULL)",
             per_second(RECHARGES, recharges, "recharges"),
-            f"bound: bare sqlite3 UPDATE+INSERT transaction {per_second(RECHARGES, recharge_bound, 'tx')}"),
+            f"bound: bare sqlite3 UPDATE+INSERT transaction {per_second(RECHARGES, recharge_bound, 'tx')}",
+        ),
     ]

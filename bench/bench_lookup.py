@@ -26,8 +26,8 @@ from asteriskbill.store.engine import make_engine
 from bench.common import Row, per_second, timer
 
 RATES = 1_000_000
-WINDOWED = 0.01      # share of prefixes that also have a peak-hour rate
-LOOKUPS = 50_000     # numbers per method
+WINDOWED = 0.01  # share of prefixes that also have a peak-hour rate
+LOOKUPS = 50_000  # numbers per method
 SEED = 11
 
 
@@ -50,14 +50,30 @@ def run() -> list[Row]:
         loaded, probed, dict_found = _dict_probe(path, numbers)
     assert found == raw_found == dict_found, "the three methods disagree on which prefixes match"
     return [
-        Row("rate import", f"{result.count:,} rows, CSV -> services.rates.import_rates (staged in batches, in effect at once)",
-            f"{imported():.1f} s", f"{per_second(result.count, imported(), 'rows')}, {size / 2**20:.0f} MiB CSV"),
-        Row("rate lookup", "(a) asteriskbill: store rates_for_number + rating select_rate",
-            per_second(LOOKUPS, ours, "lookups"), f"{ours / raw:.1f}x the time of (b); one open connection"),
-        Row("rate lookup", "(b) raw sqlite3 IN (all prefixes) ORDER BY length DESC LIMIT 1",
-            per_second(LOOKUPS, raw, "lookups"), "bound for a database lookup"),
-        Row("rate lookup", "(c) dict probed longest -> shortest", per_second(LOOKUPS, probed, "lookups"),
-            f"upper bound; loading the dict took {loaded:.1f} s"),
+        Row(
+            "rate import",
+            f"{result.count:,} rows, CSV -> services.rates.import_rates (staged in batches, in effect at once)",
+            f"{imported():.1f} s",
+            f"{per_second(result.count, imported(), 'rows')}, {size / 2**20:.0f} MiB CSV",
+        ),
+        Row(
+            "rate lookup",
+            "(a) asteriskbill: store rates_for_number + rating select_rate",
+            per_second(LOOKUPS, ours, "lookups"),
+            f"{ours / raw:.1f}x the time of (b); one open connection",
+        ),
+        Row(
+            "rate lookup",
+            "(b) raw sqlite3 IN (all prefixes) ORDER BY length DESC LIMIT 1",
+            per_second(LOOKUPS, raw, "lookups"),
+            "bound for a database lookup",
+        ),
+        Row(
+            "rate lookup",
+            "(c) dict probed longest -> shortest",
+            per_second(LOOKUPS, probed, "lookups"),
+            f"upper bound; loading the dict took {loaded:.1f} s",
+        ),
     ]
 
 
@@ -100,8 +116,11 @@ def _raw_sqlite(path: Path, numbers: list[str]) -> tuple[float, list[str | None]
     with timer() as elapsed:
         for number in numbers:
             prefixes = [number[:n] for n in range(len(number), 0, -1)]
-            row = db.execute(f"SELECT prefix, * FROM rates WHERE tariff_id = ? AND prefix IN ({','.join('?' * len(prefixes))})"
-                             " ORDER BY length(prefix) DESC LIMIT 1", (tid, *prefixes)).fetchone()
+            row = db.execute(
+                f"SELECT prefix, * FROM rates WHERE tariff_id = ? AND prefix IN ({','.join('?' * len(prefixes))})"
+                " ORDER BY length(prefix) DESC LIMIT 1",
+                (tid, *prefixes),
+            ).fetchone()
             found.append(row and row[0])
     db.close()
     return elapsed(), found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from asteriskbill.rating.engine import Pricing
 from asteriskbill.rating.model import IntervalGroup, Rate, Tariff
@@ -20,9 +20,16 @@ COUNT = 5000
 
 def run() -> list[Row]:
     rng = random.Random(7)
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    calls = [(base + timedelta(minutes=rng.randrange(60 * 24 * 365)), f"447{rng.randrange(10**9):09d}",
-              rng.randrange(1, 3 * 3600), rng.randrange(0, 20_000_000)) for _ in range(COUNT)]
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    calls = [
+        (
+            base + timedelta(minutes=rng.randrange(60 * 24 * 365)),
+            f"447{rng.randrange(10**9):09d}",
+            rng.randrange(1, 3 * 3600),
+            rng.randrange(0, 20_000_000),
+        )
+        for _ in range(COUNT)
+    ]
     with timer() as costs:
         for start, number, seconds, _ in calls:
             Pricing(TARIFF, RATES, number, start, seconds).cost(seconds)
@@ -30,8 +37,16 @@ def run() -> list[Row]:
         for start, number, _, available in calls:
             Pricing(TARIFF, RATES, number, start, 10800).max_duration(available)
     return [
-        Row("rating (pure)", "cost of one call (3 rates, windows, split)", per_second(COUNT, costs(), "calls"),
-            "seconds 1-3 h, random starts over a year"),
-        Row("rating (pure)", "max_duration (3 h cap, binary search of cost)", per_second(COUNT, limits(), "calls"),
-            "what each authorization computes"),
+        Row(
+            "rating (pure)",
+            "cost of one call (3 rates, windows, split)",
+            per_second(COUNT, costs(), "calls"),
+            "seconds 1-3 h, random starts over a year",
+        ),
+        Row(
+            "rating (pure)",
+            "max_duration (3 h cap, binary search of cost)",
+            per_second(COUNT, limits(), "calls"),
+            "what each authorization computes",
+        ),
     ]

@@ -21,29 +21,39 @@ from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine
 from bench.common import Row, timer
 
-ROUNDS = 12          # the methods take turns, so a burst of disk noise hits them all alike
+ROUNDS = 12  # the methods take turns, so a burst of disk noise hits them all alike
 ROUND_SECONDS = 0.3
-BATCH = 25           # transactions between clock reads
+BATCH = 25  # transactions between clock reads
 meta = MetaData()
 balances = Table("balances", meta, Column("id", Integer, primary_key=True), Column("amount", BigInteger))
-holds = Table("holds", meta, Column("id", Integer, primary_key=True), Column("balance_id", Integer),
-              Column("amount", BigInteger))
+holds = Table(
+    "holds", meta, Column("id", Integer, primary_key=True), Column("balance_id", Integer), Column("amount", BigInteger)
+)
 
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench_sqlite_") as folder:
-        methods = {(kind, level): make(Path(folder) / f"{kind}_{level}.db", level)
-                   for level in ("FULL", "NORMAL") for kind, make in (("ours", _asteriskbill), ("raw", _raw))}
+        methods = {
+            (kind, level): make(Path(folder) / f"{kind}_{level}.db", level)
+            for level in ("FULL", "NORMAL")
+            for kind, make in (("ours", _asteriskbill), ("raw", _raw))
+        }
         rates: dict[tuple[str, str], list[float]] = {key: [] for key in methods}
         for _ in range(ROUNDS):
             for key, transaction in methods.items():
                 rates[key].append(_per_second(transaction))
     tx = {key: statistics.median(values) for key, values in rates.items()}
     sync_ms = 1000 * (1 / tx["ours", "FULL"] - 1 / tx["ours", "NORMAL"])
-    return [Row("sqlite authorize-like tx", f"make_engine, WAL, synchronous={level}", f"{tx['ours', level]:,.0f} tx/s",
-                f"bound: raw sqlite3 {tx['raw', level]:,.0f} tx/s"
-                + (f"; FULL adds {sync_ms:.2f} ms per commit" if level == "FULL" else ""))
-            for level in ("FULL", "NORMAL")]
+    return [
+        Row(
+            "sqlite authorize-like tx",
+            f"make_engine, WAL, synchronous={level}",
+            f"{tx['ours', level]:,.0f} tx/s",
+            f"bound: raw sqlite3 {tx['raw', level]:,.0f} tx/s"
+            + (f"; FULL adds {sync_ms:.2f} ms per commit" if level == "FULL" else ""),
+        )
+        for level in ("FULL", "NORMAL")
+    ]
 
 
 def _per_second(transaction) -> float:
@@ -66,6 +76,7 @@ def _asteriskbill(path: Path, level: str):
         with engine.begin() as conn:
             amount = conn.execute(select(balances.c.amount).where(balances.c.id == 1).with_for_update()).scalar_one()
             conn.execute(insert(holds).values(balance_id=1, amount=min(amount, 1000)))
+
     return transaction
 
 
@@ -82,4 +93,5 @@ def _raw(path: Path, level: str):
         (amount,) = db.execute("SELECT amount FROM balances WHERE id = 1").fetchone()
         db.execute("INSERT INTO holds (balance_id, amount) VALUES (1, ?)", (min(amount, 1000),))
         db.execute("COMMIT")
+
     return transaction

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Row:
-    benchmark: str   # e.g. "rate lookup"
-    measure: str     # e.g. "asteriskbill rates_for_number + select_rate"
-    figure: str      # e.g. "31,200 lookups/s"
-    note: str = ""   # e.g. "bound: dict probe 170,000/s"
+    benchmark: str  # e.g. "rate lookup"
+    measure: str  # e.g. "asteriskbill rates_for_number + select_rate"
+    figure: str  # e.g. "31,200 lookups/s"
+    note: str = ""  # e.g. "bound: dict probe 170,000/s"
 
 
 @contextmanager

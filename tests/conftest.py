@@ -94,8 +94,9 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, ok: bool = True, input: str | None = None):
-        result = self.runner.invoke(main, ["--db", self.db, "--operator", "tester", *map(str, args)],
-                                    input=input, catch_exceptions=False)
+        result = self.runner.invoke(
+            main, ["--db", self.db, "--operator", "tester", *map(str, args)], input=input, catch_exceptions=False
+        )
         if ok:
             assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
         else:
@@ -119,8 +120,12 @@ def secret_file(tmp_path, monkeypatch):
 @pytest.fixture
 def snapshot(engine):
     """``snapshot()`` is every row of every table: compare before and after a refused command."""
+
     def take() -> dict[str, list[tuple]]:
         with engine.connect() as conn:
-            return {table.name: sorted(map(tuple, conn.execute(table.select())), key=repr)
-                    for table in Base.metadata.sorted_tables}
+            return {
+                table.name: sorted(map(tuple, conn.execute(table.select())), key=repr)
+                for table in Base.metadata.sorted_tables
+            }
+
     return take

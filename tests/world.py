@@ -33,19 +33,44 @@ def make_world(cli, tmp_path: Path, *, card_value: str = "1.00", card_args: tupl
     cli("rates", "import", "retail", tmp_path / "rates.csv")
     cli("routes", "add", "", "PJSIP/${NUMBER}@carrier")
     out = tmp_path / "cards.csv"
-    cli("cards", "generate", "--count", "1", "--value", card_value, "--tariff", "retail", "--max-calls", "2",
-        *card_args, "-o", out)
+    cli(
+        "cards",
+        "generate",
+        "--count",
+        "1",
+        "--value",
+        card_value,
+        "--tariff",
+        "retail",
+        "--max-calls",
+        "2",
+        *card_args,
+        "-o",
+        out,
+    )
     card = next(csv.DictReader(out.open()))
     cli("accounts", "create", "company", "acme", "--tariff", "retail", "--currency", "USD")
-    cli("accounts", "create", "extension", "acme-201", "--parent", "acme", "--extension", "201",
-        "--accountcode", "acme-201")
+    cli(
+        "accounts",
+        "create",
+        "extension",
+        "acme-201",
+        "--parent",
+        "acme",
+        "--extension",
+        "201",
+        "--accountcode",
+        "acme-201",
+    )
     cli("accounts", "recharge", "acme-201", "10")
     return World(load(db=cli.db), card["number"], card["pin"])
 
 
 def place(engine, settings: Settings, *calls: Call) -> list[Outcome]:
     """Place calls through a FastAGI server running the billing apps on an ephemeral port."""
+
     async def main():
         async with await start_server(BillingApps(engine, settings).apps, port=0) as server:
             return await asyncio.gather(*(call_fastagi(call, *server.address) for call in calls))
+
     return asyncio.run(asyncio.wait_for(main(), 60))

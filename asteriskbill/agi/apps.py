@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -28,14 +28,14 @@ from asteriskbill.settings import Settings
 
 # Stock Asterisk prompts; every one can be replaced with the `prompts` table of the settings.
 DEFAULT_PROMPTS = {
-    "card_number": "agent-user",          # "please enter your ... number followed by the pound key"
-    "pin": "agent-pass",                  # "please enter your password followed by the pound key"
+    "card_number": "agent-user",  # "please enter your ... number followed by the pound key"
+    "pin": "agent-pass",  # "please enter your password followed by the pound key"
     "destination": "vm-enter-num-to-call",
     "invalid": "invalid",
     "you_have": "vm-youhave",
     "minutes": "minutes",
     "goodbye": "vm-goodbye",
-    "refused": "ss-noservice",            # any refusal without a prompt of its own
+    "refused": "ss-noservice",  # any refusal without a prompt of its own
     "refused_TOO_MANY_CALLS": "all-circuits-busy-now",
     "refused_NO_RATE": "cannot-complete-as-dialed",
     "refused_INVALID_NUMBER": "cannot-complete-as-dialed",
@@ -75,8 +75,11 @@ class BillingApps:
             await self._refuse(channel, login.status, login.reason)
             return
         await self._announce_balance(channel, login.account_id)
-        dialled = env.args[0] if env.args and env.args[0] else \
-            (await channel.get_data(self.prompts["destination"], 10_000, 20)).digits
+        dialled = (
+            env.args[0]
+            if env.args and env.args[0]
+            else (await channel.get_data(self.prompts["destination"], 10_000, 20)).digits
+        )
         await self._authorize(channel, env, login.account_id, dialled, announce=True)
 
     async def _card_login(self, channel: Channel) -> calls.Login:
@@ -123,8 +126,13 @@ class BillingApps:
         if announce:
             await channel.say_number(result.max_seconds // 60)
             await self._play(channel, "minutes")
-        for name, value in (("BILL_SESSION", result.session), ("BILL_MAX_MS", result.max_ms),
-                            ("BILL_DIAL", result.dial), ("BILL_NUMBER", result.number), ("BILL_STATUS", "OK")):
+        for name, value in (
+            ("BILL_SESSION", result.session),
+            ("BILL_MAX_MS", result.max_ms),
+            ("BILL_DIAL", result.dial),
+            ("BILL_NUMBER", result.number),
+            ("BILL_STATUS", "OK"),
+        ):
             await channel.set_variable(name, value)
 
     async def _refuse(self, channel: Channel, status: BillStatus, reason: str, speak: bool = True) -> None:

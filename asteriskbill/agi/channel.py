@@ -19,18 +19,32 @@ Rules learnt from the captures (/work/shared/asterisk/agi/):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Union
 
 from asteriskbill.agi.protocol import (
-    Arg, CallerHangup, ConnectionClosed, Decoder, Env, Event, Hangup, PromptMissing, ProtocolError, Reply,
-    Text, UnknownApplication, check, format_command)
+    Arg,
+    CallerHangup,
+    ConnectionClosed,
+    Decoder,
+    Env,
+    Event,
+    Hangup,
+    PromptMissing,
+    ProtocolError,
+    Reply,
+    Text,
+    UnknownApplication,
+    check,
+    format_command,
+)
 
 log = logging.getLogger("asteriskbill.agi")
 
 READ_SIZE = 64 * 1024
-AbortHook = Callable[[], Union[None, Awaitable[None]]]
+AbortHook = Callable[[], Awaitable[None] | None]
 
 
 @dataclass(frozen=True)
@@ -57,16 +71,22 @@ async def read_env(reader: asyncio.StreamReader, decoder: Decoder) -> tuple[Env,
 class Channel:
     """The AGI commands an application uses, each awaiting its single reply."""
 
-    def __init__(self, env: Env, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 decoder: Decoder, early: list[Event] = ()):
+    def __init__(
+        self,
+        env: Env,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: Decoder,
+        early: list[Event] = (),
+    ):
         self.env = env
-        self.hung_up = False          # Asterisk said the channel is gone (HANGUP, SIGHUP, 511, -1 confirmed)
-        self.closed = False           # the connection ended: nothing more can be sent
+        self.hung_up = False  # Asterisk said the channel is gone (HANGUP, SIGHUP, 511, -1 confirmed)
+        self.closed = False  # the connection ended: nothing more can be sent
         self.hangup_event = asyncio.Event()
         self._reader, self._writer, self._decoder = reader, writer, decoder
         self._lock = asyncio.Lock()
         self._waiting: asyncio.Future[Reply] | None = None
-        self._stale = 0               # replies still owed to commands whose caller was cancelled
+        self._stale = 0  # replies still owed to commands whose caller was cancelled
         self._abort_hooks: list[AbortHook] = []
         for event in early:
             self._dispatch(event)
@@ -100,15 +120,13 @@ class Channel:
             if linger and self._writer.can_write_eof() and not self.closed:
                 self._writer.write_eof()
                 await asyncio.wait_for(asyncio.shield(self._reading), linger)
-        except (asyncio.TimeoutError, OSError):
+        except (TimeoutError, OSError):
             pass
         finally:
             self._reading.cancel()
             self._writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await self._writer.wait_closed()
-            except OSError:
-                pass
 
     async def _read_loop(self) -> None:
         error: Exception = ConnectionClosed("Asterisk closed the connection")
@@ -152,7 +170,7 @@ class Channel:
                 raise ConnectionClosed(f"connection lost: {exc}") from None
             finally:
                 if not waiting.done():
-                    self._stale += 1      # cancelled: the reply still comes and must not be taken as ours
+                    self._stale += 1  # cancelled: the reply still comes and must not be taken as ours
                 self._waiting = None
         if reply.code == 511:
             self.hung_up = True

@@ -19,6 +19,7 @@ Wait and UserEvent (others answer -2, "no such application"); GET FULL VARIABLE 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -26,44 +27,108 @@ import re
 import signal
 import time
 from collections import deque
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection, Mapping, Sequence
 
 from asteriskbill.agi.protocol import decode_line, encode_line, format_env, parse_command
 
-VERSION = "GIT-master-f0c1c1a7b7"   # the captured Asterisk's agi_version
-SAMPLES = 8000                      # endpos of a prompt played to the end (1 s at 8 kHz)
+VERSION = "GIT-master-f0c1c1a7b7"  # the captured Asterisk's agi_version
+SAMPLES = 8000  # endpos of a prompt played to the end (1 s at 8 kHz)
 UP, RING = 6, 4
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 USAGE_HEAD, USAGE_END = "520-Invalid command syntax.  Proper usage follows:", "520 End of proper usage."
 MEDIA = {"ANSWER", "STREAM FILE", "GET DATA", "WAIT FOR DIGIT", "SAY NUMBER", "SAY DIGITS"}
 PROMPTED = {"STREAM FILE", "GET DATA"}
-DEAD_OK = {"DATABASE DEL", "DATABASE DELTREE", "DATABASE GET", "DATABASE PUT", "EXEC", "GET FULL VARIABLE",
-           "GET VARIABLE", "NOOP", "SET VARIABLE", "VERBOSE"}
+DEAD_OK = {
+    "DATABASE DEL",
+    "DATABASE DELTREE",
+    "DATABASE GET",
+    "DATABASE PUT",
+    "EXEC",
+    "GET FULL VARIABLE",
+    "GET VARIABLE",
+    "NOOP",
+    "SET VARIABLE",
+    "VERBOSE",
+}
 QUIET_APPS = {"noop", "verbose", "log", "wait", "userevent"}
 # command -> (fewest arguments, most arguments, usage lines); the GET DATA and SAY NUMBER texts are captured.
 SPECS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     "ANSWER": (0, 0, ("Answers channel if not already in answer state.",)),
     "CHANNEL STATUS": (0, 1, ("Returns the status of the specified <replaceable>channelname</replaceable>.",)),
-    "DATABASE DEL": (2, 2, ("Deletes an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",)),  # noqa: E501
-    "DATABASE DELTREE": (1, 2, ("Deletes a <replaceable>family</replaceable> or specific <replaceable>keytree</replaceable> within a <replaceable>family</replaceable> in the Asterisk database.",)),  # noqa: E501
-    "DATABASE GET": (2, 2, ("Retrieves an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",)),  # noqa: E501
-    "DATABASE PUT": (3, 3, ("Adds or updates an entry in the Asterisk database for a given <replaceable>family</replaceable>, <replaceable>key</replaceable>, and <replaceable>value</replaceable>.",)),  # noqa: E501
-    "EXEC": (1, 2, ("Executes <replaceable>application</replaceable> with given <replaceable>options</replaceable>.",)),  # noqa: E501
-    "GET DATA": (1, 3, ("Stream the given <replaceable>file</replaceable>, and receive DTMF data.",
-                        "Returns the digits received from the channel at the other end.")),
-    "GET FULL VARIABLE": (1, 2, ("Evaluates the given <replaceable>expression</replaceable> against the channel.",)),  # noqa: E501
-    "GET VARIABLE": (1, 1, ("Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns <literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the variable in parentheses.",)),  # noqa: E501
-    "HANGUP": (0, 1, ("Hangs up the specified channel. If no channel name is given, hangs up the current channel",)),  # noqa: E501
+    "DATABASE DEL": (
+        2,
+        2,
+        (
+            "Deletes an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",
+        ),
+    ),
+    "DATABASE DELTREE": (
+        1,
+        2,
+        (
+            "Deletes a <replaceable>family</replaceable> or specific <replaceable>keytree</replaceable> within a <replaceable>family</replaceable> in the Asterisk database.",
+        ),
+    ),
+    "DATABASE GET": (
+        2,
+        2,
+        (
+            "Retrieves an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",
+        ),
+    ),
+    "DATABASE PUT": (
+        3,
+        3,
+        (
+            "Adds or updates an entry in the Asterisk database for a given <replaceable>family</replaceable>, <replaceable>key</replaceable>, and <replaceable>value</replaceable>.",
+        ),
+    ),
+    "EXEC": (1, 2, ("Executes <replaceable>application</replaceable> with given <replaceable>options</replaceable>.",)),
+    "GET DATA": (
+        1,
+        3,
+        (
+            "Stream the given <replaceable>file</replaceable>, and receive DTMF data.",
+            "Returns the digits received from the channel at the other end.",
+        ),
+    ),
+    "GET FULL VARIABLE": (1, 2, ("Evaluates the given <replaceable>expression</replaceable> against the channel.",)),
+    "GET VARIABLE": (
+        1,
+        1,
+        (
+            "Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns <literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the variable in parentheses.",
+        ),
+    ),
+    "HANGUP": (0, 1, ("Hangs up the specified channel. If no channel name is given, hangs up the current channel",)),
     "NOOP": (0, 99, ("Does nothing.",)),
-    "SAY DIGITS": (2, 2, ("Say a given digit string, returning early if any of the given DTMF digits are received on the channel.",)),  # noqa: E501
-    "SAY NUMBER": (2, 3, ("Say a given number, returning early if any of the given DTMF digits are received on the channel.  Returns <literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of the digit if one was pressed or <literal>-1</literal> on error/hangup.",)),  # noqa: E501
-    "SET AUTOHANGUP": (1, 1, ("Cause the channel to automatically hangup at <replaceable>time</replaceable> seconds in the future.",)),  # noqa: E501
+    "SAY DIGITS": (
+        2,
+        2,
+        ("Say a given digit string, returning early if any of the given DTMF digits are received on the channel.",),
+    ),
+    "SAY NUMBER": (
+        2,
+        3,
+        (
+            "Say a given number, returning early if any of the given DTMF digits are received on the channel.  Returns <literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of the digit if one was pressed or <literal>-1</literal> on error/hangup.",
+        ),
+    ),
+    "SET AUTOHANGUP": (
+        1,
+        1,
+        ("Cause the channel to automatically hangup at <replaceable>time</replaceable> seconds in the future.",),
+    ),
     "SET VARIABLE": (2, 2, ("Sets a variable to the current channel.",)),
-    "STREAM FILE": (2, 3, ("Send the given file, allowing playback to be interrupted by the given digits, if any.",)),  # noqa: E501
+    "STREAM FILE": (2, 3, ("Send the given file, allowing playback to be interrupted by the given digits, if any.",)),
     "VERBOSE": (1, 2, ("Sends <replaceable>message</replaceable> to the console via verbose message system.",)),
-    "WAIT FOR DIGIT": (1, 1, ("Waits up to <replaceable>timeout</replaceable> milliseconds for channel to receive a DTMF digit.",)),  # noqa: E501
+    "WAIT FOR DIGIT": (
+        1,
+        1,
+        ("Waits up to <replaceable>timeout</replaceable> milliseconds for channel to receive a DTMF digit.",),
+    ),
 }
 _ids = itertools.count(1)
 
@@ -72,21 +137,21 @@ _ids = itertools.count(1)
 class Call:
     """The caller and the call's channel, as the dialplan would hand them to AGI()."""
 
-    script: str = "card"                 # FastAGI script path: agi://host:port/<script>[?query]
+    script: str = "card"  # FastAGI script path: agi://host:port/<script>[?query]
     query: str = ""
-    args: Sequence[str] = ()             # AGI(...,arg1,arg2) -> agi_arg_N (and argv for agi-bin)
+    args: Sequence[str] = ()  # AGI(...,arg1,arg2) -> agi_arg_N (and argv for agi-bin)
     callerid: str = "5551000"
     calleridname: str = "Alice"
     extension: str = "s"
     context: str = "asteriskbill"
     accountcode: str = ""
     dnid: str = "unknown"
-    keys: Sequence[str | None] = ()      # one entry per input command; '#' ends GET DATA; None = silence
+    keys: Sequence[str | None] = ()  # one entry per input command; '#' ends GET DATA; None = silence
     hangup_at_prompt: str | None = None  # the caller hangs up while this prompt plays
     hangup_at_command: int | None = None  # ... or at the Nth command (idle hang-up if it is not media)
     missing_prompts: Collection[str] = ()
-    variables: Mapping[str, str] = field(default_factory=dict)   # channel variables before the AGI
-    hangup_delay: float = 0.04           # FastAGI: the HANGUP line follows the -1 after this long
+    variables: Mapping[str, str] = field(default_factory=dict)  # channel variables before the AGI
+    hangup_delay: float = 0.04  # FastAGI: the HANGUP line follows the -1 after this long
     uniqueid: str = field(default_factory=lambda: f"{int(time.time())}.{next(_ids)}")
 
     @property
@@ -100,7 +165,7 @@ class Line:
 
     direction: str
     data: bytes | str
-    at: float = field(default=0.0, compare=False)   # time.perf_counter() when sent or received
+    at: float = field(default=0.0, compare=False)  # time.perf_counter() when sent or received
 
     def __str__(self) -> str:
         text = self.data if isinstance(self.data, str) else self.data.decode("utf-8", "replace")
@@ -114,8 +179,8 @@ class Outcome:
     agistatus: str
     variables: dict[str, str]
     lines: list[Line]
-    hangup_cause: int | None = None      # None while the channel is up
-    exit_status: int | None = None       # agi-bin only
+    hangup_cause: int | None = None  # None while the channel is up
+    exit_status: int | None = None  # agi-bin only
     stderr: bytes = b""
 
     @property
@@ -152,12 +217,28 @@ class Asterisk:
     def env(self, request: str, script: str | None = None) -> bytes:
         call = self.call
         pairs = [("network", "yes"), ("network_script", script)] if script is not None else []
-        pairs += [("request", request), ("channel", call.channel), ("language", "en"), ("type", "PJSIP"),
-                  ("uniqueid", call.uniqueid), ("version", VERSION), ("callerid", call.callerid),
-                  ("calleridname", call.calleridname), ("callingpres", "0"), ("callingani2", "0"),
-                  ("callington", "0"), ("callingtns", "0"), ("dnid", call.dnid), ("rdnis", "unknown"),
-                  ("context", call.context), ("extension", call.extension), ("priority", "2"),
-                  ("enhanced", "0.0"), ("accountcode", call.accountcode), ("threadid", "140000000000000")]
+        pairs += [
+            ("request", request),
+            ("channel", call.channel),
+            ("language", "en"),
+            ("type", "PJSIP"),
+            ("uniqueid", call.uniqueid),
+            ("version", VERSION),
+            ("callerid", call.callerid),
+            ("calleridname", call.calleridname),
+            ("callingpres", "0"),
+            ("callingani2", "0"),
+            ("callington", "0"),
+            ("callingtns", "0"),
+            ("dnid", call.dnid),
+            ("rdnis", "unknown"),
+            ("context", call.context),
+            ("extension", call.extension),
+            ("priority", "2"),
+            ("enhanced", "0.0"),
+            ("accountcode", call.accountcode),
+            ("threadid", "140000000000000"),
+        ]
         pairs += [(f"arg_{n}", arg) for n, arg in enumerate(call.args, 1)]
         return format_env(pairs)
 
@@ -265,15 +346,20 @@ class Asterisk:
 
     def _get_full_variable(self, expression: str, channel: str = "") -> str:
         while match := re.search(r"\$\{([^${}]*)\}", expression):
-            expression = expression[:match.start()] + (self._value(match[1]) or "") + expression[match.end():]
+            expression = expression[: match.start()] + (self._value(match[1]) or "") + expression[match.end() :]
         return f"200 result=1 ({expression})"
 
     def _value(self, name: str) -> str | None:
         if (length := re.fullmatch(r"LEN\((.*)\)", name)) is not None:
             return str(len(length[1]))
-        builtin = {"CALLERID(num)": self.call.callerid, "CALLERID(name)": self.call.calleridname,
-                   "CHANNEL(state)": "Up" if self.state == UP else "Ring", "CHANNEL(name)": self.call.channel,
-                   "CHANNEL(uniqueid)": self.call.uniqueid, "HANGUPCAUSE": str(self.cause or 0)}
+        builtin = {
+            "CALLERID(num)": self.call.callerid,
+            "CALLERID(name)": self.call.calleridname,
+            "CHANNEL(state)": "Up" if self.state == UP else "Ring",
+            "CHANNEL(name)": self.call.channel,
+            "CHANNEL(uniqueid)": self.call.uniqueid,
+            "HANGUPCAUSE": str(self.cause or 0),
+        }
         return self.vars.get(name, builtin.get(name))
 
     def _verbose(self, message: str, level: str = "1") -> str:
@@ -347,10 +433,8 @@ class _Link:
             self.note("write failed: the AGI program has gone")
 
     async def readline(self) -> bytes:
-        try:
+        with contextlib.suppress(OSError):
             await self.writer.drain()
-        except OSError:
-            pass
         try:
             line = await self.reader.readline()
         except OSError:
@@ -389,10 +473,8 @@ class _TcpLink(_Link):
         self.flush()
         self.send(b"HANGUP\n")
         self.writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self.writer.wait_closed()
-        except OSError:
-            pass
 
 
 class _ProcessLink(_Link):
@@ -430,13 +512,14 @@ async def _converse(fake: Asterisk, link: _Link, env: bytes) -> None:
 async def _within(coro, timeout: float, link: _Link | None = None):
     try:
         return await asyncio.wait_for(coro, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         sofar = "\n".join(map(str, link.lines)) if link else ""
         raise PeerError(f"the AGI program did not finish within {timeout:g} s; lines so far:\n{sofar}") from None
 
 
-async def call_fastagi(call: Call, host: str = "127.0.0.1", port: int = 4573, *,
-                       db: dict | None = None, timeout: float = 60.0) -> Outcome:
+async def call_fastagi(
+    call: Call, host: str = "127.0.0.1", port: int = 4573, *, db: dict | None = None, timeout: float = 60.0
+) -> Outcome:
     """Place ``call`` on a FastAGI server like ``AGI(agi://host:port/script?query,args)`` would."""
     fake = Asterisk(call, db)
     try:
@@ -452,17 +535,28 @@ async def call_fastagi(call: Call, host: str = "127.0.0.1", port: int = 4573, *,
     return Outcome(fake.agistatus(), fake.set_by_app, link.lines, fake.cause)
 
 
-async def call_process(call: Call, argv: Sequence[str], *, db: dict | None = None, timeout: float = 60.0,
-                       environ: Mapping[str, str] | None = None) -> Outcome:
+async def call_process(
+    call: Call,
+    argv: Sequence[str],
+    *,
+    db: dict | None = None,
+    timeout: float = 60.0,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
     """Run an agi-bin script like ``AGI(/path/script,args)``: ``argv`` + the call's args, real pipes, SIGHUP
     on hang-up. ``agi_request`` is the last element of ``argv`` (the script, also when run by python)."""
     fake = Asterisk(call, db)
     spawned = time.perf_counter()
     try:
-        process = await asyncio.create_subprocess_exec(*argv, *call.args, stdin=asyncio.subprocess.PIPE,
-                                                       stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.PIPE, env=environ)
-    except OSError as exc:   # Asterisk: NOTFOUND when the file does not exist, FAILURE when exec fails
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            *call.args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environ,
+        )
+    except OSError as exc:  # Asterisk: NOTFOUND when the file does not exist, FAILURE when exec fails
         status = "NOTFOUND" if isinstance(exc, FileNotFoundError) else "FAILURE"
         return Outcome(status, {}, [Line("*", f"failed to execute {argv[0]}: {exc}")])
     link = _ProcessLink(process)
@@ -535,12 +629,18 @@ async def replay_fastagi(path: str | os.PathLike[str], host: str, port: int, *, 
     return link.lines
 
 
-async def replay_process(path: str | os.PathLike[str], argv: Sequence[str], *, timeout: float = 30.0,
-                         environ: Mapping[str, str] | None = None) -> tuple[list[Line], int]:
+async def replay_process(
+    path: str | os.PathLike[str],
+    argv: Sequence[str],
+    *,
+    timeout: float = 30.0,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[list[Line], int]:
     """The same for an agi-bin program on pipes; '*' SIGHUP notes become real SIGHUPs. Returns the
     exchanged lines and the exit status."""
-    process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,
-                                                   stdout=asyncio.subprocess.PIPE, env=environ)
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=environ
+    )
     link = _ProcessLink(process)
     try:
         await _within(_replay(read_transcript(path), link), timeout, link)

@@ -14,11 +14,12 @@ first line of a 520, never checks for EOF and swallows handler exceptions.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Union
 
-MAX_LINE = 16 * 1024    # longest line accepted from the peer (usage texts are ~300 bytes)
-MAX_ENV_LINES = 256     # a real block has ~25 lines plus the AGI() arguments
+MAX_LINE = 16 * 1024  # longest line accepted from the peer (usage texts are ~300 bytes)
+MAX_ENV_LINES = 256  # a real block has ~25 lines plus the AGI() arguments
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # bytes that are not UTF-8 survive a round trip unchanged
 
@@ -107,11 +108,11 @@ class Env:
 
     channel = property(lambda self: self.get("channel"))
     uniqueid = property(lambda self: self.get("uniqueid"))
-    callerid = property(lambda self: self.get("callerid"))          # "unknown" when the caller sent none
+    callerid = property(lambda self: self.get("callerid"))  # "unknown" when the caller sent none
     calleridname = property(lambda self: self.get("calleridname"))
     context = property(lambda self: self.get("context"))
     extension = property(lambda self: self.get("extension"))
-    accountcode = property(lambda self: self.get("accountcode"))    # "" when unset ("agi_accountcode: \n")
+    accountcode = property(lambda self: self.get("accountcode"))  # "" when unset ("agi_accountcode: \n")
     language = property(lambda self: self.get("language"))
     dnid = property(lambda self: self.get("dnid"))
 
@@ -121,10 +122,10 @@ class Reply:
     """One final answer to a command."""
 
     code: int
-    result: str = ""            # the text after ``result=`` ("" for GET DATA's '#' alone or a timeout)
-    data: str | None = None     # the text in parentheses: a variable's value, ``timeout``
-    endpos: int | None = None   # samples played (STREAM FILE)
-    message: str = ""           # the text of a 5xx line
+    result: str = ""  # the text after ``result=`` ("" for GET DATA's '#' alone or a timeout)
+    data: str | None = None  # the text in parentheses: a variable's value, ``timeout``
+    endpos: int | None = None  # samples played (STREAM FILE)
+    message: str = ""  # the text of a 5xx line
     usage: tuple[str, ...] = ()
 
     @property
@@ -242,8 +243,8 @@ class Decoder:
         self._buffer += data
         events: list[Event] = []
         while (end := self._buffer.find(b"\n")) >= 0:
-            raw = bytes(self._buffer[:end + 1])
-            del self._buffer[:end + 1]
+            raw = bytes(self._buffer[: end + 1])
+            del self._buffer[: end + 1]
             event = self._line(decode_line(raw))
             if event is not None:
                 events.append(event)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from asteriskbill.agi.channel import Channel, log
 from asteriskbill.agi.protocol import Env
 from asteriskbill.agi.session import STATUS_VARIABLE, App, report_status, serve
 from asteriskbill.errors import UserError
 
-LINGER = 1.0   # after our last command: how long to wait for Asterisk's trailing HANGUP and EOF
+LINGER = 1.0  # after our last command: how long to wait for Asterisk's trailing HANGUP and EOF
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
@@ -55,8 +55,9 @@ def allowed(address: str, networks: tuple[Network, ...]) -> bool:
 class FastAgiServer:
     """Accepts Asterisk's connections and runs one application task per call."""
 
-    def __init__(self, apps: Mapping[str, App], *, allow: tuple[Network, ...], idle_timeout: float,
-                 status_variable: str):
+    def __init__(
+        self, apps: Mapping[str, App], *, allow: tuple[Network, ...], idle_timeout: float, status_variable: str
+    ):
         self.apps = dict(apps)
         self.allow = allow or LOOPBACK
         self.idle_timeout = idle_timeout
@@ -87,8 +88,15 @@ class FastAgiServer:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
         try:
-            await serve(reader, writer, self._choose, env_timeout=self.idle_timeout, linger=LINGER,
-                        status_variable=self.status_variable, where=where)
+            await serve(
+                reader,
+                writer,
+                self._choose,
+                env_timeout=self.idle_timeout,
+                linger=LINGER,
+                status_variable=self.status_variable,
+                where=where,
+            )
         except Exception:
             log.exception("FastAGI session from %s failed", where)
 
@@ -96,10 +104,12 @@ class FastAgiServer:
         return self.apps.get(env.script) or self._unknown
 
     async def _unknown(self, channel: Channel, env: Env) -> None:
-        log.warning("FastAGI request for unknown application %r (%s) from %s", env.script, env.get("request"),
-                    env.channel)
-        await channel.verbose(f"asteriskbill: no FastAGI application {env.script!r}; have: "
-                              f"{', '.join(sorted(self.apps))}", 1)
+        log.warning(
+            "FastAGI request for unknown application %r (%s) from %s", env.script, env.get("request"), env.channel
+        )
+        await channel.verbose(
+            f"asteriskbill: no FastAGI application {env.script!r}; have: {', '.join(sorted(self.apps))}", 1
+        )
         await report_status(channel, self.status_variable, "ERROR")
 
     async def close(self) -> None:
@@ -115,24 +125,31 @@ class FastAgiServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    async def __aenter__(self) -> "FastAgiServer":
+    async def __aenter__(self) -> FastAgiServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
-async def start_server(apps: Mapping[str, App], host: str = "127.0.0.1", port: int = 4573, *,
-                       allow: Iterable[str] = (), idle_timeout: float = 30.0,
-                       status_variable: str = STATUS_VARIABLE) -> FastAgiServer:
+async def start_server(
+    apps: Mapping[str, App],
+    host: str = "127.0.0.1",
+    port: int = 4573,
+    *,
+    allow: Iterable[str] = (),
+    idle_timeout: float = 30.0,
+    status_variable: str = STATUS_VARIABLE,
+) -> FastAgiServer:
     """Listen and return the running server (``async with await start_server(...) as server``).
 
     A non-loopback ``host`` without ``allow`` is refused with a UserError: FastAGI has no authentication."""
     networks = parse_allow(allow)
     if not is_loopback(host) and not networks:
-        raise UserError(f"refusing to listen for FastAGI on {host}: FastAGI has no authentication, so a "
-                        f"non-loopback address needs fastagi_allow (the Asterisk hosts' IP addresses)")
+        raise UserError(
+            f"refusing to listen for FastAGI on {host}: FastAGI has no authentication, so a "
+            f"non-loopback address needs fastagi_allow (the Asterisk hosts' IP addresses)"
+        )
     server = FastAgiServer(apps, allow=networks, idle_timeout=idle_timeout, status_variable=status_variable)
     await server.start(host, port)
     return server
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from asteriskbill.agi.channel import Channel, log, read_env
 from asteriskbill.agi.protocol import AgiError, CallerHangup, ConnectionClosed, Decoder, Env, ProtocolError
@@ -17,17 +17,25 @@ REPORT_TIMEOUT = 5.0
 DONE, HANGUP, ERROR = "done", "hangup", "error"
 
 
-async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, choose: Callable[[Env], App], *,
-                env_timeout: float, linger: float = 0.0, status_variable: str = STATUS_VARIABLE,
-                where: str = "") -> str:
+async def serve(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    choose: Callable[[Env], App],
+    *,
+    env_timeout: float,
+    linger: float = 0.0,
+    status_variable: str = STATUS_VARIABLE,
+    where: str = "",
+) -> str:
     """Read the environment within ``env_timeout`` (slow or garbage peers are dropped holding nothing),
     run the application ``choose(env)`` picks, then close. Returns DONE, HANGUP or ERROR."""
     decoder = Decoder()
     try:
         env, early = await asyncio.wait_for(read_env(reader, decoder), env_timeout)
-    except (ProtocolError, ConnectionClosed, asyncio.TimeoutError, OSError) as exc:
-        reason = f"no complete environment within {env_timeout:g} s" if isinstance(exc, asyncio.TimeoutError) \
-            else str(exc)
+    except (TimeoutError, ProtocolError, ConnectionClosed, OSError) as exc:
+        reason = (
+            f"no complete environment within {env_timeout:g} s" if isinstance(exc, asyncio.TimeoutError) else str(exc)
+        )
         # a connection closed before its first byte is a port check (`asteriskbill status`), not a fault
         quiet = isinstance(exc, ConnectionClosed) and not decoder.pending
         log.log(logging.INFO if quiet else logging.WARNING, "AGI peer %s dropped: %s", where, reason)
@@ -67,5 +75,5 @@ async def report_status(channel: Channel, variable: str, value: str) -> None:
         return
     try:
         await asyncio.wait_for(channel.set_variable(variable, value), REPORT_TIMEOUT)
-    except (AgiError, asyncio.TimeoutError):
+    except (TimeoutError, AgiError):
         log.warning("could not set %s=%s on %s", variable, value, channel.env.channel)

@@ -69,12 +69,14 @@ async def _run(app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, sta
             channel.notify_hangup()
         await app(channel, env)
 
-    return await serve(reader, writer, lambda env: with_sighup, env_timeout=ENV_TIMEOUT,
-                       status_variable=status_variable, where="stdin")
+    return await serve(
+        reader, writer, lambda env: with_sighup, env_timeout=ENV_TIMEOUT, status_variable=status_variable, where="stdin"
+    )
 
 
-def run(app: App, *, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
-        status_variable: str = STATUS_VARIABLE) -> int:
+def run(
+    app: App, *, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None, status_variable: str = STATUS_VARIABLE
+) -> int:
     """Run ``app`` for the call on stdin/stdout; return the exit status (1 when the application failed,
     which Asterisk reports as ``AGISTATUS=FAILURE``; a caller hang-up is a normal end)."""
     sighup = _Sighup()

@@ -18,8 +18,9 @@ import base64
 import enum
 import logging
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import SplitResult, quote, urlencode, urlsplit
 
 import httpx
@@ -49,7 +50,7 @@ Frame = str | Mark
 
 @dataclass(frozen=True)
 class AsteriskInfo:
-    entity_id: str      # = the events' asterisk_id
+    entity_id: str  # = the events' asterisk_id
     version: str
 
 
@@ -68,27 +69,38 @@ def split_ari_url(url: str) -> SplitResult:
 class AriClient:
     """``async with AriClient.from_settings(settings) as ari: async for frame in ari.frames(): ...``"""
 
-    def __init__(self, url: str, user: str, password: str, app: str, *, min_delay: float = 0.5,
-                 max_delay: float = 30.0, timeout: float = 10.0,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        min_delay: float = 0.5,
+        max_delay: float = 30.0,
+        timeout: float = 10.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ):
         parts = split_ari_url(url)
         base = f"{parts.netloc}{parts.path}"
-        self.events_url = (f"{'wss' if parts.scheme == 'https' else 'ws'}://{base}/ari/events?"
-                           + urlencode({"app": app, "subscribeAll": "true"}))
+        self.events_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{base}/ari/events?" + urlencode(
+            {"app": app, "subscribeAll": "true"}
+        )
         self.user = user
         self._where = f"{self.events_url.split('?', 1)[0]} (app {app})"
         self.min_delay, self.max_delay, self.timeout = min_delay, max_delay, timeout
         self._sleep = sleep
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self._authorization = f"Basic {token}"
-        self._http = httpx.AsyncClient(base_url=f"{parts.scheme}://{base}/ari", auth=(user, password),
-                                       timeout=timeout, trust_env=False)
+        self._http = httpx.AsyncClient(
+            base_url=f"{parts.scheme}://{base}/ari", auth=(user, password), timeout=timeout, trust_env=False
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings, **options: Any) -> "AriClient":
+    def from_settings(cls, settings: Settings, **options: Any) -> AriClient:
         return cls(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app, **options)
 
-    async def __aenter__(self) -> "AriClient":
+    async def __aenter__(self) -> AriClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -107,9 +119,14 @@ class AriClient:
             try:
                 # A deep receive queue absorbs bursts while the consumer settles a call: Asterisk drops a
                 # socket it cannot write to for long (ari.conf websocket_write_timeout).
-                async with connect(self.events_url, additional_headers={"Authorization": self._authorization},
-                                   open_timeout=self.timeout, close_timeout=2, proxy=None,
-                                   max_queue=4096) as socket:
+                async with connect(
+                    self.events_url,
+                    additional_headers={"Authorization": self._authorization},
+                    open_timeout=self.timeout,
+                    close_timeout=2,
+                    proxy=None,
+                    max_queue=4096,
+                ) as socket:
                     opened_at = time.monotonic()
                     log.info("ARI event socket connected to %s", self._where)
                     yield Mark.CONNECTED
@@ -125,7 +142,7 @@ class AriClient:
                         yield frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
             except (ConnectionClosed, InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
                 if opened_at is not None and time.monotonic() - opened_at >= self.max_delay:
-                    delay = self.min_delay         # the connection was stable: start the backoff again
+                    delay = self.min_delay  # the connection was stable: start the backoff again
                 delay = self._wait_after(exc, delay)
             await self._sleep(delay)
             delay = min(delay * 2, self.max_delay)
@@ -133,18 +150,29 @@ class AriClient:
     def _wait_after(self, exc: Exception, delay: float) -> float:
         """Say why the socket is down; returns how long to wait (the slowest pace for bad credentials)."""
         if isinstance(exc, InvalidStatus) and exc.response.status_code == 401:
-            log.error("ARI at %s answered 401 Unauthorized: ari_user %r or ari_password is wrong (see ari.conf); "
-                      "retrying every %.0f s", self._where, self.user, self.max_delay)
+            log.error(
+                "ARI at %s answered 401 Unauthorized: ari_user %r or ari_password is wrong (see ari.conf); "
+                "retrying every %.0f s",
+                self._where,
+                self.user,
+                self.max_delay,
+            )
             return self.max_delay
         if isinstance(exc, InvalidStatus):
             body = bytes(exc.response.body or b"")[:200].decode("utf-8", "replace").strip()
-            log.error("ARI at %s refused the event socket with HTTP %d: %s; retrying in %.1f s", self._where,
-                      exc.response.status_code, body, delay)
+            log.error(
+                "ARI at %s refused the event socket with HTTP %d: %s; retrying in %.1f s",
+                self._where,
+                exc.response.status_code,
+                body,
+                delay,
+            )
         elif isinstance(exc, ConnectionClosed):
             log.warning("ARI event socket closed (%s); reconnecting in %.1f s", exc, delay)
         else:
-            log.warning("cannot reach ARI at %s: %s; retrying in %.1f s", self._where, str(exc) or type(exc).__name__,
-                        delay)
+            log.warning(
+                "cannot reach ARI at %s: %s; retrying in %.1f s", self._where, str(exc) or type(exc).__name__, delay
+            )
         return delay
 
     # -- REST --------------------------------------------------------------------------------------
@@ -165,12 +193,14 @@ class AriClient:
         system = (await self._request("GET", "/asterisk/info")).json()["system"]
         return AsteriskInfo(entity_id=system["entity_id"], version=system["version"])
 
-    async def _request(self, method: str, path: str, params: dict[str, str] | None = None,
-                       ok: tuple[int, ...] = (200,)) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, params: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)
+    ) -> httpx.Response:
         response = await self._http.request(method, path, params=params)
         if response.status_code in ok:
             return response
         if response.status_code == 401:
             raise AriError(401, f"ARI refused ari_user {self.user!r} (401): check ari_user/ari_password")
-        raise AriError(response.status_code,
-                       f"ARI {method} {path} answered {response.status_code}: {response.text[:200].strip()}")
+        raise AriError(
+            response.status_code, f"ARI {method} {path} answered {response.status_code}: {response.text[:200].strip()}"
+        )

@@ -9,9 +9,10 @@ logs it and goes on.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 
 class BadFrame(ValueError):
@@ -34,8 +35,8 @@ class Channel:
 @dataclass(frozen=True, kw_only=True)
 class Event:
     type: str
-    timestamp: datetime        # aware UTC, millisecond precision as Asterisk sends it
-    asterisk_id: str           # the Asterisk entity id (= GET /asterisk/info system.entity_id)
+    timestamp: datetime  # aware UTC, millisecond precision as Asterisk sends it
+    asterisk_id: str  # the Asterisk entity id (= GET /asterisk/info system.entity_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,8 +72,8 @@ class HangupEvent(Event):
 
     channel: Channel
     cause: int
-    cause_txt: str             # ChannelDestroyed only; "" on a hangup request
-    soft: bool                 # hangup request: the internal soft-hangup flag, not a Q.850 cause
+    cause_txt: str  # ChannelDestroyed only; "" on a hangup request
+    soft: bool  # hangup request: the internal soft-hangup flag, not a Q.850 cause
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +108,7 @@ def parse_timestamp(text: str) -> datetime:
         raise BadFrame(f"bad timestamp {text!r}") from None
     if value.tzinfo is None:
         raise BadFrame(f"timestamp {text!r} has no UTC offset")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def parse_channel(data: Mapping[str, Any]) -> Channel:
@@ -129,25 +130,40 @@ def _optional_channel(data: Mapping[str, Any]) -> Channel | None:
 
 
 def _varset(base: dict[str, Any], data: Mapping[str, Any]) -> Event:
-    return VarsetEvent(**base, channel=_optional_channel(data), variable=str(data["variable"]),
-                       value=str(data.get("value", "")))
+    return VarsetEvent(
+        **base, channel=_optional_channel(data), variable=str(data["variable"]), value=str(data.get("value", ""))
+    )
 
 
 def _dial(base: dict[str, Any], data: Mapping[str, Any]) -> Event:
-    return DialEvent(**base, caller=parse_channel(data["caller"]) if data.get("caller") else None,
-                     peer=parse_channel(data["peer"]), dialstatus=str(data.get("dialstatus", "")),
-                     dialstring=str(data.get("dialstring", "")), forward=str(data.get("forward", "")))
+    return DialEvent(
+        **base,
+        caller=parse_channel(data["caller"]) if data.get("caller") else None,
+        peer=parse_channel(data["peer"]),
+        dialstatus=str(data.get("dialstatus", "")),
+        dialstring=str(data.get("dialstring", "")),
+        forward=str(data.get("forward", "")),
+    )
 
 
 def _hangup(base: dict[str, Any], data: Mapping[str, Any]) -> Event:
-    return HangupEvent(**base, channel=parse_channel(data["channel"]), cause=int(data.get("cause", 0)),
-                       cause_txt=str(data.get("cause_txt", "")), soft=bool(data.get("soft", False)))
+    return HangupEvent(
+        **base,
+        channel=parse_channel(data["channel"]),
+        cause=int(data.get("cause", 0)),
+        cause_txt=str(data.get("cause_txt", "")),
+        soft=bool(data.get("soft", False)),
+    )
 
 
 def _userevent(base: dict[str, Any], data: Mapping[str, Any]) -> Event:
     pairs = data.get("userevent") or {}
-    return UserEvent(**base, channel=_optional_channel(data), eventname=str(data["eventname"]),
-                     userevent={str(k): str(v) for k, v in pairs.items()})
+    return UserEvent(
+        **base,
+        channel=_optional_channel(data),
+        eventname=str(data["eventname"]),
+        userevent={str(k): str(v) for k, v in pairs.items()},
+    )
 
 
 def _bridge(base: dict[str, Any], data: Mapping[str, Any]) -> Event:
@@ -165,8 +181,9 @@ _PARSERS: dict[str, Callable[[dict[str, Any], Mapping[str, Any]], Event]] = {
     "ChannelDestroyed": _hangup,
     "ChannelUserevent": _userevent,
     **dict.fromkeys(("BridgeCreated", "BridgeDestroyed", "ChannelEnteredBridge", "ChannelLeftBridge"), _bridge),
-    **dict.fromkeys(("ChannelCreated", "ChannelStateChange", "ChannelDialplan", "ChannelCallerId",
-                     "ChannelConnectedLine"), _channel),
+    **dict.fromkeys(
+        ("ChannelCreated", "ChannelStateChange", "ChannelDialplan", "ChannelCallerId", "ChannelConnectedLine"), _channel
+    ),
 }
 
 
@@ -178,8 +195,11 @@ def parse_event(frame: str | bytes) -> Event:
         raise BadFrame(f"not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise BadFrame("not an ARI event (a JSON object with a 'type')")
-    base = {"type": data["type"], "timestamp": parse_timestamp(data.get("timestamp")),
-            "asterisk_id": str(data.get("asterisk_id", ""))}
+    base = {
+        "type": data["type"],
+        "timestamp": parse_timestamp(data.get("timestamp")),
+        "asterisk_id": str(data.get("asterisk_id", "")),
+    }
     parser = _PARSERS.get(data["type"])
     if parser is None:
         return GenericEvent(**base, data=data)

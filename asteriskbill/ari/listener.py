@@ -7,9 +7,9 @@ yields; nothing here touches the database.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import datetime
-from typing import AsyncIterator
 
 import httpx
 
@@ -20,8 +20,9 @@ from asteriskbill.ari.tracker import CallInProgress, CallTracker, FinishedCall, 
 log = logging.getLogger("asteriskbill.ari")
 
 
-async def call_reports(client: AriClient, tracker: CallTracker, *,
-                       idle_flush: float = 0.25) -> AsyncIterator[FinishedCall | IncompleteCall]:
+async def call_reports(
+    client: AriClient, tracker: CallTracker, *, idle_flush: float = 0.25
+) -> AsyncIterator[FinishedCall | IncompleteCall]:
     """Every call that ends, each session once, for as long as the caller iterates.
 
     ``idle_flush``: after this many seconds without a frame, calls whose caller channel was destroyed are
@@ -55,21 +56,28 @@ async def _resync(client: AriClient, tracker: CallTracker) -> list[IncompleteCal
         live = None
     lost = tracker.resync(live)
     for call in lost:
-        log.warning("call %s (channel %s) ended while the event socket was down: left to recovery",
-                    call.session, call.channel)
+        log.warning(
+            "call %s (channel %s) ended while the event socket was down: left to recovery", call.session, call.channel
+        )
     return lost
 
 
-async def hang_up_overdue(client: AriClient, tracker: CallTracker, now: datetime,
-                          grace_ms: int) -> list[CallInProgress]:
+async def hang_up_overdue(
+    client: AriClient, tracker: CallTracker, now: datetime, grace_ms: int
+) -> list[CallInProgress]:
     """The safety net: DELETE the caller channel of every call past its maximum + grace (a dialplan
     without L()). The call then ends as usual and its raw billable ms exceed ``max_ms``: the settlement
     charges ``FinishedCall.capped_ms``. Returns the overdue calls (a channel already gone is not an error;
     a failed DELETE is logged and retried at the next pass)."""
     overdue = tracker.overdue(now, grace_ms)
     for call in overdue:
-        log.warning("call %s on %s is past its maximum of %s ms + %s ms grace: hanging up", call.session,
-                    call.channel, call.max_ms, grace_ms)
+        log.warning(
+            "call %s on %s is past its maximum of %s ms + %s ms grace: hanging up",
+            call.session,
+            call.channel,
+            call.max_ms,
+            grace_ms,
+        )
         try:
             await client.hangup(call.channel_id)
         except (AriError, httpx.HTTPError) as exc:

@@ -29,12 +29,20 @@ One tracker per Asterisk (channel ids are unique per Asterisk only).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Collection, Iterable
 
-from asteriskbill.ari.events import (BridgeEvent, Channel, ChannelEvent, DialEvent, Event, HangupEvent,
-                                     UserEvent, VarsetEvent)
+from asteriskbill.ari.events import (
+    BridgeEvent,
+    Channel,
+    ChannelEvent,
+    DialEvent,
+    Event,
+    HangupEvent,
+    UserEvent,
+    VarsetEvent,
+)
 
 SESSION_VAR = "BILL_SESSION"
 MAX_MS_VAR = "BILL_MAX_MS"
@@ -45,8 +53,8 @@ NOT_DIALED = "NOTDIALED"
 NOT_FINAL = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING"})
 
 # Why a call is reported as incomplete.
-MISSED_START = "missed_start"            # BILL_SESSION not seen: the listener started during the call
-EVENT_GAP = "event_gap"                  # the event socket reconnected while the call was up
+MISSED_START = "missed_start"  # BILL_SESSION not seen: the listener started during the call
+EVENT_GAP = "event_gap"  # the event socket reconnected while the call was up
 NO_FINAL_DIALSTATUS = "no_final_dialstatus"
 
 MS = timedelta(milliseconds=1)
@@ -58,23 +66,23 @@ class FinishedCall:
 
     session: str
     asterisk_id: str
-    uniqueid: str                    # the caller channel's id (the CDR's uniqueid of its Dial record)
-    linkedid: str                    # as Asterisk's CDR when the channels' creation was seen, else uniqueid
+    uniqueid: str  # the caller channel's id (the CDR's uniqueid of its Dial record)
+    linkedid: str  # as Asterisk's CDR when the channels' creation was seen, else uniqueid
     channel: str
     caller_number: str
     context: str
-    exten: str                       # the extension the caller dialled (dialplan exten at Dial time)
-    dialstring: str                  # what Dial() was given, e.g. "2001@carrier" ("" when not dialled)
-    outcome: str                     # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL, ..., NOTDIALED
-    created_at: datetime | None      # caller channel creation
+    exten: str  # the extension the caller dialled (dialplan exten at Dial time)
+    dialstring: str  # what Dial() was given, e.g. "2001@carrier" ("" when not dialled)
+    outcome: str  # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL, ..., NOTDIALED
+    created_at: datetime | None  # caller channel creation
     dial_started_at: datetime | None
     answered_at: datetime | None
     talk_ended_at: datetime | None
-    ended_at: datetime               # caller channel destroyed
-    billable_ms: int                 # raw talk time; 0 unless answered
-    hangup_cause: int                # Q.850 cause of the caller's ChannelDestroyed
+    ended_at: datetime  # caller channel destroyed
+    billable_ms: int  # raw talk time; 0 unless answered
+    hangup_cause: int  # Q.850 cause of the caller's ChannelDestroyed
     hangup_cause_txt: str
-    max_ms: int | None               # BILL_MAX_MS; None when the AGI did not set it
+    max_ms: int | None  # BILL_MAX_MS; None when the AGI did not set it
     asterisk_answered_ms: int | None  # ANSWEREDTIME_MS from the UserEvent, a cross-check only
 
     @property
@@ -88,12 +96,12 @@ class IncompleteCall:
     """A call that ended but that the events do not fully describe: not to be charged from these facts."""
 
     session: str
-    reason: str                      # MISSED_START, EVENT_GAP, NO_FINAL_DIALSTATUS
+    reason: str  # MISSED_START, EVENT_GAP, NO_FINAL_DIALSTATUS
     asterisk_id: str
     uniqueid: str
     channel: str
-    ended_at: datetime | None        # None when the channel vanished during a reconnection
-    asterisk_dialstatus: str         # from the UserEvent, "" if not seen
+    ended_at: datetime | None  # None when the channel vanished during a reconnection
+    asterisk_dialstatus: str  # from the UserEvent, "" if not seen
     asterisk_answered_ms: int | None
 
 
@@ -120,7 +128,7 @@ class _Leg:
     peer_id: str
     dialstring: str = ""
     began_at: datetime | None = None
-    status: str = ""                 # the final status, once known
+    status: str = ""  # the final status, once known
     status_at: datetime | None = None
 
 
@@ -134,10 +142,10 @@ class _Track:
     caller_number: str = ""
     first_at: datetime | None = None
     dial_at: datetime | None = None
-    context: str = ""                # where the caller dialled from (else where the channel started)
+    context: str = ""  # where the caller dialled from (else where the channel started)
     exten: str = ""
     created_at: datetime | None = None
-    session: str | None = None       # from ChannelVarset BILL_SESSION
+    session: str | None = None  # from ChannelVarset BILL_SESSION
     max_ms: int | None = None
     userevent: dict[str, str] = field(default_factory=dict)
     legs: dict[str, _Leg] = field(default_factory=dict)
@@ -168,10 +176,10 @@ class CallTracker:
         self._retention = retention_ms * MS
         self._remember = remember_sessions
         self._tracks: dict[str, _Track] = {}
-        self._names: dict[str, str] = {}          # channel name -> id, for Local ;1/;2 pairs (linkedid)
-        self._pending: set[str] = set()           # destroyed, not yet settled
-        self._reported: dict[str, None] = {}      # sessions reported, oldest first
-        self._watermark: datetime | None = None   # latest event timestamp seen
+        self._names: dict[str, str] = {}  # channel name -> id, for Local ;1/;2 pairs (linkedid)
+        self._pending: set[str] = set()  # destroyed, not yet settled
+        self._reported: dict[str, None] = {}  # sessions reported, oldest first
+        self._watermark: datetime | None = None  # latest event timestamp seen
         self._gc_at: datetime | None = None
 
     @property
@@ -194,9 +202,11 @@ class CallTracker:
 
     def in_progress(self) -> list[CallInProgress]:
         """Billed calls whose caller channel is still up (BILL_SESSION seen, not destroyed)."""
-        return [CallInProgress(t.session, t.asterisk_id, t.id, t.name, self._answered_at(t), t.max_ms)
-                for t in self._tracks.values()
-                if t.session and t.destroyed_at is None and not t.done and t.session not in self._reported]
+        return [
+            CallInProgress(t.session, t.asterisk_id, t.id, t.name, self._answered_at(t), t.max_ms)
+            for t in self._tracks.values()
+            if t.session and t.destroyed_at is None and not t.done and t.session not in self._reported
+        ]
 
     def overdue(self, now: datetime, grace_ms: int) -> list[CallInProgress]:
         """Calls in progress past their authorized maximum plus ``grace_ms``: hang them up."""
@@ -262,7 +272,7 @@ class CallTracker:
         track = self._track(caller, event)
         peer = self._track(event.peer, event)
         peer.dialled_by = track.id
-        if track.dial_at is None or event.timestamp < track.dial_at:     # the caller as it dialled
+        if track.dial_at is None or event.timestamp < track.dial_at:  # the caller as it dialled
             track.dial_at, track.context, track.exten = event.timestamp, caller.context, caller.exten
             track.caller_number = caller.caller_number or track.caller_number
         leg = track.legs.setdefault(peer.id, _Leg(peer.id))
@@ -280,8 +290,9 @@ class CallTracker:
     # -- reporting -------------------------------------------------------------------------------
 
     def _settle_where(self, ready) -> list[FinishedCall | IncompleteCall]:
-        tracks = sorted((self._tracks[i] for i in self._pending if ready(self._tracks[i])),
-                        key=lambda t: (t.destroyed_at, t.id))
+        tracks = sorted(
+            (self._tracks[i] for i in self._pending if ready(self._tracks[i])), key=lambda t: (t.destroyed_at, t.id)
+        )
         results = []
         for track in tracks:
             self._pending.discard(track.id)
@@ -310,19 +321,40 @@ class CallTracker:
             del self._reported[next(iter(self._reported))]
         answered_ms = _int_or_none(track.userevent.get("answeredtime_ms"))
         if problem is not None:
-            return IncompleteCall(session, problem, track.asterisk_id, track.id, track.name, track.destroyed_at,
-                                  track.userevent.get("dialstatus", ""), answered_ms)
+            return IncompleteCall(
+                session,
+                problem,
+                track.asterisk_id,
+                track.id,
+                track.name,
+                track.destroyed_at,
+                track.userevent.get("dialstatus", ""),
+                answered_ms,
+            )
         talks = [(leg.status_at, self._talk_end(track, leg)) for leg in self._answered(track)]
         legs = sorted(track.legs.values(), key=lambda leg: leg.began_at)
         return FinishedCall(
-            session=session, asterisk_id=track.asterisk_id, uniqueid=track.id, linkedid=self._linkedid(track),
-            channel=track.name, caller_number=track.caller_number, context=track.context, exten=track.exten,
-            dialstring=legs[0].dialstring if legs else "", outcome=self._outcome(track),
-            created_at=track.created_at, dial_started_at=legs[0].began_at if legs else None,
+            session=session,
+            asterisk_id=track.asterisk_id,
+            uniqueid=track.id,
+            linkedid=self._linkedid(track),
+            channel=track.name,
+            caller_number=track.caller_number,
+            context=track.context,
+            exten=track.exten,
+            dialstring=legs[0].dialstring if legs else "",
+            outcome=self._outcome(track),
+            created_at=track.created_at,
+            dial_started_at=legs[0].began_at if legs else None,
             answered_at=min((start for start, _ in talks), default=None),
-            talk_ended_at=max((end for _, end in talks), default=None), ended_at=track.destroyed_at,
-            billable_ms=sum((end - start) // MS for start, end in talks), hangup_cause=track.cause,
-            hangup_cause_txt=track.cause_txt, max_ms=track.max_ms, asterisk_answered_ms=answered_ms)
+            talk_ended_at=max((end for _, end in talks), default=None),
+            ended_at=track.destroyed_at,
+            billable_ms=sum((end - start) // MS for start, end in talks),
+            hangup_cause=track.cause,
+            hangup_cause_txt=track.cause_txt,
+            max_ms=track.max_ms,
+            asterisk_answered_ms=answered_ms,
+        )
 
     @staticmethod
     def _answered(track: _Track) -> list[_Leg]:
@@ -382,8 +414,14 @@ class CallTracker:
         self._gc_at = self._watermark
         horizon = self._watermark - self._retention
         needed = {peer for t in self._tracks.values() if t.any_session and not t.done for peer in t.legs}
-        for track in [t for t in self._tracks.values() if t.destroyed_at is not None and t.destroyed_at < horizon
-                      and t.id not in self._pending and t.id not in needed]:
+        for track in [
+            t
+            for t in self._tracks.values()
+            if t.destroyed_at is not None
+            and t.destroyed_at < horizon
+            and t.id not in self._pending
+            and t.id not in needed
+        ]:
             self._drop(track)
 
 

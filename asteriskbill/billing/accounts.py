@@ -94,11 +94,12 @@ def check_parent(kind: str, parent: AccountState | None) -> None:
         raise AccountError(f"company {parent.name} is closed")
 
 
-def check_currencies(name: str, currency: str, parent: AccountState | None,
-                     tariff: tuple[str, str] | None) -> None:
+def check_currencies(name: str, currency: str, parent: AccountState | None, tariff: tuple[str, str] | None) -> None:
     """An account bills in one currency: its company's and its tariff's (``tariff``: name, currency)."""
     if parent is not None and parent.currency != currency:
         raise AccountError(f"{name} is in {currency} but company {parent.name} is in {parent.currency}")
     if tariff is not None and tariff[1] != currency:
-        raise AccountError(f"tariff {tariff[0]} is in {tariff[1]}, account {name} is in {currency}: "
-                           "an account uses a tariff in its own currency")
+        raise AccountError(
+            f"tariff {tariff[0]} is in {tariff[1]}, account {name} is in {currency}: "
+            "an account uses a tariff in its own currency"
+        )

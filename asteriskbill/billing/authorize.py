@@ -90,7 +90,7 @@ class PinGuard:
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
 
-    def after_failure(self, now: datetime, policy: PinPolicy) -> "PinGuard":
+    def after_failure(self, now: datetime, policy: PinPolicy) -> PinGuard:
         """The guard after one more wrong PIN: the N-th in the window locks the card."""
         if self.first_failed_at is None or now - self.first_failed_at > policy.window:
             failures, first = 1, now

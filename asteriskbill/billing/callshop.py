@@ -17,7 +17,7 @@ from asteriskbill.money import format_amount
 
 PREPAID, POSTPAID = "prepaid", "postpaid"
 IDLE, STARTED, IN_A_CALL = "idle", "started", "in a call"
-DEFAULT_PREPAID = "callshop.default_prepaid"            # Preference names; values are micro-units
+DEFAULT_PREPAID = "callshop.default_prepaid"  # Preference names; values are micro-units
 DEFAULT_CREDIT_LIMIT = "callshop.default_credit_limit"
 
 
@@ -31,7 +31,7 @@ class BoothState:
 
     name: str
     booth: bool
-    status: str              # the effective status (its company's included)
+    status: str  # the effective status (its company's included)
     balance: int
     currency: str
     started_at: datetime | None  # of its open session
@@ -39,28 +39,32 @@ class BoothState:
 
 @dataclass(frozen=True)
 class Terms:
-    mode: str          # PREPAID or POSTPAID
-    prepaid: int       # money taken at the start
+    mode: str  # PREPAID or POSTPAID
+    prepaid: int  # money taken at the start
     credit_limit: int  # how far below zero the booth may go during the session
 
 
 def check_booth(state: BoothState) -> None:
     if not state.booth:
-        raise CallshopError(f"{state.name} is not a booth (create one with "
-                            "`asteriskbill accounts create extension NAME --booth`)")
+        raise CallshopError(
+            f"{state.name} is not a booth (create one with `asteriskbill accounts create extension NAME --booth`)"
+        )
 
 
 def check_start(state: BoothState) -> None:
     """Only an idle, usable booth at a zero balance starts: the stop's arithmetic relies on that zero."""
     check_booth(state)
     if state.started_at is not None:
-        raise CallshopError(f"booth {state.name} was started at {state.started_at:%Y-%m-%d %H:%M} UTC "
-                            "and is not stopped yet")
+        raise CallshopError(
+            f"booth {state.name} was started at {state.started_at:%Y-%m-%d %H:%M} UTC and is not stopped yet"
+        )
     if state.status != ACTIVE:
         raise CallshopError(f"booth {state.name} is {state.status}")
     if state.balance != 0:
-        raise CallshopError(f"booth {state.name} has a balance of {format_amount(state.balance)} {state.currency}: "
-                            "a booth starts at 0 (correct it with `asteriskbill accounts adjust` first)")
+        raise CallshopError(
+            f"booth {state.name} has a balance of {format_amount(state.balance)} {state.currency}: "
+            "a booth starts at 0 (correct it with `asteriskbill accounts adjust` first)"
+        )
 
 
 def check_stop(state: BoothState, open_calls: int) -> None:
@@ -69,8 +73,9 @@ def check_stop(state: BoothState, open_calls: int) -> None:
     if state.started_at is None:
         raise CallshopError(f"booth {state.name} is not started")
     if open_calls:
-        raise CallshopError(f"booth {state.name} is in a call: stop it when the call has ended "
-                            "(see `asteriskbill callshop status`)")
+        raise CallshopError(
+            f"booth {state.name} is in a call: stop it when the call has ended (see `asteriskbill callshop status`)"
+        )
 
 
 def prepaid_amount(given: int | None, use_default: bool, default: int) -> int | None:
@@ -80,8 +85,9 @@ def prepaid_amount(given: int | None, use_default: bool, default: int) -> int | 
     if given is not None:
         raise CallshopError("give --prepaid AMOUNT or --use-default-prepaid, not both")
     if not default:
-        raise CallshopError("no default prepaid amount is set (`asteriskbill callshop preferences set "
-                            "--default-prepaid AMOUNT`)")
+        raise CallshopError(
+            "no default prepaid amount is set (`asteriskbill callshop preferences set --default-prepaid AMOUNT`)"
+        )
     return default
 
 
@@ -94,9 +100,11 @@ def terms(prepaid: int | None, credit_limit: int | None, default_credit_limit: i
         return Terms(PREPAID, prepaid, credit_limit or 0)
     limit = default_credit_limit if credit_limit is None else credit_limit
     if limit <= 0:
-        raise CallshopError("a postpaid booth needs a credit limit above 0: give --prepaid AMOUNT, or "
-                            "--credit-limit AMOUNT, or set `asteriskbill callshop preferences set "
-                            "--default-credit-limit AMOUNT`")
+        raise CallshopError(
+            "a postpaid booth needs a credit limit above 0: give --prepaid AMOUNT, or "
+            "--credit-limit AMOUNT, or set `asteriskbill callshop preferences set "
+            "--default-credit-limit AMOUNT`"
+        )
     return Terms(POSTPAID, 0, limit)
 
 

@@ -66,8 +66,9 @@ def check_sizes(number_digits: int, pin_digits: int, cards: int) -> None:
         raise CardError(f"card numbers have {NUMBER_DIGITS.start} to {NUMBER_DIGITS.stop - 1} digits")
     check_pin_digits(pin_digits)
     if cards * MAX_FILL > number_space(number_digits):
-        raise CardError(f"{cards} cards of {number_digits} digits would make numbers easy to guess: "
-                        "use more --number-digits")
+        raise CardError(
+            f"{cards} cards of {number_digits} digits would make numbers easy to guess: use more --number-digits"
+        )
 
 
 def check_pin_digits(pin_digits: int) -> None:
@@ -88,7 +89,7 @@ def new_number(digits: int) -> str:
 
 
 def new_pin(digits: int) -> str:
-    return f"{secrets.randbelow(10 ** digits):0{digits}d}"
+    return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
 def pin_hash(secret: bytes, number: str, pin: str) -> str:
@@ -105,19 +106,19 @@ class CardState:
     """The stored facts that decide whether a card may be used."""
 
     number: str
-    status: str                   # one of STORED_STATUSES
-    activation: str               # one of ACTIVATIONS
-    valid_days: int | None        # validity counted from activation
-    expires_at: datetime | None   # fixed, or set on activation from valid_days
+    status: str  # one of STORED_STATUSES
+    activation: str  # one of ACTIVATIONS
+    valid_days: int | None  # validity counted from activation
+    expires_at: datetime | None  # fixed, or set on activation from valid_days
     activated_at: datetime | None
 
 
 @dataclass(frozen=True)
 class CardDecision:
-    status: str       # one of STATUSES
-    usable: bool      # a call may be authorized now
-    activates: bool   # that call is the card's first use and activates it
-    reason: str       # why not usable ("" when usable)
+    status: str  # one of STATUSES
+    usable: bool  # a call may be authorized now
+    activates: bool  # that call is the card's first use and activates it
+    reason: str  # why not usable ("" when usable)
 
 
 def expiry(valid_days: int | None, fixed: datetime | None, activated_at: datetime | None) -> datetime | None:
@@ -134,8 +135,9 @@ def decide(card: CardState, now: datetime) -> CardDecision:
     if card.status in (DELETED, DISABLED):
         return CardDecision(card.status, False, False, f"card {card.number} is {card.status}")
     if card.expires_at is not None and now >= card.expires_at:
-        return CardDecision(EXPIRED, False, False,
-                            f"card {card.number} expired on {card.expires_at:%Y-%m-%d %H:%M} UTC")
+        return CardDecision(
+            EXPIRED, False, False, f"card {card.number} expired on {card.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
     if card.status == ACTIVE:
         return CardDecision(ACTIVE, True, False, "")
     if card.activation == MANUAL:
@@ -155,8 +157,11 @@ def activation(card: CardState, now: datetime) -> tuple[datetime, datetime | Non
 def disabling(card: CardState) -> str:
     """The status of a card an operator disables: only a new or active card can be."""
     if card.status not in (NEW, ACTIVE):
-        raise CardError(f"card {card.number} is {card.status} already" if card.status == DISABLED
-                        else f"card {card.number} is {card.status}: it cannot be disabled")
+        raise CardError(
+            f"card {card.number} is {card.status} already"
+            if card.status == DISABLED
+            else f"card {card.number} is {card.status}: it cannot be disabled"
+        )
     return DISABLED
 
 
@@ -173,8 +178,12 @@ def check_deletable(card: CardState, first_used_at: datetime | None, payments: i
     if card.status == DELETED:
         raise CardError(f"card {card.number} is deleted already")
     if first_used_at is not None:
-        raise CardError(f"card {card.number} was used on {first_used_at:%Y-%m-%d}: "
-                        "disable it instead (`asteriskbill cards disable`)")
+        raise CardError(
+            f"card {card.number} was used on {first_used_at:%Y-%m-%d}: "
+            "disable it instead (`asteriskbill cards disable`)"
+        )
     if payments:
-        raise CardError(f"card {card.number} has ledger entries beyond its face value (recharged or charged): "
-                        "disable it instead (`asteriskbill cards disable`)")
+        raise CardError(
+            f"card {card.number} has ledger entries beyond its face value (recharged or charged): "
+            "disable it instead (`asteriskbill cards disable`)"
+        )

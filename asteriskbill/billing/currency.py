@@ -17,9 +17,9 @@ half never matters to money, but it is fixed so that every report computes the s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from asteriskbill.money import MICRO, MoneyError, parse_amount, parse_currency
@@ -29,7 +29,7 @@ from asteriskbill.money import MICRO, MoneyError, parse_amount, parse_currency
 class ExchangeRate:
     base: str
     quote: str
-    rate: int           # micro-units of quote per unit of base
+    rate: int  # micro-units of quote per unit of base
     valid_from: date
 
 

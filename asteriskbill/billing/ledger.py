@@ -15,13 +15,13 @@ BOOTH_PAYMENT, BOOTH_CHANGE = "booth_payment", "booth_change"
 
 # kind -> sign its amount must have
 KINDS = {
-    FACE_VALUE: CREDIT,   # a card's value when its batch is generated
-    RECHARGE: CREDIT,     # money paid in, with the order number as reference
-    REFUND: CREDIT,       # money given back, e.g. for a call charged wrongly
-    ADJUSTMENT: EITHER,   # an operator's correction, with a note saying why
-    CALL: DEBIT,          # a call charge, with the call's id as reference
+    FACE_VALUE: CREDIT,  # a card's value when its batch is generated
+    RECHARGE: CREDIT,  # money paid in, with the order number as reference
+    REFUND: CREDIT,  # money given back, e.g. for a call charged wrongly
+    ADJUSTMENT: EITHER,  # an operator's correction, with a note saying why
+    CALL: DEBIT,  # a call charge, with the call's id as reference
     BOOTH_PAYMENT: CREDIT,  # a callshop customer's money: prepaid at the start, or the amount due at the stop
-    BOOTH_CHANGE: DEBIT,    # the change a prepaid callshop customer gets back at the stop
+    BOOTH_CHANGE: DEBIT,  # the change a prepaid callshop customer gets back at the stop
 }
 # A call that happened is charged even after its account was closed: the ledger records what was used.
 ALLOWED_WHEN_CLOSED = frozenset({CALL})

@@ -10,18 +10,34 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from asteriskbill.billing.settle import CallResult
 
 # cdr_csv column positions (loguniqueid=yes; newcdrcolumns adds peeraccount, linkedid, sequence)
-SRC, CHANNEL, LASTAPP, LASTDATA, START, ANSWER, END, BILLSEC, DISPOSITION, UNIQUEID, LINKEDID = \
-    1, 5, 7, 8, 9, 10, 11, 13, 14, 16, 19
-OUTCOMES = {"ANSWERED": "ANSWER", "BUSY": "BUSY", "NO ANSWER": "NOANSWER", "CONGESTION": "CONGESTION",
-            "FAILED": "CHANUNAVAIL"}
+SRC, CHANNEL, LASTAPP, LASTDATA, START, ANSWER, END, BILLSEC, DISPOSITION, UNIQUEID, LINKEDID = (
+    1,
+    5,
+    7,
+    8,
+    9,
+    10,
+    11,
+    13,
+    14,
+    16,
+    19,
+)
+OUTCOMES = {
+    "ANSWERED": "ANSWER",
+    "BUSY": "BUSY",
+    "NO ANSWER": "NOANSWER",
+    "CONGESTION": "CONGESTION",
+    "FAILED": "CHANUNAVAIL",
+}
 _SESSION = re.compile(r"session: ([0-9a-f-]{36})")
 
 
@@ -39,11 +55,18 @@ class MasterCsv:
         if row is None:
             return CallResult(session, "NOTDIALED", source="master.csv") if session in self.sessions else None
         outcome = OUTCOMES.get(row[DISPOSITION], "CHANUNAVAIL")
-        return CallResult(session, outcome, int(row[BILLSEC] or 0) * 1000 if outcome == "ANSWER" else 0,
-                          started_at=_time(row[START], zone), answered_at=_time(row[ANSWER], zone),
-                          ended_at=_time(row[END], zone), uniqueid=uniqueid,
-                          linkedid=row[LINKEDID] if len(row) > LINKEDID else "", callerid=row[SRC],
-                          source="master.csv")
+        return CallResult(
+            session,
+            outcome,
+            int(row[BILLSEC] or 0) * 1000 if outcome == "ANSWER" else 0,
+            started_at=_time(row[START], zone),
+            answered_at=_time(row[ANSWER], zone),
+            ended_at=_time(row[END], zone),
+            uniqueid=uniqueid,
+            linkedid=row[LINKEDID] if len(row) > LINKEDID else "",
+            callerid=row[SRC],
+            source="master.csv",
+        )
 
 
 def read(lines: Iterable[str]) -> MasterCsv:

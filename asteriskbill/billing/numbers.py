@@ -38,7 +38,7 @@ class NumberPlan:
     national_prefix: str = "0"
     max_length: int = 15
 
-    def overridden(self, **overrides: str | int | None) -> "NumberPlan":
+    def overridden(self, **overrides: str | int | None) -> NumberPlan:
         """This plan with a company's own values where it has them."""
         names = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in overrides.items() if k in names and v not in (None, "")})
@@ -60,19 +60,23 @@ def normalize(dialled: str, plan: NumberPlan) -> Normalized:
     digits = digits.removeprefix("+")
     if not digits.isdigit():
         raise NumberError(f"{dialled!r} is not a phone number (digits only)")
-    if plan.outside_line and not international and digits.startswith(plan.outside_line) \
-            and len(digits) > len(plan.outside_line):
-        digits = digits[len(plan.outside_line):]
+    if (
+        plan.outside_line
+        and not international
+        and digits.startswith(plan.outside_line)
+        and len(digits) > len(plan.outside_line)
+    ):
+        digits = digits[len(plan.outside_line) :]
         rules.append("outside line")
     if len(digits) < 3:
         raise NumberError(f"{dialled!r} is too short to call")
     if international:
         rules.append("international")
     elif plan.international_prefix and digits.startswith(plan.international_prefix):
-        digits = digits[len(plan.international_prefix):]
+        digits = digits[len(plan.international_prefix) :]
         rules.append("international")
     elif plan.national_prefix and digits.startswith(plan.national_prefix):
-        digits = plan.country_code + digits[len(plan.national_prefix):]
+        digits = plan.country_code + digits[len(plan.national_prefix) :]
         rules.append("national")
     else:
         digits = plan.country_code + plan.area_code + digits

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from asteriskbill.errors import UserError
 
@@ -60,9 +60,9 @@ def bound(value: date | datetime, zone: tzinfo, end: bool = False) -> datetime:
     """The UTC moment of a period's start (``end`` False) or excluded end given as a day or a moment."""
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
-        return aware.astimezone(timezone.utc)
+        return aware.astimezone(UTC)
     day = value + timedelta(days=1) if end else value
-    return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def check_period(since: datetime | None, until: datetime | None) -> None:

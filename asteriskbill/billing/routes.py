@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from asteriskbill.errors import UserError
 
@@ -13,8 +13,8 @@ _DIAL = re.compile(r"^[^\s,;|]+$")
 
 @dataclass(frozen=True)
 class Route:
-    prefix: str   # digits; "" matches every number
-    dial: str     # a Dial() target with ${NUMBER} for the normalised number, e.g. PJSIP/${NUMBER}@carrier1
+    prefix: str  # digits; "" matches every number
+    dial: str  # a Dial() target with ${NUMBER} for the normalised number, e.g. PJSIP/${NUMBER}@carrier1
     name: str = ""
 
     def __post_init__(self) -> None:

@@ -22,8 +22,12 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="asteriskbill")
-@click.option("--config", type=click.Path(dir_okay=False), envvar="ASTERISKBILL_CONFIG",
-              help="TOML settings file [default: /etc/asteriskbill/asteriskbill.toml].")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="ASTERISKBILL_CONFIG",
+    help="TOML settings file [default: /etc/asteriskbill/asteriskbill.toml].",
+)
 @click.option("--db", help="Database URL (any SQLAlchemy URL) [env: ASTERISKBILL_DB].")
 @click.option("--operator", help="Name recorded in the audit log [default: the OS user].")
 @click.pass_context
@@ -45,11 +49,45 @@ def main(ctx: click.Context, config: str | None, db: str | None, operator: str |
 
 
 def _register() -> None:
-    from asteriskbill.cli import (accounts, admin, audit, batches, calls, callshop, cards, cdr, currency, numbers,
-                                  quote, rates, routes, serve, servers, status, tariff)
+    from asteriskbill.cli import (
+        accounts,
+        admin,
+        audit,
+        batches,
+        calls,
+        callshop,
+        cards,
+        cdr,
+        currency,
+        numbers,
+        quote,
+        rates,
+        routes,
+        serve,
+        servers,
+        status,
+        tariff,
+    )
 
-    for module in (admin, tariff, rates, quote, routes, accounts, cards, batches, audit, serve, currency, servers,
-                   callshop, cdr, calls, numbers, status):
+    for module in (
+        admin,
+        tariff,
+        rates,
+        quote,
+        routes,
+        accounts,
+        cards,
+        batches,
+        audit,
+        serve,
+        currency,
+        servers,
+        callshop,
+        cdr,
+        calls,
+        numbers,
+        status,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

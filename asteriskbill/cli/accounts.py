@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
 from asteriskbill.billing.accounts import KINDS
 from asteriskbill.billing.ledger import ADJUSTMENT, RECHARGE
-from asteriskbill.cli.common import (App, echo_fields, echo_json, echo_table, json_option, money, output_option,
-                                     pass_app, stamp)
+from asteriskbill.cli.common import (
+    App,
+    echo_fields,
+    echo_json,
+    echo_table,
+    json_option,
+    money,
+    output_option,
+    pass_app,
+    stamp,
+)
 from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT
 from asteriskbill.money import format_amount
 from asteriskbill.services import account_sheets
@@ -25,26 +34,47 @@ NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
 
 def account_dict(account: service.AccountView) -> dict:
     return {
-        "name": account.name, "kind": account.kind, "parent": account.parent, "tariff": account.tariff,
-        "effective_tariff": account.effective_tariff, "currency": account.currency,
-        "balance": format_amount(account.balance), "credit_limit": format_amount(account.credit_limit),
-        "status": account.status, "effective_status": account.effective_status, "reason": account.reason,
-        "max_calls": account.max_calls, "extension": account.extension, "accountcode": account.accountcode,
-        "booth": account.booth, "created_at": stamp(account.created_at),
+        "name": account.name,
+        "kind": account.kind,
+        "parent": account.parent,
+        "tariff": account.tariff,
+        "effective_tariff": account.effective_tariff,
+        "currency": account.currency,
+        "balance": format_amount(account.balance),
+        "credit_limit": format_amount(account.credit_limit),
+        "status": account.status,
+        "effective_status": account.effective_status,
+        "reason": account.reason,
+        "max_calls": account.max_calls,
+        "extension": account.extension,
+        "accountcode": account.accountcode,
+        "booth": account.booth,
+        "created_at": stamp(account.created_at),
     }
 
 
 def entry_dict(entry: Entry) -> dict:
-    return {"id": entry.id, "at": stamp(entry.created_at), "kind": entry.kind, "amount": format_amount(entry.amount),
-            "balance_after": format_amount(entry.balance_after), "reference": entry.reference, "note": entry.note,
-            "operator": entry.operator}
+    return {
+        "id": entry.id,
+        "at": stamp(entry.created_at),
+        "kind": entry.kind,
+        "amount": format_amount(entry.amount),
+        "balance_after": format_amount(entry.balance_after),
+        "reference": entry.reference,
+        "note": entry.note,
+        "operator": entry.operator,
+    }
 
 
 def echo_entries(entries: list[Entry], currency: str) -> None:
     """A credit history for people, newest first."""
-    echo_table([{**entry_dict(e), "amount": money(e.amount, currency),
-                 "balance_after": money(e.balance_after, currency)} for e in entries],
-               ["at", "kind", "amount", "balance_after", "reference", "note", "operator"])
+    echo_table(
+        [
+            {**entry_dict(e), "amount": money(e.amount, currency), "balance_after": money(e.balance_after, currency)}
+            for e in entries
+        ],
+        ["at", "kind", "amount", "balance_after", "reference", "note", "operator"],
+    )
 
 
 def _status_text(account: service.AccountView) -> str:
@@ -64,17 +94,35 @@ def accounts() -> None:
 @click.option("--parent", metavar="COMPANY", help="The company this extension or gateway belongs to.")
 @click.option("--tariff", help="Its tariff [default: its company's].")
 @click.option("--currency", help="Three letters [default: the tariff's, else the company's].")
-@click.option("--credit-limit", type=AMOUNT, default="0", show_default=True,
-              help="How far below zero the balance may go (0: prepaid).")
+@click.option(
+    "--credit-limit",
+    type=AMOUNT,
+    default="0",
+    show_default=True,
+    help="How far below zero the balance may go (0: prepaid).",
+)
 @click.option("--max-calls", type=click.IntRange(min=1), help="Simultaneous calls allowed [default: no limit].")
 @click.option("--extension", metavar="EXT", help="The extension number (extension accounts).")
 @click.option("--accountcode", metavar="CODE", help="The Asterisk CDR(accountcode) that identifies it.")
-@click.option("--booth", is_flag=True,
-              help="A callshop booth (extension accounts): it calls only between `callshop start` and `stop`.")
+@click.option(
+    "--booth",
+    is_flag=True,
+    help="A callshop booth (extension accounts): it calls only between `callshop start` and `stop`.",
+)
 @pass_app
-def create(app: App, kind: str, name: str, parent: str | None, tariff: str | None, currency: str | None,
-           credit_limit: int, max_calls: int | None, extension: str | None, accountcode: str | None,
-           booth: bool) -> None:
+def create(
+    app: App,
+    kind: str,
+    name: str,
+    parent: str | None,
+    tariff: str | None,
+    currency: str | None,
+    credit_limit: int,
+    max_calls: int | None,
+    extension: str | None,
+    accountcode: str | None,
+    booth: bool,
+) -> None:
     """Create an account of KIND (extension, company or gateway) named NAME.
 
     Example:
@@ -86,12 +134,27 @@ def create(app: App, kind: str, name: str, parent: str | None, tariff: str | Non
         asteriskbill accounts create extension booth-301 --tariff retail \\
             --extension 301 --booth
     """
-    account = service.create(app.engine, app.operator, service.NewAccount(
-        kind=kind, name=name, parent=parent, tariff=tariff, currency=currency, credit_limit=credit_limit,
-        max_calls=max_calls, extension=extension, accountcode=accountcode, booth=booth))
+    account = service.create(
+        app.engine,
+        app.operator,
+        service.NewAccount(
+            kind=kind,
+            name=name,
+            parent=parent,
+            tariff=tariff,
+            currency=currency,
+            credit_limit=credit_limit,
+            max_calls=max_calls,
+            extension=extension,
+            accountcode=accountcode,
+            booth=booth,
+        ),
+    )
     owner = f" of company {account.parent}" if account.parent else ""
-    click.echo(f"{'booth' if account.booth else account.kind} {account.name}{owner} created in {account.currency}, "
-               f"tariff {account.effective_tariff or '(none yet)'}")
+    click.echo(
+        f"{'booth' if account.booth else account.kind} {account.name}{owner} created in {account.currency}, "
+        f"tariff {account.effective_tariff or '(none yet)'}"
+    )
 
 
 @accounts.command(name="list")
@@ -112,10 +175,22 @@ def list_(app: App, kind: str | None, parent: str | None, search: str | None, as
         echo_json([account_dict(a) for a in found])
         return
     columns = ["name", "kind", "parent", "extension", "tariff", "balance", "status"]
-    echo_table([{"name": a.name, "kind": a.kind, "parent": a.parent or "", "extension": a.extension or "",
-                 "tariff": a.effective_tariff or "", "balance": money(a.balance, a.currency),
-                 "status": _status_text(a), "booth": "booth" if a.booth else ""} for a in found],
-               columns + ["booth"] if any(a.booth for a in found) else columns)  # no column when no callshop
+    echo_table(
+        [
+            {
+                "name": a.name,
+                "kind": a.kind,
+                "parent": a.parent or "",
+                "extension": a.extension or "",
+                "tariff": a.effective_tariff or "",
+                "balance": money(a.balance, a.currency),
+                "status": _status_text(a),
+                "booth": "booth" if a.booth else "",
+            }
+            for a in found
+        ],
+        [*columns, "booth"] if any(a.booth for a in found) else columns,
+    )  # no column when no callshop
 
 
 @accounts.command()
@@ -134,12 +209,31 @@ def show(app: App, name: str, as_json: bool) -> None:
         echo_json(account_dict(account))
         return
     data = account_dict(account)
-    data.update(balance=money(account.balance, account.currency),
-                credit_limit=money(account.credit_limit, account.currency), status=_status_text(account),
-                tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"),
-                booth="yes (see `asteriskbill callshop status`)" if account.booth else "")
-    echo_fields(data, ("name", "kind", "parent", "tariff", "balance", "credit_limit", "status", "reason", "max_calls",
-                       "extension", "accountcode", "booth", "created_at"))
+    data.update(
+        balance=money(account.balance, account.currency),
+        credit_limit=money(account.credit_limit, account.currency),
+        status=_status_text(account),
+        tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"),
+        booth="yes (see `asteriskbill callshop status`)" if account.booth else "",
+    )
+    echo_fields(
+        data,
+        (
+            "name",
+            "kind",
+            "parent",
+            "tariff",
+            "balance",
+            "credit_limit",
+            "status",
+            "reason",
+            "max_calls",
+            "extension",
+            "accountcode",
+            "booth",
+            "created_at",
+        ),
+    )
 
 
 def _status_command(action: str, done: str, doc: str) -> click.Command:
@@ -153,41 +247,58 @@ def _status_command(action: str, done: str, doc: str) -> click.Command:
     return accounts.command(name=action)(command)
 
 
-_status_command("freeze", "frozen: no new calls (nor from its accounts, for a company)", """Freeze an account: it
+_status_command(
+    "freeze",
+    "frozen: no new calls (nor from its accounts, for a company)",
+    """Freeze an account: it
     (and, for a company, every account of the company) can make no call until unfrozen.
 
     Example:
 
         asteriskbill accounts freeze acme
-    """)
-_status_command("unfreeze", "is active again", """Unfreeze a frozen account.
+    """,
+)
+_status_command(
+    "unfreeze",
+    "is active again",
+    """Unfreeze a frozen account.
 
     Example:
 
         asteriskbill accounts unfreeze acme
-    """)
-_status_command("close", "closed for good", """Close an account for good: no calls, no recharges.
+    """,
+)
+_status_command(
+    "close",
+    "closed for good",
+    """Close an account for good: no calls, no recharges.
 
     A company is closed only after all its accounts are.
 
     Example:
 
         asteriskbill accounts close acme-0001
-    """)
+    """,
+)
 
 
 def recharge_options(command: Callable) -> Callable:
     """AMOUNT (never negative: "-5" is refused as an amount, not taken for an option), --order and --note."""
-    for option in (click.option("--note", metavar="TEXT", help="A note kept with the ledger entry."),
-                   click.option("--order", metavar="ORDER-NUMBER", help="The order number or receipt of the payment."),
-                   click.argument("amount", type=AMOUNT)):
+    for option in (
+        click.option("--note", metavar="TEXT", help="A note kept with the ledger entry."),
+        click.option("--order", metavar="ORDER-NUMBER", help="The order number or receipt of the payment."),
+        click.argument("amount", type=AMOUNT),
+    ):
         command = option(command)
     return command
 
 
 def echo_recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> None:
-    click.echo(f"recharged {what} with {money(amount, currency)}" + (f" (order {order})" if order else "")
-               + f": balance {money(balance, currency)}")
+    click.echo(
+        f"recharged {what} with {money(amount, currency)}"
+        + (f" (order {order})" if order else "")
+        + f": balance {money(balance, currency)}"
+    )
 
 
 @accounts.command(context_settings=NEGATIVE_ARGUMENTS)
@@ -218,8 +329,10 @@ def adjust(app: App, account: str, amount: int, note: str) -> None:
         asteriskbill accounts adjust acme-0001 -2.50 --note "paid twice"
     """
     after, entry = service.post(app.engine, app.operator, account, ADJUSTMENT, amount, None, note)
-    click.echo(f"adjusted {after.name} by {money(amount, after.currency)}: "
-               f"balance {money(entry.balance_after, after.currency)}")
+    click.echo(
+        f"adjusted {after.name} by {money(amount, after.currency)}: "
+        f"balance {money(entry.balance_after, after.currency)}"
+    )
 
 
 @accounts.command()
@@ -235,8 +348,14 @@ def history(app: App, account: str, as_json: bool) -> None:
     """
     found, entries = service.history(app.engine, account)
     if as_json:
-        echo_json({"account": found.name, "currency": found.currency, "balance": format_amount(found.balance),
-                   "entries": [entry_dict(e) for e in entries]})
+        echo_json(
+            {
+                "account": found.name,
+                "currency": found.currency,
+                "balance": format_amount(found.balance),
+                "entries": [entry_dict(e) for e in entries],
+            }
+        )
         return
     click.echo(f"{found.kind} {found.name}: balance {money(found.balance, found.currency)}")
     echo_entries(entries, found.currency)
@@ -267,13 +386,22 @@ def import_(app: App, file: Path, as_json: bool) -> None:
     result = account_sheets.import_accounts(app.engine, app.operator, file)
     ignored = "ignored: balances change only through the ledger (`asteriskbill accounts recharge`)"
     if as_json:
-        echo_json({"file": file.name, "created": result.counts, "total": result.total,
-                   "balance_column": ignored if result.balance_ignored else None})
+        echo_json(
+            {
+                "file": file.name,
+                "created": result.counts,
+                "total": result.total,
+                "balance_column": ignored if result.balance_ignored else None,
+            }
+        )
         return
-    kinds = ", ".join(f"{count} {kind if count == 1 else PLURALS[kind]}" for kind, count in result.counts.items()
-                      if count)
-    click.echo(f"imported {result.total} account{'' if result.total == 1 else 's'} from {file.name}"
-               + (f": {kinds}" if kinds else ""))
+    kinds = ", ".join(
+        f"{count} {kind if count == 1 else PLURALS[kind]}" for kind, count in result.counts.items() if count
+    )
+    click.echo(
+        f"imported {result.total} account{'' if result.total == 1 else 's'} from {file.name}"
+        + (f": {kinds}" if kinds else "")
+    )
     if result.balance_ignored:
         click.echo(f"the balance column was {ignored}; every account starts at 0.00")
 

@@ -21,9 +21,10 @@ def init(app: App) -> None:
         asteriskbill init
     """
     migrate.upgrade(app.engine)
-    click.echo(f"database {app.engine.url.render_as_string(hide_password=True)} is at revision "
-               f"{migrate.current_revision(app.engine)}")
-
+    click.echo(
+        f"database {app.engine.url.render_as_string(hide_password=True)} is at revision "
+        f"{migrate.current_revision(app.engine)}"
+    )
 
 
 @click.command()

@@ -30,13 +30,17 @@ def list_(app: App, since, as_json: bool) -> None:
     """
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=ZoneInfo(app.settings.timezone))
-    rows = [{"at": stamp(e.at), "operator": e.operator, "action": e.action, "subject": e.subject,
-             "detail": e.detail} for e in service.entries(app.engine, since)]
+    rows = [
+        {"at": stamp(e.at), "operator": e.operator, "action": e.action, "subject": e.subject, "detail": e.detail}
+        for e in service.entries(app.engine, since)
+    ]
     if as_json:
         echo_json(rows)
         return
-    echo_table([{**row, "detail": "" if row["detail"] is None else json.dumps(row["detail"], sort_keys=True)}
-                for row in rows], ["at", "operator", "action", "subject", "detail"])
+    echo_table(
+        [{**row, "detail": "" if row["detail"] is None else json.dumps(row["detail"], sort_keys=True)} for row in rows],
+        ["at", "operator", "action", "subject", "detail"],
+    )
 
 
 COMMANDS = [audit]

@@ -18,10 +18,21 @@ def validity_text(valid_days: int | None, expires_at: datetime | None) -> str:
 
 
 def batch_dict(batch: service.BatchView) -> dict:
-    return {"id": batch.id, "name": batch.name, "created_at": stamp(batch.created_at), "count": batch.count,
-            "face_value": format_amount(batch.face_value), "currency": batch.currency, "tariff": batch.tariff,
-            "activation": batch.activation, "valid_days": batch.valid_days, "expires_at": stamp(batch.expires_at),
-            "used": batch.used, "deleted": batch.deleted, "operator": batch.operator}
+    return {
+        "id": batch.id,
+        "name": batch.name,
+        "created_at": stamp(batch.created_at),
+        "count": batch.count,
+        "face_value": format_amount(batch.face_value),
+        "currency": batch.currency,
+        "tariff": batch.tariff,
+        "activation": batch.activation,
+        "valid_days": batch.valid_days,
+        "expires_at": stamp(batch.expires_at),
+        "used": batch.used,
+        "deleted": batch.deleted,
+        "operator": batch.operator,
+    }
 
 
 @click.group()
@@ -43,10 +54,17 @@ def list_(app: App, as_json: bool) -> None:
     if as_json:
         echo_json([batch_dict(b) for b in found])
         return
-    echo_table([{**batch_dict(b), "face_value": money(b.face_value, b.currency),
-                 "validity": validity_text(b.valid_days, b.expires_at)} for b in found],
-               ["id", "name", "created_at", "count", "face_value", "tariff", "activation", "validity", "used",
-                "deleted"])
+    echo_table(
+        [
+            {
+                **batch_dict(b),
+                "face_value": money(b.face_value, b.currency),
+                "validity": validity_text(b.valid_days, b.expires_at),
+            }
+            for b in found
+        ],
+        ["id", "name", "created_at", "count", "face_value", "tariff", "activation", "validity", "used", "deleted"],
+    )
 
 
 @batches.command()
@@ -64,10 +82,27 @@ def show(app: App, batch: str, as_json: bool) -> None:
     if as_json:
         echo_json(batch_dict(found))
         return
-    data = {**batch_dict(found), "face_value": money(found.face_value, found.currency),
-            "validity": validity_text(found.valid_days, found.expires_at)}
-    echo_fields(data, ("id", "name", "created_at", "operator", "count", "face_value", "tariff", "activation",
-                       "validity", "used", "deleted"))
+    data = {
+        **batch_dict(found),
+        "face_value": money(found.face_value, found.currency),
+        "validity": validity_text(found.valid_days, found.expires_at),
+    }
+    echo_fields(
+        data,
+        (
+            "id",
+            "name",
+            "created_at",
+            "operator",
+            "count",
+            "face_value",
+            "tariff",
+            "activation",
+            "validity",
+            "used",
+            "deleted",
+        ),
+    )
 
 
 COMMANDS = [batches]

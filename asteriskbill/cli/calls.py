@@ -28,17 +28,34 @@ def active(app: App, as_json: bool) -> None:
         asteriskbill calls active --json
     """
     now, found = utcnow(), service.active_calls(app.engine)
-    rows = [{"session": c.session, "account": c.account, "account_kind": c.account_kind, "company": c.company,
-             "callerid": c.callerid, "dialled": c.dialled, "number": c.number, "destination": c.destination,
-             "call_class": c.call_class, "started_at": stamp(c.started_at),
-             "elapsed_seconds": max(int((now - c.started_at).total_seconds()), 0), "max_seconds": c.max_seconds,
-             "ends_by": stamp(c.ends_by), "reserved": format_amount(c.amount), "currency": c.currency,
-             "channel": c.channel} for c in found]
+    rows = [
+        {
+            "session": c.session,
+            "account": c.account,
+            "account_kind": c.account_kind,
+            "company": c.company,
+            "callerid": c.callerid,
+            "dialled": c.dialled,
+            "number": c.number,
+            "destination": c.destination,
+            "call_class": c.call_class,
+            "started_at": stamp(c.started_at),
+            "elapsed_seconds": max(int((now - c.started_at).total_seconds()), 0),
+            "max_seconds": c.max_seconds,
+            "ends_by": stamp(c.ends_by),
+            "reserved": format_amount(c.amount),
+            "currency": c.currency,
+            "channel": c.channel,
+        }
+        for c in found
+    ]
     if as_json:
         echo_json(rows)
         return
-    echo_table([{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found)],
-               ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved"])
+    echo_table(
+        [{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found)],
+        ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved"],
+    )
 
 
 @calls.command()
@@ -68,20 +85,30 @@ def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, 
         call = simulation.extension_call(extension, accountcode, dial)
     else:
         call = simulation.card_call(card, pin, dial, callerid)
-    done = simulation.simulate(app.engine, call, host or app.settings.fastagi_host,
-                               port or app.settings.fastagi_port, talk)
+    done = simulation.simulate(
+        app.engine, call, host or app.settings.fastagi_host, port or app.settings.fastagi_port, talk
+    )
     variables, outcome = done.outcome.variables, done.outcome
     if as_json:
-        echo_json({"agistatus": outcome.agistatus, "variables": variables, "transcript": outcome.transcript(),
-                   "settled": None if done.settled is None else {
-                       "seconds": done.settled.billed_seconds, "cost": format_amount(done.settled.cost)}})
+        echo_json(
+            {
+                "agistatus": outcome.agistatus,
+                "variables": variables,
+                "transcript": outcome.transcript(),
+                "settled": None
+                if done.settled is None
+                else {"seconds": done.settled.billed_seconds, "cost": format_amount(done.settled.cost)},
+            }
+        )
         return
     click.echo(outcome.transcript())
     click.echo(f"AGISTATUS={outcome.agistatus}")
     for name, value in variables.items():
         click.echo(f"{name}={value}")
     if done.settled is not None:
-        click.echo(f"settled as answered: {done.settled.billed_seconds} s billed, cost {format_amount(done.settled.cost)}")
+        click.echo(
+            f"settled as answered: {done.settled.billed_seconds} s billed, cost {format_amount(done.settled.cost)}"
+        )
 
 
 COMMANDS = [calls]

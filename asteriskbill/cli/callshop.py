@@ -25,8 +25,11 @@ def callshop() -> None:
 @click.argument("booth")
 @click.option("--prepaid", type=AMOUNT, help="Money taken from the customer now; without it the booth is postpaid.")
 @click.option("--use-default-prepaid", is_flag=True, help="Take the preferences' default prepaid amount.")
-@click.option("--credit-limit", type=AMOUNT,
-              help="How far below zero the booth may go [default: 0 prepaid; postpaid: the preferences'].")
+@click.option(
+    "--credit-limit",
+    type=AMOUNT,
+    help="How far below zero the booth may go [default: 0 prepaid; postpaid: the preferences'].",
+)
 @pass_app
 def start(app: App, booth: str, prepaid: int | None, use_default_prepaid: bool, credit_limit: int | None) -> None:
     """Start BOOTH for a customer: it may call until its money (prepaid + credit limit) is used up or it
@@ -49,19 +52,36 @@ def _check_writable(path: str | None) -> None:
     """Before the stop: a receipt that cannot be written must not leave a stopped booth without one."""
     folder = Path(path).parent if path else None
     if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK)):
-        raise click.BadParameter(f"{path}: folder {folder} does not exist or cannot be written",
-                                 param_hint="-o/--output")
+        raise click.BadParameter(
+            f"{path}: folder {folder} does not exist or cannot be written", param_hint="-o/--output"
+        )
 
 
 def _receipt_dict(receipt: service.Receipt) -> dict:
     bill = receipt.bill
-    return {"booth": receipt.booth, "extension": receipt.extension, "currency": receipt.currency,
-            "mode": receipt.mode, "started_at": stamp(receipt.started_at), "stopped_at": stamp(receipt.stopped_at),
-            "calls": [{"started_at": stamp(c.started_at), "number": c.number, "destination": c.destination,
-                       "outcome": c.outcome, "billed_seconds": c.seconds, "cost": format_amount(c.cost)}
-                      for c in receipt.calls],
-            "total": format_amount(bill.total), "paid": format_amount(bill.paid),
-            "change": format_amount(bill.change), "due": format_amount(bill.due)}
+    return {
+        "booth": receipt.booth,
+        "extension": receipt.extension,
+        "currency": receipt.currency,
+        "mode": receipt.mode,
+        "started_at": stamp(receipt.started_at),
+        "stopped_at": stamp(receipt.stopped_at),
+        "calls": [
+            {
+                "started_at": stamp(c.started_at),
+                "number": c.number,
+                "destination": c.destination,
+                "outcome": c.outcome,
+                "billed_seconds": c.seconds,
+                "cost": format_amount(c.cost),
+            }
+            for c in receipt.calls
+        ],
+        "total": format_amount(bill.total),
+        "paid": format_amount(bill.paid),
+        "change": format_amount(bill.change),
+        "due": format_amount(bill.due),
+    }
 
 
 def _print_receipt(app: App, receipt: service.Receipt, as_json: bool, output: str | None) -> None:
@@ -129,18 +149,36 @@ def status(app: App, as_json: bool) -> None:
         asteriskbill callshop status --json
     """
     booths = service.status(app.engine)
-    rows = [{"booth": b.booth, "extension": b.extension, "state": b.state, "since": stamp(b.since) or None,
-             "mode": b.mode, "total": format_amount(b.total),
-             "remaining": None if b.remaining is None else format_amount(b.remaining), "currency": b.currency,
-             "call_number": b.call_number, "call_since": stamp(b.call_since) or None} for b in booths]
+    rows = [
+        {
+            "booth": b.booth,
+            "extension": b.extension,
+            "state": b.state,
+            "since": stamp(b.since) or None,
+            "mode": b.mode,
+            "total": format_amount(b.total),
+            "remaining": None if b.remaining is None else format_amount(b.remaining),
+            "currency": b.currency,
+            "call_number": b.call_number,
+            "call_since": stamp(b.call_since) or None,
+        }
+        for b in booths
+    ]
     if as_json:
         echo_json(rows)
         return
-    echo_table([{**row, "total": money(b.total, b.currency) if b.mode else "",
-                 "remaining": "" if b.remaining is None else money(b.remaining, b.currency),
-                 "state": f"in a call to {b.call_number}" if b.call_number else b.state}
-                for row, b in zip(rows, booths)],
-               ["booth", "extension", "state", "since", "mode", "total", "remaining"])
+    echo_table(
+        [
+            {
+                **row,
+                "total": money(b.total, b.currency) if b.mode else "",
+                "remaining": "" if b.remaining is None else money(b.remaining, b.currency),
+                "state": f"in a call to {b.call_number}" if b.call_number else b.state,
+            }
+            for row, b in zip(rows, booths)
+        ],
+        ["booth", "extension", "state", "since", "mode", "total", "remaining"],
+    )
 
 
 @callshop.group()
@@ -149,8 +187,10 @@ def preferences() -> None:
 
 
 def _preferences_dict(found: service.Preferences) -> dict:
-    return {"default_prepaid": format_amount(found.default_prepaid) if found.default_prepaid else None,
-            "default_credit_limit": format_amount(found.default_credit_limit) if found.default_credit_limit else None}
+    return {
+        "default_prepaid": format_amount(found.default_prepaid) if found.default_prepaid else None,
+        "default_credit_limit": format_amount(found.default_credit_limit) if found.default_credit_limit else None,
+    }
 
 
 def _echo_preferences(found: service.Preferences, as_json: bool) -> None:
@@ -164,8 +204,11 @@ def _echo_preferences(found: service.Preferences, as_json: bool) -> None:
 
 @preferences.command(name="set")
 @click.option("--default-prepaid", type=AMOUNT, help="Taken by `callshop start BOOTH --use-default-prepaid` (0: none).")
-@click.option("--default-credit-limit", type=AMOUNT,
-              help="A postpaid booth's credit limit when `callshop start` has no --credit-limit (0: none).")
+@click.option(
+    "--default-credit-limit",
+    type=AMOUNT,
+    help="A postpaid booth's credit limit when `callshop start` has no --credit-limit (0: none).",
+)
 @pass_app
 def set_(app: App, default_prepaid: int | None, default_credit_limit: int | None) -> None:
     """Set the callshop's defaults (amounts in each booth's own currency).

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
 import click
 
 from asteriskbill.billing.cards import ACTIVATIONS, NOW, STATUSES
 from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS, echo_entries, echo_recharged, entry_dict, recharge_options
 from asteriskbill.cli.batches import validity_text
-from asteriskbill.cli.common import (App, echo_fields, echo_json, echo_table, json_option, money, output_option,
-                                     pass_app, stamp)
+from asteriskbill.cli.common import (
+    App,
+    echo_fields,
+    echo_json,
+    echo_table,
+    json_option,
+    money,
+    output_option,
+    pass_app,
+    stamp,
+)
 from asteriskbill.cli.options import AMOUNT, DATE
 from asteriskbill.money import format_amount
 from asteriskbill.services import card_batches, sheets
@@ -22,18 +31,42 @@ from asteriskbill.services import cards as service
 from asteriskbill.services.secret import installation_secret
 
 PIN_COLUMNS = ("number", "pin", "value", "currency", "batch", "validity")
-EXPORT_COLUMNS = ("number", "status", "balance", "currency", "batch", "tariff", "activation", "valid_days",
-                  "created_at", "activated_at", "expires_at", "first_used_at", "last_used_at")
+EXPORT_COLUMNS = (
+    "number",
+    "status",
+    "balance",
+    "currency",
+    "batch",
+    "tariff",
+    "activation",
+    "valid_days",
+    "created_at",
+    "activated_at",
+    "expires_at",
+    "first_used_at",
+    "last_used_at",
+)
 NUMBERS = click.argument("numbers", nargs=-1, required=True, metavar="NUMBER...")
 
 
 def card_dict(card: service.CardView) -> dict:
-    return {"number": card.number, "status": card.status, "reason": card.reason,
-            "balance": format_amount(card.balance), "currency": card.currency, "batch": card.batch,
-            "tariff": card.tariff, "activation": card.activation, "valid_days": card.valid_days,
-            "max_calls": card.max_calls, "created_at": stamp(card.created_at),
-            "activated_at": stamp(card.activated_at), "expires_at": stamp(card.expires_at),
-            "first_used_at": stamp(card.first_used_at), "last_used_at": stamp(card.last_used_at)}
+    return {
+        "number": card.number,
+        "status": card.status,
+        "reason": card.reason,
+        "balance": format_amount(card.balance),
+        "currency": card.currency,
+        "batch": card.batch,
+        "tariff": card.tariff,
+        "activation": card.activation,
+        "valid_days": card.valid_days,
+        "max_calls": card.max_calls,
+        "created_at": stamp(card.created_at),
+        "activated_at": stamp(card.activated_at),
+        "expires_at": stamp(card.expires_at),
+        "first_used_at": stamp(card.first_used_at),
+        "last_used_at": stamp(card.last_used_at),
+    }
 
 
 @click.group()
@@ -50,6 +83,7 @@ def _progress(stack: ExitStack, length: int, label: str) -> Callable[[int], None
         if bar is None:
             bar = stack.enter_context(click.progressbar(length=length, label=label, file=sys.stderr))
         bar.update(done)
+
     return step
 
 
@@ -64,20 +98,40 @@ def _pin_rows(batch: card_batches.BatchView, new_cards: list[card_batches.NewCar
 @click.option("--value", type=AMOUNT, required=True, help="Face value of each card.")
 @click.option("--tariff", required=True, help="The tariff the cards call with.")
 @click.option("--currency", help="Three letters [default: the tariff's; must be the tariff's].")
-@click.option("--activation", type=click.Choice(ACTIVATIONS), default=NOW, show_default=True,
-              help="now: active at once; first-use: on its first call; manual: by `cards activate`.")
+@click.option(
+    "--activation",
+    type=click.Choice(ACTIVATIONS),
+    default=NOW,
+    show_default=True,
+    help="now: active at once; first-use: on its first call; manual: by `cards activate`.",
+)
 @click.option("--valid-days", type=click.IntRange(min=1), help="Valid this many days from activation.")
 @click.option("--expires", type=DATE, help="Valid until the end of this day (the tariff's time zone).")
-@click.option("--number-digits", type=int, default=12, show_default=True, help="Digits of a number, check digit included.")
+@click.option(
+    "--number-digits", type=int, default=12, show_default=True, help="Digits of a number, check digit included."
+)
 @click.option("--pin-digits", type=int, default=6, show_default=True, help="Digits of a PIN.")
-@click.option("--max-calls", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Simultaneous calls per card.")
+@click.option(
+    "--max-calls", type=click.IntRange(min=1), default=1, show_default=True, help="Simultaneous calls per card."
+)
 @click.option("--batch-name", metavar="NAME", help="Name of the batch [default: batch-<id>].")
 @output_option(".csv", ".xlsx")
 @pass_app
-def generate(app: App, count: int, value: int, tariff: str, currency: str | None, activation: str,
-             valid_days: int | None, expires, number_digits: int, pin_digits: int, max_calls: int,
-             batch_name: str | None, output: str | None) -> None:
+def generate(
+    app: App,
+    count: int,
+    value: int,
+    tariff: str,
+    currency: str | None,
+    activation: str,
+    valid_days: int | None,
+    expires,
+    number_digits: int,
+    pin_digits: int,
+    max_calls: int,
+    batch_name: str | None,
+    output: str | None,
+) -> None:
     """Generate a batch of cards with random numbers and PINs.
 
     The PINs are written once, to FILE (or as CSV to standard output), and are not stored:
@@ -90,9 +144,19 @@ def generate(app: App, count: int, value: int, tariff: str, currency: str | None
         asteriskbill cards generate --count 500 --value 15 --tariff retail \\
             --activation first-use --valid-days 183 -o cards.xlsx
     """
-    spec = card_batches.BatchSpec(count=count, value=value, tariff=tariff, currency=currency, activation=activation,
-                                  valid_days=valid_days, expires=expires, number_digits=number_digits,
-                                  pin_digits=pin_digits, max_calls=max_calls, name=batch_name)
+    spec = card_batches.BatchSpec(
+        count=count,
+        value=value,
+        tariff=tariff,
+        currency=currency,
+        activation=activation,
+        valid_days=valid_days,
+        expires=expires,
+        number_digits=number_digits,
+        pin_digits=pin_digits,
+        max_calls=max_calls,
+        name=batch_name,
+    )
     if output and not os.access(Path(output).absolute().parent, os.W_OK):
         raise click.BadParameter(f"{output}: its folder does not exist or is not writable", param_hint="-o/--output")
     secret = installation_secret(app.settings.secret_file, create=True)
@@ -104,9 +168,14 @@ def generate(app: App, count: int, value: int, tariff: str, currency: str | None
 
     try:
         with ExitStack() as stack:
-            batch, new_cards = card_batches.generate(app.engine, secret, app.operator, spec,
-                                                     deliver=deliver if partial else None,
-                                                     progress=_progress(stack, count, "generating cards"))
+            batch, new_cards = card_batches.generate(
+                app.engine,
+                secret,
+                app.operator,
+                spec,
+                deliver=deliver if partial else None,
+                progress=_progress(stack, count, "generating cards"),
+            )
     except BaseException:
         if partial:
             partial.unlink(missing_ok=True)
@@ -115,10 +184,12 @@ def generate(app: App, count: int, value: int, tariff: str, currency: str | None
         os.replace(partial, output)
     else:
         sheets.write_csv(sys.stdout, PIN_COLUMNS, _pin_rows(batch, new_cards))
-    click.echo(f"batch {batch.name}: {batch.count} cards of {money(batch.face_value, batch.currency)}, tariff "
-               f"{batch.tariff}, activation {batch.activation}, {validity_text(batch.valid_days, batch.expires_at)}"
-               f"; PINs {'in ' + output if output else 'above'}, not stored: keep them safe",
-               err=not output)
+    click.echo(
+        f"batch {batch.name}: {batch.count} cards of {money(batch.face_value, batch.currency)}, tariff "
+        f"{batch.tariff}, activation {batch.activation}, {validity_text(batch.valid_days, batch.expires_at)}"
+        f"; PINs {'in ' + output if output else 'above'}, not stored: keep them safe",
+        err=not output,
+    )
 
 
 @cards.command(context_settings=NEGATIVE_ARGUMENTS)
@@ -163,26 +234,45 @@ def _bulk_command(name: str, change, done: str, doc: str) -> None:
     cards.command(name=name)(command)
 
 
-_bulk_command("activate", service.activate, "activated", """Activate cards generated with --activation manual
+_bulk_command(
+    "activate",
+    service.activate,
+    "activated",
+    """Activate cards generated with --activation manual
     (or first-use ones before their first call). All or none: one refused card changes nothing.
 
     Example:
 
         asteriskbill cards activate 400012345676 400087654325
-    """)
-_bulk_command("enable", service.enable, "enabled", """Enable disabled cards again.
+    """,
+)
+_bulk_command(
+    "enable",
+    service.enable,
+    "enabled",
+    """Enable disabled cards again.
 
     Example:
 
         asteriskbill cards enable 400012345676
-    """)
-_bulk_command("disable", service.disable, "disabled", """Disable cards: they can make no call until enabled.
+    """,
+)
+_bulk_command(
+    "disable",
+    service.disable,
+    "disabled",
+    """Disable cards: they can make no call until enabled.
 
     Example:
 
         asteriskbill cards disable 400012345676 400087654325
-    """)
-_bulk_command("delete", service.delete, "deleted", """Delete cards that were never used (nor recharged).
+    """,
+)
+_bulk_command(
+    "delete",
+    service.delete,
+    "deleted",
+    """Delete cards that were never used (nor recharged).
 
     Their unused face value is voided in the ledger. A used card is refused: disable it instead.
     All or none: one refused card changes nothing.
@@ -190,7 +280,8 @@ _bulk_command("delete", service.delete, "deleted", """Delete cards that were nev
     Example:
 
         asteriskbill cards delete 400012345676
-    """)
+    """,
+)
 
 
 @cards.command(name="list")
@@ -210,8 +301,10 @@ def list_(app: App, batch: str | None, status: str | None, search: str | None, a
     if as_json:
         echo_json([card_dict(c) for c in found])
         return
-    echo_table([{**card_dict(c), "balance": money(c.balance, c.currency)} for c in found],
-               ["number", "status", "balance", "batch", "expires_at", "last_used_at"])
+    echo_table(
+        [{**card_dict(c), "balance": money(c.balance, c.currency)} for c in found],
+        ["number", "status", "balance", "batch", "expires_at", "last_used_at"],
+    )
 
 
 @cards.command()
@@ -230,8 +323,25 @@ def show(app: App, number: str, as_json: bool) -> None:
         echo_json({**card_dict(card), "entries": [entry_dict(e) for e in entries]})
         return
     data = {**card_dict(card), "balance": money(card.balance, card.currency)}
-    echo_fields(data, ("number", "status", "reason", "balance", "batch", "tariff", "activation", "valid_days",
-                       "max_calls", "created_at", "activated_at", "expires_at", "first_used_at", "last_used_at"))
+    echo_fields(
+        data,
+        (
+            "number",
+            "status",
+            "reason",
+            "balance",
+            "batch",
+            "tariff",
+            "activation",
+            "valid_days",
+            "max_calls",
+            "created_at",
+            "activated_at",
+            "expires_at",
+            "first_used_at",
+            "last_used_at",
+        ),
+    )
     echo_entries(entries, card.currency)
 
 
@@ -246,6 +356,7 @@ def export(app: App, batch: str | None, output: str | None) -> None:
 
         asteriskbill cards export --batch batch-3 -o batch-3.xlsx
     """
+
     def write(found: list[service.CardView]) -> None:
         rows = ([card_dict(c)[column] for column in EXPORT_COLUMNS] for c in found)
         if output:

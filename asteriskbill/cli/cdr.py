@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import click
@@ -15,14 +15,17 @@ from asteriskbill.cli.options import MOMENT
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
 from asteriskbill.services import cdrs as service
-from asteriskbill.services import recovery
-from asteriskbill.services import sheets, upkeep
+from asteriskbill.services import recovery, sheets, upkeep
 
 LIST_LIMIT = 100
-NO_RATE = ("? a buy cost in a vendor's currency with no rate for the call's day: no margin until "
-           "`asteriskbill currency set-rate` sets one")
-NO_RATE_CALLS = ("no_rate: calls whose buy cost is in a vendor's currency with no rate for their day, left out of "
-                 "buy_cost and margin until `asteriskbill currency set-rate` sets one")
+NO_RATE = (
+    "? a buy cost in a vendor's currency with no rate for the call's day: no margin until "
+    "`asteriskbill currency set-rate` sets one"
+)
+NO_RATE_CALLS = (
+    "no_rate: calls whose buy cost is in a vendor's currency with no rate for their day, left out of "
+    "buy_cost and margin until `asteriskbill currency set-rate` sets one"
+)
 PROGRESS_STEP = 1000  # rows between progress bar updates
 
 
@@ -31,19 +34,65 @@ def _amount(value: int | None) -> str | None:
 
 
 # The columns of `cdr export`, which are the keys of `cdr list --json`, in the order of ``cdr_row``.
-COLUMNS = ("session", "server", "uniqueid", "linkedid", "account", "account_kind", "company", "callerid", "dialled",
-           "number", "destination", "call_class", "started_at", "answered_at", "ended_at", "billable_ms",
-           "billed_seconds", "outcome", "hangup_cause", "prefix", "cost", "buy_cost", "margin", "buy_note", "currency",
-           "source")
+COLUMNS = (
+    "session",
+    "server",
+    "uniqueid",
+    "linkedid",
+    "account",
+    "account_kind",
+    "company",
+    "callerid",
+    "dialled",
+    "number",
+    "destination",
+    "call_class",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "billable_ms",
+    "billed_seconds",
+    "outcome",
+    "hangup_cause",
+    "prefix",
+    "cost",
+    "buy_cost",
+    "margin",
+    "buy_note",
+    "currency",
+    "source",
+)
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 
 def cdr_row(c: service.CdrView) -> list:
     """One CDR's cells; spelled out, as an export calls it a million times."""
-    return [c.session, c.server, c.uniqueid, c.linkedid, c.account, c.account_kind, c.company, c.callerid, c.dialled,
-            c.number, c.destination, c.call_class, stamp(c.started_at), stamp(c.answered_at), stamp(c.ended_at),
-            c.billable_ms, c.billed_seconds, c.outcome, c.hangup_cause, c.prefix, format_amount(c.cost),
-            *_buy_cells(c), c.currency, c.source]
+    return [
+        c.session,
+        c.server,
+        c.uniqueid,
+        c.linkedid,
+        c.account,
+        c.account_kind,
+        c.company,
+        c.callerid,
+        c.dialled,
+        c.number,
+        c.destination,
+        c.call_class,
+        stamp(c.started_at),
+        stamp(c.answered_at),
+        stamp(c.ended_at),
+        c.billable_ms,
+        c.billed_seconds,
+        c.outcome,
+        c.hangup_cause,
+        c.prefix,
+        format_amount(c.cost),
+        *_buy_cells(c),
+        c.currency,
+        c.source,
+    ]
 
 
 def _buy_cells(c: service.CdrView) -> tuple:
@@ -51,8 +100,14 @@ def _buy_cells(c: service.CdrView) -> tuple:
     has a buy price (no rate yet for that currency on the call's day)."""
     if c.buy_currency is None:
         return _amount(c.buy_cost), _amount(c.margin), None
-    return None, None, (f"{format_amount(c.buy_cost)} {c.buy_currency}: no {c.buy_currency} {c.currency} "
-                        "rate for the call's day (asteriskbill currency set-rate)")
+    return (
+        None,
+        None,
+        (
+            f"{format_amount(c.buy_cost)} {c.buy_currency}: no {c.buy_currency} {c.currency} "
+            "rate for the call's day (asteriskbill currency set-rate)"
+        ),
+    )
 
 
 def cdr_dict(c: service.CdrView) -> dict:
@@ -66,33 +121,50 @@ def minutes(seconds: int) -> str:
 
 
 def totals_dict(t: service.Totals) -> dict:
-    return {"calls": t.calls, "answered": t.answered, "billed_seconds": t.seconds, "minutes": minutes(t.seconds),
-            "cost": format_amount(t.cost), "buy_cost": _amount(t.buy_cost), "margin": _amount(t.margin),
-            "no_rate_calls": t.no_rate}
+    return {
+        "calls": t.calls,
+        "answered": t.answered,
+        "billed_seconds": t.seconds,
+        "minutes": minutes(t.seconds),
+        "cost": format_amount(t.cost),
+        "buy_cost": _amount(t.buy_cost),
+        "margin": _amount(t.margin),
+        "no_rate_calls": t.no_rate,
+    }
 
 
 def _period(app: App, since, until) -> dict:
     zone = ZoneInfo(app.settings.timezone)
-    return {"since": None if since is None else bound(since, zone),
-            "until": None if until is None else bound(until, zone, end=True)}
+    return {
+        "since": None if since is None else bound(since, zone),
+        "until": None if until is None else bound(until, zone, end=True),
+    }
 
 
 def period_options(command: Callable) -> Callable:
-    command = click.option("--until", type=MOMENT, help="Started before this moment; a day alone includes "
-                                                        "all of it.")(command)
-    return click.option("--since", type=MOMENT, help="Started at or after this day or moment (ISO; no offset: "
-                                                     "the timezone setting).")(command)
+    command = click.option("--until", type=MOMENT, help="Started before this moment; a day alone includes all of it.")(
+        command
+    )
+    return click.option(
+        "--since", type=MOMENT, help="Started at or after this day or moment (ISO; no offset: the timezone setting)."
+    )(command)
 
 
 def filter_options(command: Callable) -> Callable:
     """The filters `cdr list` and `cdr export` share."""
-    for option in reversed((
-            click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its "
-                                                           "extensions' and gateways')."),
+    for option in reversed(
+        (
+            click.option(
+                "--account",
+                metavar="NAME",
+                help="Only this account's CDRs (a company: and its extensions' and gateways').",
+            ),
             click.option("--card", metavar="NUMBER", help="Only this card's CDRs."),
             click.option("--number", metavar="PREFIX", help="Only normalised numbers starting with PREFIX."),
             click.option("--outcome", type=click.Choice(OUTCOMES, case_sensitive=False), help="Only this outcome."),
-            click.option("--oldest-first", is_flag=True, help="Oldest first [default: newest first]."))):
+            click.option("--oldest-first", is_flag=True, help="Oldest first [default: newest first]."),
+        )
+    ):
         command = option(command)
     return period_options(command)
 
@@ -108,8 +180,9 @@ def cdr() -> None:
 
 @cdr.command(name="list")
 @filter_options
-@click.option("--limit", type=click.IntRange(min=0), default=LIST_LIMIT, show_default=True,
-              help="At most this many (0: all).")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=LIST_LIMIT, show_default=True, help="At most this many (0: all)."
+)
 @json_option
 @pass_app
 def list_(app: App, since, until, limit: int, as_json: bool, **given) -> None:
@@ -123,9 +196,21 @@ def list_(app: App, since, until, limit: int, as_json: bool, **given) -> None:
     if as_json:
         echo_json([cdr_dict(c) for c in found])
         return
-    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency), "margin": _margin_text(c)} for c in found],
-               ["started_at", "account", "callerid", "number", "destination", "call_class", "outcome",
-                "billed_seconds", "cost", "margin"])
+    echo_table(
+        [{**cdr_dict(c), "cost": money(c.cost, c.currency), "margin": _margin_text(c)} for c in found],
+        [
+            "started_at",
+            "account",
+            "callerid",
+            "number",
+            "destination",
+            "call_class",
+            "outcome",
+            "billed_seconds",
+            "cost",
+            "margin",
+        ],
+    )
     if any(c.buy_currency for c in found):
         click.echo(NO_RATE)
 
@@ -160,8 +245,10 @@ def export(app: App, since, until, limit: int | None, output: str | None, **give
     """
     with service.stream(app.engine, _filters(app, since, until, limit, **given)) as (total, found):
         if output and output.lower().endswith(".xlsx") and total > XLSX_MAX_ROWS:
-            raise UserError(f"{total:,} CDRs do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,} rows at most): "
-                            "use a .csv file, or fewer CDRs (--since, --until, --limit)")
+            raise UserError(
+                f"{total:,} CDRs do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,} rows at most): "
+                "use a .csv file, or fewer CDRs (--since, --until, --limit)"
+            )
         rows = _with_progress(found, total)
         if output:
             count = sheets.write_file(output, COLUMNS, rows, sheet="cdrs")
@@ -174,18 +261,27 @@ def export(app: App, since, until, limit: int | None, output: str | None, **give
 def _stats_line(row: service.StatsRow) -> dict:
     """One line for people: minutes of each call class, then the totals."""
     total = totals_dict(row.total)
-    return {"key": "(no company)" if row.key is None else row.key, "kind": row.kind, "currency": row.currency,
-            **{f"{name}_min": minutes(t.seconds) for name, t in row.classes.items()},
-            **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")},
-            **({"no_rate": total["no_rate_calls"]} if row.total.no_rate else {})}
+    return {
+        "key": "(no company)" if row.key is None else row.key,
+        "kind": row.kind,
+        "currency": row.currency,
+        **{f"{name}_min": minutes(t.seconds) for name, t in row.classes.items()},
+        **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")},
+        **({"no_rate": total["no_rate_calls"]} if row.total.no_rate else {}),
+    }
 
 
 @cdr.command()
 @period_options
 @click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its children's).")
-@click.option("--by", type=click.Choice(service.STATS_BY), default="account", show_default=True,
-              help="account: each account its own calls; company: a company with its extensions and gateways; "
-                   "gateway: gateway accounts only; destination; server.")
+@click.option(
+    "--by",
+    type=click.Choice(service.STATS_BY),
+    default="account",
+    show_default=True,
+    help="account: each account its own calls; company: a company with its extensions and gateways; "
+    "gateway: gateway accounts only; destination; server.",
+)
 @json_option
 @pass_app
 def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -> None:
@@ -201,9 +297,18 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
     """
     rows = service.stats(app.engine, _filters(app, since, until, None, account=account), by)
     if as_json:
-        echo_json([{"key": r.key, "kind": r.kind, "currency": r.currency,
+        echo_json(
+            [
+                {
+                    "key": r.key,
+                    "kind": r.kind,
+                    "currency": r.currency,
                     "classes": {name: totals_dict(t) for name, t in r.classes.items()},
-                    "total": totals_dict(r.total)} for r in rows])
+                    "total": totals_dict(r.total),
+                }
+                for r in rows
+            ]
+        )
         return
     lines = [_stats_line(r) for r in rows]
     columns = [c for c in (lines[0] if lines else ["key"]) if c != "kind" or by in ("account", "gateway")]
@@ -229,15 +334,26 @@ def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
     report = service.cost_report(app.engine, card, **_period(app, since, until))
     currency = report.card.currency
     if as_json:
-        echo_json({"card": report.card.number, "currency": currency, "balance": format_amount(report.card.balance),
-                   "cdrs": [cdr_dict(c) for c in report.cdrs], "total": totals_dict(report.total)})
+        echo_json(
+            {
+                "card": report.card.number,
+                "currency": currency,
+                "balance": format_amount(report.card.balance),
+                "cdrs": [cdr_dict(c) for c in report.cdrs],
+                "total": totals_dict(report.total),
+            }
+        )
         return
-    echo_table([{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in report.cdrs],
-               ["started_at", "number", "destination", "outcome", "billed_seconds", "cost"])
+    echo_table(
+        [{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in report.cdrs],
+        ["started_at", "number", "destination", "outcome", "billed_seconds", "cost"],
+    )
     total = totals_dict(report.total)
-    click.echo(f"card {report.card.number}: {total['calls']} calls, {total['answered']} answered, "
-               f"{total['minutes']} minutes, {money(report.total.cost, currency)}; "
-               f"balance {money(report.card.balance, currency)}")
+    click.echo(
+        f"card {report.card.number}: {total['calls']} calls, {total['answered']} answered, "
+        f"{total['minutes']} minutes, {money(report.total.cost, currency)}; "
+        f"balance {money(report.card.balance, currency)}"
+    )
 
 
 @cdr.command()
@@ -270,8 +386,12 @@ def _age(ctx, param, value: str | None):
 
 
 @cdr.command()
-@click.option("--older-than", metavar="AGE", callback=_age,
-              help="6months, 180days, 2weeks, 1year ... [default: the cdr_retention setting].")
+@click.option(
+    "--older-than",
+    metavar="AGE",
+    callback=_age,
+    help="6months, 180days, 2weeks, 1year ... [default: the cdr_retention setting].",
+)
 @click.option("--yes", is_flag=True, help="Delete them [default: only say how many would go].")
 @json_option
 @pass_app
@@ -285,8 +405,14 @@ def purge(app: App, older_than, yes: bool, as_json: bool) -> None:
     """
     done = upkeep.purge(app.engine, app.operator, older_than, apply=yes)
     if as_json:
-        echo_json({"cutoff": stamp(done.cutoff), "cdrs": done.cdrs, "reservations": done.reservations,
-                   "deleted": done.deleted})
+        echo_json(
+            {
+                "cutoff": stamp(done.cutoff),
+                "cdrs": done.cdrs,
+                "reservations": done.reservations,
+                "deleted": done.deleted,
+            }
+        )
         return
     what = f"{done.cdrs} CDRs started before {stamp(done.cutoff)} and {done.reservations} closed reservations"
     click.echo(f"deleted {what}" if done.deleted else f"would delete {what}; run again with --yes to delete them")

@@ -6,11 +6,12 @@ import functools
 import getpass
 import json
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import click
 from sqlalchemy import Engine
@@ -45,16 +46,21 @@ def json_option(command: Callable) -> Callable:
 
 def output_option(*suffixes: str) -> Callable:
     """``-o FILE``: write to a file whose suffix picks the format."""
+
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             path = kwargs.get("output")
             if path and not path.lower().endswith(suffixes):
-                raise click.BadParameter(f"{path}: use a file ending in {' or '.join(suffixes)}",
-                                         param_hint="-o/--output")
+                raise click.BadParameter(
+                    f"{path}: use a file ending in {' or '.join(suffixes)}", param_hint="-o/--output"
+                )
             return command(*args, **kwargs)
-        return click.option("-o", "--output", type=click.Path(dir_okay=False),
-                            help=f"Write to FILE ({', '.join(suffixes)}).")(wrapper)
+
+        return click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), help=f"Write to FILE ({', '.join(suffixes)})."
+        )(wrapper)
+
     return decorate
 
 

@@ -68,11 +68,17 @@ def set_rate(app: App, base: str, quote: str, rate: int, day: date | None) -> No
 def _rows(rates: list[ExchangeRate]) -> list[dict]:
     """Each rate with the last day it is valid: the day before its pair's next rate (None: still valid)."""
     rows = []
-    for rate, after in zip(rates, rates[1:] + [None]):
+    for rate, after in zip(rates, [*rates[1:], None]):
         same_pair = after is not None and (after.base, after.quote) == (rate.base, rate.quote)
-        rows.append({"base": rate.base, "quote": rate.quote, "rate": format_amount(rate.rate),
-                     "valid_from": rate.valid_from.isoformat(),
-                     "valid_until": (after.valid_from - timedelta(days=1)).isoformat() if same_pair else None})
+        rows.append(
+            {
+                "base": rate.base,
+                "quote": rate.quote,
+                "rate": format_amount(rate.rate),
+                "valid_from": rate.valid_from.isoformat(),
+                "valid_until": (after.valid_from - timedelta(days=1)).isoformat() if same_pair else None,
+            }
+        )
     return rows
 
 
@@ -90,8 +96,10 @@ def list_(app: App, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    echo_table([{**row, "valid_until": row["valid_until"] or "(until a next rate)"} for row in rows],
-               ["base", "quote", "rate", "valid_from", "valid_until"])
+    echo_table(
+        [{**row, "valid_until": row["valid_until"] or "(until a next rate)"} for row in rows],
+        ["base", "quote", "rate", "valid_from", "valid_until"],
+    )
 
 
 @currency.command(name="convert")
@@ -112,12 +120,21 @@ def convert_(app: App, amount: int, base: str, quote: str, day: date | None, as_
     rate = service.rate_valid_on(app.engine, base, quote, day or _today(app))
     converted = convert(amount, rate.rate)
     if as_json:
-        echo_json({"amount": format_amount(amount), "base": rate.base, "quote": rate.quote,
-                   "rate": format_amount(rate.rate), "valid_from": rate.valid_from.isoformat(),
-                   "converted": format_amount(converted)})
+        echo_json(
+            {
+                "amount": format_amount(amount),
+                "base": rate.base,
+                "quote": rate.quote,
+                "rate": format_amount(rate.rate),
+                "valid_from": rate.valid_from.isoformat(),
+                "converted": format_amount(converted),
+            }
+        )
         return
-    click.echo(f"{format_amount(amount)} {rate.base} = {format_amount(converted)} {rate.quote} "
-               f"(rate {format_amount(rate.rate)} from {rate.valid_from})")
+    click.echo(
+        f"{format_amount(amount)} {rate.base} = {format_amount(converted)} {rate.quote} "
+        f"(rate {format_amount(rate.rate)} from {rate.valid_from})"
+    )
 
 
 COMMANDS = [currency]

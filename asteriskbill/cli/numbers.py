@@ -28,8 +28,12 @@ def normalize(app: App, number: str, account: str | None, as_json: bool) -> None
         asteriskbill numbers normalize 900442071234567 --account acme-201
     """
     result = service.normalize_for(app.engine, app.settings, number, account)
-    data = {"dialled": result.dialled, "number": result.number, "call_class": result.call_class,
-            "rules": list(result.rules)}
+    data = {
+        "dialled": result.dialled,
+        "number": result.number,
+        "call_class": result.call_class,
+        "rules": list(result.rules),
+    }
     if as_json:
         echo_json(data)
     else:

@@ -47,8 +47,7 @@ class IsoDateTime(click.ParamType):
         try:
             return datetime.fromisoformat(value)
         except ValueError:
-            self.fail(f"{value!r} is not a date and time like 2026-12-25T18:30 or 2026-12-25T18:30+02:00",
-                      param, ctx)
+            self.fail(f"{value!r} is not a date and time like 2026-12-25T18:30 or 2026-12-25T18:30+02:00", param, ctx)
 
 
 AMOUNT = Amount()
@@ -72,6 +71,7 @@ class IsoMoment(click.ParamType):
             except ValueError:
                 pass
         self.fail(f"{value!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30", param, ctx)
+        return None
 
 
 MOMENT = IsoMoment()

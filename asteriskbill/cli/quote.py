@@ -18,15 +18,28 @@ def charge_dict(charge: Charge) -> dict:
         "cost": format_amount(charge.cost),
         "connect_fee": format_amount(charge.connect_fee),
         "in_grace": charge.in_grace,
-        "spans": [{
-            "prefix": span.rate.prefix, "destination": span.rate.destination,
-            "start": span.start, "end": span.end,
-            "groups": [{
-                "group_start": b.group.start, "from": b.start, "seconds": b.seconds, "billed": b.billed,
-                "increment": b.group.increment, "price": format_amount(b.group.price), "per_seconds": b.group.unit,
-                "amount": format_amount(round_up(b.amount)),
-            } for b in span.blocks],
-        } for span in charge.spans],
+        "spans": [
+            {
+                "prefix": span.rate.prefix,
+                "destination": span.rate.destination,
+                "start": span.start,
+                "end": span.end,
+                "groups": [
+                    {
+                        "group_start": b.group.start,
+                        "from": b.start,
+                        "seconds": b.seconds,
+                        "billed": b.billed,
+                        "increment": b.group.increment,
+                        "price": format_amount(b.group.price),
+                        "per_seconds": b.group.unit,
+                        "amount": format_amount(round_up(b.amount)),
+                    }
+                    for b in span.blocks
+                ],
+            }
+            for span in charge.spans
+        ],
     }
 
 
@@ -56,12 +69,22 @@ def quote(app: App, tariff: str, number: str, seconds: int | None, balance: int 
         pricing = service.pricing(app.engine, tariff, number, at, app.settings.max_call_seconds)
         charge = pricing.max_duration(balance)
     rate = pricing.rate
-    data = {"tariff": tariff, "number": number, "at": pricing.start.isoformat(),
-            "prefix": rate.prefix, "destination": rate.destination, "currency": pricing.tariff.currency,
-            **charge_dict(charge)}
+    data = {
+        "tariff": tariff,
+        "number": number,
+        "at": pricing.start.isoformat(),
+        "prefix": rate.prefix,
+        "destination": rate.destination,
+        "currency": pricing.tariff.currency,
+        **charge_dict(charge),
+    }
     if balance is not None:
-        data = {**data, "balance": format_amount(balance), "max_seconds": charge.seconds,
-                "capped": charge.seconds >= pricing.horizon}
+        data = {
+            **data,
+            "balance": format_amount(balance),
+            "max_seconds": charge.seconds,
+            "capped": charge.seconds >= pricing.horizon,
+        }
     if as_json:
         echo_json(data)
         return
@@ -69,15 +92,19 @@ def quote(app: App, tariff: str, number: str, seconds: int | None, balance: int 
     if balance is not None:
         cap = " (the per-call cap)" if data["capped"] else ""
         click.echo(f"{data['balance']} {data['currency']} pays for {charge.seconds} s{cap}")
-    click.echo(f"{charge.seconds} s cost {data['cost']} {data['currency']}"
-               + (" (within the grace period)" if charge.in_grace else ""))
+    click.echo(
+        f"{charge.seconds} s cost {data['cost']} {data['currency']}"
+        + (" (within the grace period)" if charge.in_grace else "")
+    )
     if charge.connect_fee:
         click.echo(f"  connect fee {data['connect_fee']}")
     for span in data["spans"]:
         click.echo(f"  {span['start']}-{span['end']} s: prefix {span['prefix']} {span['destination']}")
         for g in span["groups"]:
-            click.echo(f"    from {g['from']} s: {g['seconds']} s billed as {g['billed']} s "
-                       f"({g['increment']} s increments) at {g['price']}/{g['per_seconds']} s = {g['amount']}")
+            click.echo(
+                f"    from {g['from']} s: {g['seconds']} s billed as {g['billed']} s "
+                f"({g['increment']} s increments) at {g['price']}/{g['per_seconds']} s = {g['amount']}"
+            )
 
 
 COMMANDS = [quote]

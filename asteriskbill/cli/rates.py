@@ -49,7 +49,9 @@ def import_(app: App, tariff: str, file: Path, replace: bool) -> None:
     with file_progress(file, PROGRESS_FROM) as advance:
         result = service.import_rates(app.engine, tariff, file, replace=replace, progress=advance)
     replaced = f" (replaced {result.replaced})" if replace else ""
-    click.echo(f"imported {result.count:,} rate{'' if result.count == 1 else 's'} into tariff {result.tariff}{replaced}")
+    click.echo(
+        f"imported {result.count:,} rate{'' if result.count == 1 else 's'} into tariff {result.tariff}{replaced}"
+    )
 
 
 @rates.command()
@@ -94,11 +96,17 @@ def lookup(app: App, tariff: str, number: str, at, as_json: bool) -> None:
     found = service.lookup(app.engine, tariff, number, at)
     holiday = WEEKDAYS[found.weekday] if found.holiday else None
     data = {
-        "tariff": found.tariff.name, "number": number, "at": found.local.isoformat(),
-        "weekday": WEEKDAYS[found.weekday], "holiday_as": holiday,
-        "chosen": format_rate(found.chosen) if found.chosen else None, "reason": found.reason,
-        "candidates": [{**format_rate(c.rate), "valid": c.valid, "why_not": c.why_not or None,
-                        "chosen": c.rate is found.chosen} for c in found.candidates],
+        "tariff": found.tariff.name,
+        "number": number,
+        "at": found.local.isoformat(),
+        "weekday": WEEKDAYS[found.weekday],
+        "holiday_as": holiday,
+        "chosen": format_rate(found.chosen) if found.chosen else None,
+        "reason": found.reason,
+        "candidates": [
+            {**format_rate(c.rate), "valid": c.valid, "why_not": c.why_not or None, "chosen": c.rate is found.chosen}
+            for c in found.candidates
+        ],
     }
     if as_json:
         echo_json(data)
@@ -115,9 +123,17 @@ def _print_lookup(found: service.Lookup, holiday: str | None) -> None:
     for candidate in found.candidates:
         text = format_rate(candidate.rate)
         price = text["intervals"] or f"{text['price']} {text['increments']}"
-        rows.append({"": "*" if candidate.rate is found.chosen else "", "prefix": text["prefix"],
-                     "destination": text["destination"], "price": price, "weight": text["weight"],
-                     "validity": describe_validity(candidate.rate), "now": candidate.why_not or "valid"})
+        rows.append(
+            {
+                "": "*" if candidate.rate is found.chosen else "",
+                "prefix": text["prefix"],
+                "destination": text["destination"],
+                "price": price,
+                "weight": text["weight"],
+                "validity": describe_validity(candidate.rate),
+                "now": candidate.why_not or "valid",
+            }
+        )
     echo_table(rows, ["", "prefix", "destination", "price", "weight", "validity", "now"])
     chosen = found.chosen
     if chosen is None:

@@ -34,20 +34,31 @@ def _columns(left: str, right: str) -> str:
 
 
 def _call_lines(call: ReceiptCall, zone: ZoneInfo) -> list[str]:
-    return [f"{call.started_at.astimezone(zone):%H:%M:%S}" + _columns(call.number, _duration(call))[8:],
-            _columns(call.destination, format_amount(call.cost))]
+    return [
+        f"{call.started_at.astimezone(zone):%H:%M:%S}" + _columns(call.number, _duration(call))[8:],
+        _columns(call.destination, format_amount(call.cost)),
+    ]
 
 
 def receipt_lines(receipt: Receipt, zone: ZoneInfo) -> list[str]:
     """The receipt: the booth and its session, every call (time, number, destination, duration, cost),
     the total, what was paid and the change or the amount due."""
+
     def moment(at: datetime) -> str:
         return f"{at.astimezone(zone):%Y-%m-%d %H:%M:%S}"
 
     booth = receipt.booth + (f" (ext {receipt.extension})" if receipt.extension else "")
-    lines = ["RECEIPT".center(WIDTH).rstrip(), _pair("Booth", booth), _pair("Started", moment(receipt.started_at)),
-             _pair("Stopped", moment(receipt.stopped_at)), _pair("Time zone", zone.key), RULE,
-             "Time" + _columns("Number", "Min:s")[4:], _columns("Destination", "Cost"), RULE]
+    lines = [
+        "RECEIPT".center(WIDTH).rstrip(),
+        _pair("Booth", booth),
+        _pair("Started", moment(receipt.started_at)),
+        _pair("Stopped", moment(receipt.stopped_at)),
+        _pair("Time zone", zone.key),
+        RULE,
+        "Time" + _columns("Number", "Min:s")[4:],
+        _columns("Destination", "Cost"),
+        RULE,
+    ]
     for call in receipt.calls:
         lines += _call_lines(call, zone)
     bill, currency = receipt.bill, receipt.currency
@@ -76,8 +87,9 @@ def one_page_pdf(lines: list[str]) -> bytes:
     width = 2 * MARGIN + FONT_SIZE * 0.6 * max(map(len, lines), default=1)
     height = 2 * MARGIN + LEADING * len(lines)
     text = b" T*\n".join(_pdf_text(line) + b" Tj" for line in lines)
-    content = (b"BT /F1 %d Tf %d TL %d %d Td\n" % (FONT_SIZE, LEADING, MARGIN, height - MARGIN - FONT_SIZE)
-               + text + b"\nET")
+    content = (
+        b"BT /F1 %d Tf %d TL %d %d Td\n" % (FONT_SIZE, LEADING, MARGIN, height - MARGIN - FONT_SIZE) + text + b"\nET"
+    )
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

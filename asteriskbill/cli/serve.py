@@ -31,14 +31,18 @@ def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
             --ari-password secret
         asteriskbill serve --port 4573
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("asteriskbill.serve").setLevel(logging.INFO)
     if migrate.current_revision(app.engine) != migrate.head_revision():
         raise click.ClickException("the database is not at the newest schema: run `asteriskbill init` first")
     settings = app.settings.replace(fastagi_host=host, fastagi_port=port)
-    runtime.run(app.engine, settings,
-                ready=lambda bound, port: click.echo(f"asteriskbill serving FastAGI on {bound}:{port}", err=True))
+    runtime.run(
+        app.engine,
+        settings,
+        ready=lambda bound, port: click.echo(f"asteriskbill serving FastAGI on {bound}:{port}", err=True),
+    )
 
 
 COMMANDS = [serve]

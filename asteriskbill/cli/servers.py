@@ -10,8 +10,14 @@ from asteriskbill.services import servers as service
 
 def server_dict(server: service.AriServer) -> dict:
     """What may be shown of a server: everything but its password."""
-    return {"name": server.name, "ari_url": server.ari_url, "ari_user": server.ari_user,
-            "asterisk_id": server.asterisk_id, "source": server.source, "created_at": stamp(server.created_at)}
+    return {
+        "name": server.name,
+        "ari_url": server.ari_url,
+        "ari_user": server.ari_user,
+        "asterisk_id": server.asterisk_id,
+        "source": server.source,
+        "created_at": stamp(server.created_at),
+    }
 
 
 @click.group()
@@ -24,8 +30,13 @@ def servers() -> None:
 @click.argument("name")
 @click.option("--ari-url", required=True, help="Asterisk's HTTP server (http.conf), e.g. http://10.0.0.5:8088.")
 @click.option("--ari-user", required=True, help="The user of ari.conf.")
-@click.option("--ari-password", required=True, prompt=True, hide_input=True,
-              help="Its password (prompted when not given; never shown again).")
+@click.option(
+    "--ari-password",
+    required=True,
+    prompt=True,
+    hide_input=True,
+    help="Its password (prompted when not given; never shown again).",
+)
 @pass_app
 def add(app: App, name: str, ari_url: str, ari_user: str, ari_password: str) -> None:
     """Follow the Asterisk server NAME: a running `serve` connects to it within 30 s.

@@ -10,23 +10,51 @@ from asteriskbill.services import status as service
 
 
 def _call(call: service.OpenCall) -> dict:
-    return {"session": call.session, "account": call.account, "number": call.number, "uniqueid": call.uniqueid,
-            "since": stamp(call.since), "held": format_amount(call.amount), "currency": call.currency}
+    return {
+        "session": call.session,
+        "account": call.account,
+        "number": call.number,
+        "uniqueid": call.uniqueid,
+        "since": stamp(call.since),
+        "held": format_amount(call.amount),
+        "currency": call.currency,
+    }
 
 
 def status_dict(found: service.Status) -> dict:
     db, agi = found.database, found.fastagi
     return {
         "version": found.version,
-        "database": {"kind": db.kind, "url": db.url, "size": db.size, "revision": db.revision, "head": db.head,
-                     "current": db.current, "error": db.error or None},
-        "servers": [{"name": s.name, "ari_url": s.ari_url, "source": s.source, "state": s.state, "detail": s.detail,
-                     "version": s.version or None, "entity_id": s.entity_id or None,
-                     "active_calls": [_call(c) for c in s.calls]} for s in found.servers],
+        "database": {
+            "kind": db.kind,
+            "url": db.url,
+            "size": db.size,
+            "revision": db.revision,
+            "head": db.head,
+            "current": db.current,
+            "error": db.error or None,
+        },
+        "servers": [
+            {
+                "name": s.name,
+                "ari_url": s.ari_url,
+                "source": s.source,
+                "state": s.state,
+                "detail": s.detail,
+                "version": s.version or None,
+                "entity_id": s.entity_id or None,
+                "active_calls": [_call(c) for c in s.calls],
+            }
+            for s in found.servers
+        ],
         "fastagi": {"host": agi.host, "port": agi.port, "answers": agi.answers, "detail": agi.detail},
-        "reservations": None if found.open_calls is None else {
-            "open": len(found.open_calls), "held": {c: format_amount(a) for c, a in sorted(found.held.items())},
-            "on_no_server": [_call(c) for c in found.elsewhere]},
+        "reservations": None
+        if found.open_calls is None
+        else {
+            "open": len(found.open_calls),
+            "held": {c: format_amount(a) for c, a in sorted(found.held.items())},
+            "on_no_server": [_call(c) for c in found.elsewhere],
+        },
         "problems": found.problems,
     }
 
@@ -40,20 +68,37 @@ def _echo_text(found: service.Status) -> None:
     click.echo(f"FastAGI:       {agi.host}:{agi.port} {'answers' if agi.answers else 'DOES NOT ANSWER: ' + agi.detail}")
     if found.open_calls is not None:
         held = ", ".join(money(amount, currency) for currency, amount in sorted(found.held.items())) or "nothing"
-        click.echo(f"reservations:  {len(found.open_calls)} open, holding {held}; "
-                   f"{len(found.elsewhere)} up on no server that answered")
+        click.echo(
+            f"reservations:  {len(found.open_calls)} open, holding {held}; "
+            f"{len(found.elsewhere)} up on no server that answered"
+        )
     click.echo("servers:")
-    echo_table([{"name": s.name, "state": s.state.upper() if s.state != service.UP else s.state,
-                 "entity id": s.entity_id, "active calls": len(s.calls), "detail": s.detail}
-                for s in found.servers], ["name", "state", "entity id", "active calls", "detail"])
+    echo_table(
+        [
+            {
+                "name": s.name,
+                "state": s.state.upper() if s.state != service.UP else s.state,
+                "entity id": s.entity_id,
+                "active calls": len(s.calls),
+                "detail": s.detail,
+            }
+            for s in found.servers
+        ],
+        ["name", "state", "entity id", "active calls", "detail"],
+    )
     for problem in found.problems:
         click.echo(f"PROBLEM: {problem}")
 
 
 @click.command()
 @json_option
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=service.PROBE_TIMEOUT, show_default=True,
-              help="Seconds to wait for each server and for FastAGI.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=service.PROBE_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for each server and for FastAGI.",
+)
 @pass_app
 def status(app: App, as_json: bool, timeout: float) -> None:
     """Show the version, the database (kind, size, schema revision), each Asterisk server (up with

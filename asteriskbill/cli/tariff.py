@@ -13,9 +13,14 @@ from asteriskbill.services import tariffs as service
 
 def _tariff_dict(summary: service.TariffSummary) -> dict:
     t = summary.tariff
-    return {"name": t.name, "currency": t.currency, "rounding": format_amount(t.rounding, min_decimals=0),
-            "timezone": t.timezone, "rates": summary.rates,
-            "holidays": {str(day): WEEKDAYS[wd] for day, wd in sorted(t.holidays.items())}}
+    return {
+        "name": t.name,
+        "currency": t.currency,
+        "rounding": format_amount(t.rounding, min_decimals=0),
+        "timezone": t.timezone,
+        "rates": summary.rates,
+        "holidays": {str(day): WEEKDAYS[wd] for day, wd in sorted(t.holidays.items())},
+    }
 
 
 @click.group()
@@ -26,8 +31,13 @@ def tariff() -> None:
 @tariff.command()
 @click.argument("name")
 @click.option("--currency", required=True, help="Three letters: USD, EUR, BGN, or CRD for credits.")
-@click.option("--rounding", type=AMOUNT, default="0.000001", show_default=True,
-              help="Round each call's total UP to a multiple of this amount, e.g. 0.01.")
+@click.option(
+    "--rounding",
+    type=AMOUNT,
+    default="0.000001",
+    show_default=True,
+    help="Round each call's total UP to a multiple of this amount, e.g. 0.01.",
+)
 @click.option("--timezone", help="IANA zone for time windows and holidays [default: the timezone setting].")
 @pass_app
 def create(app: App, name: str, currency: str, rounding: int, timezone: str | None) -> None:
@@ -40,8 +50,10 @@ def create(app: App, name: str, currency: str, rounding: int, timezone: str | No
     if rounding <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--rounding")
     created = service.create_tariff(app.engine, name, currency, rounding, timezone or app.settings.timezone)
-    click.echo(f"tariff {created.name} created ({created.currency}, rounding "
-               f"{format_amount(created.rounding, min_decimals=0)}, {created.timezone})")
+    click.echo(
+        f"tariff {created.name} created ({created.currency}, rounding "
+        f"{format_amount(created.rounding, min_decimals=0)}, {created.timezone})"
+    )
 
 
 @tariff.command(name="list")
@@ -90,8 +102,14 @@ def holiday() -> None:
 @holiday.command(name="add")
 @click.argument("name")
 @click.argument("day", type=DATE)
-@click.option("--as", "as_day", type=click.Choice(WEEKDAYS), default=WEEKDAYS[SUNDAY], show_default=True,
-              help="The weekday whose rates apply on that date.")
+@click.option(
+    "--as",
+    "as_day",
+    type=click.Choice(WEEKDAYS),
+    default=WEEKDAYS[SUNDAY],
+    show_default=True,
+    help="The weekday whose rates apply on that date.",
+)
 @pass_app
 def holiday_add(app: App, name: str, day, as_day: str) -> None:
     """Price DAY with the rates of a weekday (Sunday unless --as says otherwise).

@@ -7,16 +7,30 @@ value and what is expected, so an import can report them line by line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from functools import lru_cache
-from typing import Mapping
 
 from asteriskbill.money import MoneyError, format_amount, parse_amount, parse_currency
-from asteriskbill.rating.model import (ALL_WEEKDAYS, WEEKDAYS, IntervalGroup, Rate, RatingError,
-                                       groups_from_increments)
+from asteriskbill.rating.model import ALL_WEEKDAYS, WEEKDAYS, IntervalGroup, Rate, RatingError, groups_from_increments
 
-RATE_FIELDS = ("prefix", "destination", "price", "increments", "intervals", "connect_fee", "grace",
-               "weekdays", "time_from", "time_to", "date_from", "date_to", "buy_price", "buy_currency", "weight")
+RATE_FIELDS = (
+    "prefix",
+    "destination",
+    "price",
+    "increments",
+    "intervals",
+    "connect_fee",
+    "grace",
+    "weekdays",
+    "time_from",
+    "time_to",
+    "date_from",
+    "date_to",
+    "buy_price",
+    "buy_currency",
+    "weight",
+)
 MINUTE = 60
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -35,13 +49,16 @@ def parse_rate(row: Mapping[str, str]) -> Rate:
     time_from = _clock(field["time_from"], "time_from")
     time_to = _clock(field["time_to"], "time_to", end_of_day=True)
     return Rate(
-        prefix=field["prefix"], destination=field["destination"],
+        prefix=field["prefix"],
+        destination=field["destination"],
         groups=_groups(field["price"], field["increments"], field["intervals"]),
         connect_fee=_amount(field["connect_fee"], "connect_fee"),
         grace=_count(field["grace"], "grace", "seconds"),
         weekdays=_weekdays(field["weekdays"]),
-        time_from=time_from, time_to=time_to,
-        date_from=_date(field["date_from"], "date_from"), date_to=_date(field["date_to"], "date_to"),
+        time_from=time_from,
+        time_to=time_to,
+        date_from=_date(field["date_from"], "date_from"),
+        date_to=_date(field["date_to"], "date_to"),
         buy_price=_amount(field["buy_price"], "buy_price") if field["buy_price"] else None,
         buy_currency=_buy_currency(field["buy_currency"], field["buy_price"]),
         weight=_weight(field["weight"]),
@@ -74,8 +91,10 @@ def format_rate(rate: Rate) -> dict[str, str]:
 def describe_validity(rate: Rate) -> str:
     """When a rate applies, in words: "every day, all day", "mon-fri 08:00-18:00, 2026-12-24 to 2026-12-26"."""
     text = format_rate(rate)
-    words = [text["weekdays"] or "every day",
-             f"{text['time_from']}-{text['time_to']}" if rate.time_from is not None else "all day"]
+    words = [
+        text["weekdays"] or "every day",
+        f"{text['time_from']}-{text['time_to']}" if rate.time_from is not None else "all day",
+    ]
     if rate.date_from or rate.date_to:
         words.append(f"{text['date_from'] or '...'} to {text['date_to'] or '...'}")
     return ", ".join(words)
@@ -83,8 +102,9 @@ def describe_validity(rate: Rate) -> str:
 
 def format_intervals(groups: tuple[IntervalGroup, ...]) -> str:
     """``START:PRICE:INCREMENT`` per group, ``:UNIT`` added when the price is not per minute."""
-    return ";".join(f"{g.start}:{format_amount(g.price)}:{g.increment}" + (f":{g.unit}" if g.unit != MINUTE else "")
-                    for g in groups)
+    return ";".join(
+        f"{g.start}:{format_amount(g.price)}:{g.increment}" + (f":{g.unit}" if g.unit != MINUTE else "") for g in groups
+    )
 
 
 def format_weekdays(days: frozenset[int]) -> str:
@@ -131,13 +151,21 @@ def _intervals(text: str) -> tuple[IntervalGroup, ...]:
     for part in text.split(";"):
         pieces = [p.strip() for p in part.split(":")]
         if len(pieces) not in (3, 4) or not all(p.isdigit() for i, p in enumerate(pieces) if i != 1):
-            raise RatingError(f"intervals {text!r}: {part!r} must be START:PRICE:INCREMENT "
-                              "(seconds, price per minute, seconds), groups separated by ';', "
-                              "e.g. 0:0.20:60;60:0.10:1")
+            raise RatingError(
+                f"intervals {text!r}: {part!r} must be START:PRICE:INCREMENT "
+                "(seconds, price per minute, seconds), groups separated by ';', "
+                "e.g. 0:0.20:60;60:0.10:1"
+            )
         start, price, increment, *unit = pieces
         try:
-            groups.append(IntervalGroup(int(start), parse_amount(price, what="interval price"), int(increment),
-                                        int(unit[0]) if unit else MINUTE))
+            groups.append(
+                IntervalGroup(
+                    int(start),
+                    parse_amount(price, what="interval price"),
+                    int(increment),
+                    int(unit[0]) if unit else MINUTE,
+                )
+            )
         except (RatingError, MoneyError) as exc:
             raise RatingError(f"intervals {text!r}: {exc}") from None
     try:
@@ -155,8 +183,9 @@ def _weekdays(text: str) -> frozenset[int]:
     for part in text.lower().split(","):
         first, _, last = (p.strip() for p in part.partition("-"))
         if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise RatingError(f"weekdays {text!r}: use {','.join(WEEKDAYS)} and ranges, "
-                              "e.g. mon-fri, sat,sun or mon,wed-fri")
+            raise RatingError(
+                f"weekdays {text!r}: use {','.join(WEEKDAYS)} and ranges, e.g. mon-fri, sat,sun or mon,wed-fri"
+            )
         start = WEEKDAYS.index(first)
         end = WEEKDAYS.index(last) if last else start
         days.update(d % 7 for d in range(start, start + (end - start) % 7 + 1))  # fri-mon wraps

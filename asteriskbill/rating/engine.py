@@ -15,10 +15,11 @@ Rules, in order:
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from fractions import Fraction
-from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from asteriskbill.money import ceil_div, round_up
@@ -35,9 +36,9 @@ class Block:
 
     rate: Rate
     group: IntervalGroup
-    start: int      # elapsed second where the first block starts
-    seconds: int    # seconds of the call inside these blocks
-    billed: int     # seconds billed: whole increments
+    start: int  # elapsed second where the first block starts
+    seconds: int  # seconds of the call inside these blocks
+    billed: int  # seconds billed: whole increments
     amount: Fraction  # exact micro-units, before rounding
 
 
@@ -60,9 +61,9 @@ class Charge:
     """What ``seconds`` of a call cost, and why."""
 
     seconds: int
-    cost: int               # micro-units, rounded up to the tariff's step
+    cost: int  # micro-units, rounded up to the tariff's step
     connect_fee: int
-    exact: Fraction         # connect fee + blocks, before rounding
+    exact: Fraction  # connect fee + blocks, before rounding
     spans: tuple[Span, ...]
     in_grace: bool = False
 
@@ -135,7 +136,7 @@ def segments(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: in
     zone = ZoneInfo(tariff.timezone)
     cuts = [0, *_boundaries(tariff, rates, start, horizon), horizon]
     result: list[Segment] = []
-    for begin, end in zip(cuts, cuts[1:]):
+    for begin, end in itertools.pairwise(cuts):
         rate = select_rate(tariff, rates, (start + timedelta(seconds=begin)).astimezone(zone))
         if rate is None:
             break
@@ -189,8 +190,16 @@ class Pricing:
                 limit = min(x for x in (segment.end, seconds, group_end) if x is not None)
                 count = ceil_div(limit - position, group.increment)
                 billed = count * group.increment
-                blocks.append(Block(segment.rate, group, position, min(billed, seconds - position), billed,
-                                    Fraction(billed * group.price, group.unit)))
+                blocks.append(
+                    Block(
+                        segment.rate,
+                        group,
+                        position,
+                        min(billed, seconds - position),
+                        billed,
+                        Fraction(billed * group.price, group.unit),
+                    )
+                )
                 position += billed
         return blocks
 
@@ -233,7 +242,8 @@ def cost(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, se
     return Pricing(tariff, rates, number, start, seconds).cost(seconds)
 
 
-def max_duration(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime,
-                 available: int, cap: int) -> Charge:
+def max_duration(
+    tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, available: int, cap: int
+) -> Charge:
     """The longest call up to ``cap`` seconds that ``available`` micro-units pay for, with its cost."""
     return Pricing(tariff, rates, number, start, cap).max_duration(available)

@@ -75,7 +75,8 @@ class Rate:
             if length % current.increment:
                 raise RatingError(
                     f"interval group at {current.start} s lasts {length} s, "
-                    f"not a multiple of its {current.increment} s increment")
+                    f"not a multiple of its {current.increment} s increment"
+                )
         if self.connect_fee < 0 or self.grace < 0:
             raise RatingError("connect fee and grace must not be negative")
         if not self.weekdays or not self.weekdays <= ALL_WEEKDAYS:

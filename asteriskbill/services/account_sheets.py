@@ -12,9 +12,10 @@ account starts at 0 and money is moved with `accounts recharge`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -28,19 +29,34 @@ from asteriskbill.services.accounts import AccountView, NewAccount
 from asteriskbill.services.tariffs import get_tariff
 from asteriskbill.store.models import Account
 
-FIELDS = ("kind", "name", "parent", "tariff", "currency", "credit_limit", "max_calls", "extension", "accountcode",
-          "status", "booth", "balance")
+FIELDS = (
+    "kind",
+    "name",
+    "parent",
+    "tariff",
+    "currency",
+    "credit_limit",
+    "max_calls",
+    "extension",
+    "accountcode",
+    "status",
+    "booth",
+    "balance",
+)
 YES, NO = ("yes", "true", "1"), ("", "no", "false", "0")
 KINDS = (rules.COMPANY, rules.EXTENSION, rules.GATEWAY)
-WIDTHS = {name: width for name, width in sheets.widths(Account.__table__).items()
-          if name in ("name", "extension", "accountcode")}  # the rest are looked up, or checked by their rules
+WIDTHS = {
+    name: width
+    for name, width in sheets.widths(Account.__table__).items()
+    if name in ("name", "extension", "accountcode")
+}  # the rest are looked up, or checked by their rules
 UNIQUE = ("name", "extension", "accountcode")
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    counts: dict[str, int]   # accounts created, by kind
-    balance_ignored: bool    # the file had a balance column
+    counts: dict[str, int]  # accounts created, by kind
+    balance_ignored: bool  # the file had a balance column
 
     @property
     def total(self) -> int:
@@ -56,10 +72,10 @@ class _Line:
     status: str
     currency: str = ""
     tariff_id: int | None = None
-    tariff: str | None = None                        # its own, else its company's
-    parent_id: int | None = None                     # a company in the database
-    bad: bool = False                                # a problem was reported for it
-    children: list["_Line"] = field(default_factory=list)
+    tariff: str | None = None  # its own, else its company's
+    parent_id: int | None = None  # a company in the database
+    bad: bool = False  # a problem was reported for it
+    children: list[_Line] = field(default_factory=list)
 
 
 def import_accounts(engine: Engine, operator: str, source: str | Path) -> ImportResult:
@@ -77,12 +93,15 @@ def import_accounts(engine: Engine, operator: str, source: str | Path) -> Import
             counts = _insert(conn, operator, source.name, lines)
             audit.record(conn, operator, "accounts.import", source.name, counts)
     except IntegrityError:  # an account created meanwhile took a name, extension or accountcode
-        raise UserError(f"{source.name}: an account created meanwhile took a name, extension or accountcode "
-                        "of the file; nothing was imported: run the import again to see which") from None
+        raise UserError(
+            f"{source.name}: an account created meanwhile took a name, extension or accountcode "
+            "of the file; nothing was imported: run the import again to see which"
+        ) from None
     return ImportResult(counts, "balance" in columns)
 
 
 # -- one line on its own --------------------------------------------------------------------------------
+
 
 def _parsed(columns: list[str], rows: Iterable[sheets.Line], problems: sheets.Problems) -> Iterator[_Line]:
     for number, values in rows:
@@ -100,14 +119,22 @@ def _line(number: int, values: dict[str, str]) -> _Line:
     given = {name: value for name, value in text.items() if value}  # an empty cell is no value
     kind = given.get("kind", "").lower()
     if kind not in KINDS:
-        raise UserError(f"kind {given.get('kind', '')!r} must be one of {', '.join(KINDS)} "
-                        "(cards: `asteriskbill cards generate`)")
+        raise UserError(
+            f"kind {given.get('kind', '')!r} must be one of {', '.join(KINDS)} (cards: `asteriskbill cards generate`)"
+        )
     credit_limit = given.get("credit_limit")
-    new = NewAccount(kind=kind, name=given.get("name", ""), parent=given.get("parent"), tariff=given.get("tariff"),
-                     currency=given.get("currency") and parse_currency(given["currency"]),
-                     credit_limit=parse_amount(credit_limit, what="credit_limit") if credit_limit else 0,
-                     max_calls=_max_calls(given.get("max_calls")), extension=given.get("extension"),
-                     accountcode=given.get("accountcode"), booth=_booth(given.get("booth", "")))
+    new = NewAccount(
+        kind=kind,
+        name=given.get("name", ""),
+        parent=given.get("parent"),
+        tariff=given.get("tariff"),
+        currency=given.get("currency") and parse_currency(given["currency"]),
+        credit_limit=parse_amount(credit_limit, what="credit_limit") if credit_limit else 0,
+        max_calls=_max_calls(given.get("max_calls")),
+        extension=given.get("extension"),
+        accountcode=given.get("accountcode"),
+        booth=_booth(given.get("booth", "")),
+    )
     accounts.check_new(new)
     status = given.get("status", rules.ACTIVE).lower()
     if status not in rules.STATUSES:
@@ -146,6 +173,7 @@ def _check_unique(lines: list[_Line], problems: sheets.Problems) -> None:
 
 # -- lines against the database and each other ------------------------------------------------------------
 
+
 def _check_places(conn: Connection, lines: list[_Line], problems: sheets.Problems) -> None:
     """Company, tariff, currency and free names of every line; companies first, so that their
     accounts can be checked against them wherever they are in the file."""
@@ -164,8 +192,11 @@ def _check_places(conn: Connection, lines: list[_Line], problems: sheets.Problem
     for company in (line for line in lines if line.new.kind == COMPANY):
         still_open = [child.number for child in company.children if child.status != CLOSED]
         if company.status == CLOSED and still_open:
-            problems.add(company.number, f"company {company.new.name} is closed but its accounts on lines "
-                                         f"{', '.join(map(str, still_open))} are not: close them too")
+            problems.add(
+                company.number,
+                f"company {company.new.name} is closed but its accounts on lines "
+                f"{', '.join(map(str, still_open))} are not: close them too",
+            )
 
 
 def _check_place(conn: Connection, line: _Line, named: dict[str, _Line], tariffs: dict[str, tuple]) -> None:
@@ -208,21 +239,26 @@ def _insert(conn: Connection, operator: str, source: str, lines: list[_Line]) ->
     counts = dict.fromkeys(KINDS, 0)
     for line in sorted(lines, key=lambda line: line.new.kind != COMPANY):
         parent_id = line.parent_id if line.parent_id is not None else ids.get(line.new.parent or "")
-        ids[line.new.name] = accounts.insert_account(conn, operator, line.new, parent_id, line.tariff_id,
-                                                     line.currency, line.status, source)
+        ids[line.new.name] = accounts.insert_account(
+            conn, operator, line.new, parent_id, line.tariff_id, line.currency, line.status, source
+        )
         counts[line.new.kind] += 1
     return counts
 
 
 # -- export ---------------------------------------------------------------------------------------------------
 
-def export_accounts(engine: Engine, destination: str | Path | TextIO, kind: str | None = None,
-                    parent: str | None = None) -> int:
+
+def export_accounts(
+    engine: Engine, destination: str | Path | TextIO, kind: str | None = None, parent: str | None = None
+) -> int:
     """Write companies, extensions and gateways (``kind`` only; ``parent``: that company and its
     accounts), companies first, as CSV (a path or a text stream) or XLSX (a path); how many."""
     if kind is not None and kind not in KINDS:
-        raise UserError(f"cannot export {kind} accounts here: use one of {', '.join(KINDS)}"
-                        + (" (cards: `asteriskbill cards export`)" if kind == rules.CARD else ""))
+        raise UserError(
+            f"cannot export {kind} accounts here: use one of {', '.join(KINDS)}"
+            + (" (cards: `asteriskbill cards export`)" if kind == rules.CARD else "")
+        )
     found = [a for a in accounts.list_accounts(engine, kind=kind, parent=parent) if a.kind in KINDS]
     if parent is not None and kind in (None, COMPANY):
         found.append(accounts.show(engine, parent))
@@ -233,5 +269,17 @@ def export_accounts(engine: Engine, destination: str | Path | TextIO, kind: str 
 
 
 def _row(a: AccountView) -> list:
-    return [a.kind, a.name, a.parent, a.tariff, a.currency, format_amount(a.credit_limit), a.max_calls, a.extension,
-            a.accountcode, a.status, "yes" if a.booth else "", format_amount(a.balance)]
+    return [
+        a.kind,
+        a.name,
+        a.parent,
+        a.tariff,
+        a.currency,
+        format_amount(a.credit_limit),
+        a.max_calls,
+        a.extension,
+        a.accountcode,
+        a.status,
+        "yes" if a.booth else "",
+        format_amount(a.balance),
+    ]

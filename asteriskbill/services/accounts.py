@@ -30,13 +30,13 @@ class AccountView:
     kind: str
     name: str
     parent: str | None
-    tariff: str | None            # its own
+    tariff: str | None  # its own
     effective_tariff: str | None  # its own, else its company's
     currency: str
     balance: int
     credit_limit: int
-    status: str                   # its own
-    effective_status: str         # its own or its company's, the worse
+    status: str  # its own
+    effective_status: str  # its own or its company's, the worse
     reason: str
     max_calls: int | None
     extension: str | None
@@ -56,30 +56,50 @@ _parent_tariff = aliased(Tariff)
 
 
 def _view_query() -> Select:
-    return (select(Account.__table__, _parent.name.label("parent_name"), _parent.kind.label("parent_kind"),
-                   _parent.status.label("parent_status"), _parent.tariff_id.label("parent_tariff_id"),
-                   _own_tariff.name.label("tariff_name"), _parent_tariff.name.label("parent_tariff_name"))
-            .join(_parent, _parent.id == Account.parent_id, isouter=True)
-            .join(_own_tariff, _own_tariff.id == Account.tariff_id, isouter=True)
-            .join(_parent_tariff, _parent_tariff.id == _parent.tariff_id, isouter=True))
+    return (
+        select(
+            Account.__table__,
+            _parent.name.label("parent_name"),
+            _parent.kind.label("parent_kind"),
+            _parent.status.label("parent_status"),
+            _parent.tariff_id.label("parent_tariff_id"),
+            _own_tariff.name.label("tariff_name"),
+            _parent_tariff.name.label("parent_tariff_name"),
+        )
+        .join(_parent, _parent.id == Account.parent_id, isouter=True)
+        .join(_own_tariff, _own_tariff.id == Account.tariff_id, isouter=True)
+        .join(_parent_tariff, _parent_tariff.id == _parent.tariff_id, isouter=True)
+    )
 
 
 def _states(row) -> tuple[AccountState, AccountState | None]:
     own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
     if row.parent_id is None:
         return own, None
-    return own, AccountState(row.parent_name, row.parent_kind, row.parent_status, row.parent_tariff_id,
-                             row.currency)
+    return own, AccountState(row.parent_name, row.parent_kind, row.parent_status, row.parent_tariff_id, row.currency)
 
 
 def _view(row) -> AccountView:
     effective = rules.standing(*_states(row))
     return AccountView(
-        id=row.id, kind=row.kind, name=row.name, parent=row.parent_name, tariff=row.tariff_name,
-        effective_tariff=row.tariff_name or row.parent_tariff_name, currency=row.currency, balance=row.balance,
-        credit_limit=row.credit_limit, status=row.status, effective_status=effective.status,
-        reason=effective.reason, max_calls=row.max_calls, extension=row.extension, accountcode=row.accountcode,
-        booth=row.booth, created_at=row.created_at)
+        id=row.id,
+        kind=row.kind,
+        name=row.name,
+        parent=row.parent_name,
+        tariff=row.tariff_name,
+        effective_tariff=row.tariff_name or row.parent_tariff_name,
+        currency=row.currency,
+        balance=row.balance,
+        credit_limit=row.credit_limit,
+        status=row.status,
+        effective_status=effective.status,
+        reason=effective.reason,
+        max_calls=row.max_calls,
+        extension=row.extension,
+        accountcode=row.accountcode,
+        booth=row.booth,
+        created_at=row.created_at,
+    )
 
 
 def find(conn: Connection, name: str, *, lock: bool = False) -> AccountView:
@@ -131,9 +151,11 @@ def check_new(new: NewAccount) -> None:
 
 def check_free(conn: Connection, new: NewAccount) -> None:
     """Name, extension and accountcode belong to one account each: say which one has it already."""
-    for column, value, what in ((Account.name, new.name, "an account named"),
-                                (Account.extension, new.extension, "extension"),
-                                (Account.accountcode, new.accountcode, "accountcode")):
+    for column, value, what in (
+        (Account.name, new.name, "an account named"),
+        (Account.extension, new.extension, "extension"),
+        (Account.accountcode, new.accountcode, "accountcode"),
+    ):
         holder = None if value is None else conn.execute(select(Account.name).where(column == value)).scalar()
         if holder is not None:
             raise AccountError(f"{what} {value} exists already (account {holder})")
@@ -151,16 +173,44 @@ def check_placement(new: NewAccount, parent: AccountState | None, parent_tariff:
     return currency
 
 
-def insert_account(conn: Connection, operator: str, new: NewAccount, parent_id: int | None, tariff_id: int | None,
-                   currency: str, status: str = rules.ACTIVE, source: str | None = None) -> int:
+def insert_account(
+    conn: Connection,
+    operator: str,
+    new: NewAccount,
+    parent_id: int | None,
+    tariff_id: int | None,
+    currency: str,
+    status: str = rules.ACTIVE,
+    source: str | None = None,
+) -> int:
     """Write a checked new account at balance 0, with its audit entry (``source``: the file it came from)."""
-    account_id = conn.execute(insert(Account.__table__).values(
-        kind=new.kind, name=new.name, parent_id=parent_id, tariff_id=tariff_id, currency=currency, balance=0,
-        credit_limit=new.credit_limit, status=status, max_calls=new.max_calls, extension=new.extension,
-        accountcode=new.accountcode, booth=new.booth)).inserted_primary_key[0]
-    detail = {"kind": new.kind, "parent": new.parent, "tariff": new.tariff, "currency": currency,
-              "credit_limit": format_amount(new.credit_limit), "max_calls": new.max_calls, "extension": new.extension,
-              "accountcode": new.accountcode, "booth": new.booth}
+    account_id = conn.execute(
+        insert(Account.__table__).values(
+            kind=new.kind,
+            name=new.name,
+            parent_id=parent_id,
+            tariff_id=tariff_id,
+            currency=currency,
+            balance=0,
+            credit_limit=new.credit_limit,
+            status=status,
+            max_calls=new.max_calls,
+            extension=new.extension,
+            accountcode=new.accountcode,
+            booth=new.booth,
+        )
+    ).inserted_primary_key[0]
+    detail = {
+        "kind": new.kind,
+        "parent": new.parent,
+        "tariff": new.tariff,
+        "currency": currency,
+        "credit_limit": format_amount(new.credit_limit),
+        "max_calls": new.max_calls,
+        "extension": new.extension,
+        "accountcode": new.accountcode,
+        "booth": new.booth,
+    }
     if status != rules.ACTIVE:
         detail["status"] = status
     if source is not None:
@@ -192,8 +242,9 @@ def _currency(new: NewAccount, parent: AccountState | None, tariff) -> str:
     raise AccountError("give a currency, or a tariff or company to take it from")
 
 
-def list_accounts(engine: Engine, kind: str | None = None, parent: str | None = None,
-                  search: str | None = None) -> list[AccountView]:
+def list_accounts(
+    engine: Engine, kind: str | None = None, parent: str | None = None, search: str | None = None
+) -> list[AccountView]:
     """Accounts by name; cards only when ``kind`` is card (there are usually very many)."""
     query = _view_query().order_by(Account.name)
     if kind is not None:
@@ -202,8 +253,9 @@ def list_accounts(engine: Engine, kind: str | None = None, parent: str | None = 
         query = query.where(Account.kind != rules.CARD)
     if search:
         pattern = f"%{search}%"
-        query = query.where(or_(Account.name.ilike(pattern), Account.extension.ilike(pattern),
-                                Account.accountcode.ilike(pattern)))
+        query = query.where(
+            or_(Account.name.ilike(pattern), Account.extension.ilike(pattern), Account.accountcode.ilike(pattern))
+        )
     with engine.begin() as conn:
         if parent is not None:
             query = query.where(Account.parent_id == find(conn, parent).id)
@@ -230,23 +282,48 @@ def change_status(engine: Engine, operator: str, name: str, action: str) -> Acco
 
 
 def _check_no_open_children(conn: Connection, company: AccountView) -> None:
-    open_children = conn.execute(select(Account.name).where(Account.parent_id == company.id,
-                                                            Account.status != rules.CLOSED)
-                                 .order_by(Account.name).limit(3)).scalars().all()
+    open_children = (
+        conn.execute(
+            select(Account.name)
+            .where(Account.parent_id == company.id, Account.status != rules.CLOSED)
+            .order_by(Account.name)
+            .limit(3)
+        )
+        .scalars()
+        .all()
+    )
     if open_children:
-        raise AccountError(f"company {company.name} still has open accounts ({', '.join(open_children)}): "
-                           "close them first")
+        raise AccountError(
+            f"company {company.name} still has open accounts ({', '.join(open_children)}): close them first"
+        )
 
 
-def post(engine: Engine, operator: str, name: str, kind: str, amount: int,
-         reference: str | None = None, note: str | None = None) -> tuple[AccountView, ledger.Entry]:
+def post(
+    engine: Engine,
+    operator: str,
+    name: str,
+    kind: str,
+    amount: int,
+    reference: str | None = None,
+    note: str | None = None,
+) -> tuple[AccountView, ledger.Entry]:
     """A recharge, adjustment or refund by an operator, with its audit entry."""
     with engine.begin() as conn:
         account = find(conn, name)
         entry = ledger.post(conn, account.id, kind, amount, operator=operator, reference=reference, note=note)
-        audit.record(conn, operator, f"account.{kind}", name,
-                     {"amount": format_amount(amount), "currency": account.currency, "reference": reference, "note": note,
-                      "balance_after": format_amount(entry.balance_after)})
+        audit.record(
+            conn,
+            operator,
+            f"account.{kind}",
+            name,
+            {
+                "amount": format_amount(amount),
+                "currency": account.currency,
+                "reference": reference,
+                "note": note,
+                "balance_after": format_amount(entry.balance_after),
+            },
+        )
         return replace(account, balance=entry.balance_after), entry
 
 

@@ -22,12 +22,17 @@ class Audit:
     detail: dict[str, Any] | None
 
 
-def record(conn: Connection, operator: str, action: str, subject: str,
-           detail: dict[str, Any] | None = None) -> None:
+def record(conn: Connection, operator: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
     """Write one audit entry (e.g. action "account.recharge", subject the account) in ``conn``'s transaction."""
-    conn.execute(insert(AuditEntry).values(
-        at=utcnow(), operator=operator, action=action, subject=subject,
-        detail=None if detail is None else json.dumps(detail, sort_keys=True, default=str)))
+    conn.execute(
+        insert(AuditEntry).values(
+            at=utcnow(),
+            operator=operator,
+            action=action,
+            subject=subject,
+            detail=None if detail is None else json.dumps(detail, sort_keys=True, default=str),
+        )
+    )
 
 
 def entries(engine: Engine, since: datetime | None = None) -> list[Audit]:
@@ -37,5 +42,6 @@ def entries(engine: Engine, since: datetime | None = None) -> list[Audit]:
         query = query.where(AuditEntry.at >= since)
     with engine.begin() as conn:
         rows = conn.execute(query).all()
-    return [Audit(r.at, r.operator, r.action, r.subject, None if r.detail is None else json.loads(r.detail))
-            for r in rows]
+    return [
+        Audit(r.at, r.operator, r.action, r.subject, None if r.detail is None else json.loads(r.detail)) for r in rows
+    ]

@@ -14,26 +14,30 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
-from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing import accounts as account_rules
+from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN, AccountState, Standing
 from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
 from asteriskbill.billing.numbers import NumberError, normalize
 from asteriskbill.rating.engine import NoRateError, Pricing
-from asteriskbill.settings import Settings
 from asteriskbill.services import audit
 from asteriskbill.services.numbers import plan_for
 from asteriskbill.services.routes import route_for
 from asteriskbill.services.secret import installation_secret
+from asteriskbill.settings import Settings
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
 from asteriskbill.store.engine import reading
+from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
 from asteriskbill.store.types import utcnow
 
 OPEN, SETTLED, RELEASED, FLAGGED = "open", "settled", "released", "flagged"
 ENGINE_OPERATOR = "asteriskbill"  # the audit log's "who" for what the engine does by itself
-_CARD_STATUS = {card_rules.DISABLED: BillStatus.DISABLED, card_rules.DELETED: BillStatus.DISABLED,
-                card_rules.EXPIRED: BillStatus.EXPIRED, card_rules.NEW: BillStatus.NOT_ACTIVE}
+_CARD_STATUS = {
+    card_rules.DISABLED: BillStatus.DISABLED,
+    card_rules.DELETED: BillStatus.DISABLED,
+    card_rules.EXPIRED: BillStatus.EXPIRED,
+    card_rules.NEW: BillStatus.NOT_ACTIVE,
+}
 _ACCOUNT_STATUS = {FROZEN: BillStatus.FROZEN, CLOSED: BillStatus.CLOSED}
 
 
@@ -79,11 +83,15 @@ class Balance:
 
 
 def pin_policy(settings: Settings) -> PinPolicy:
-    return PinPolicy(settings.pin_max_failures, timedelta(seconds=settings.pin_failure_window_seconds),
-                     timedelta(seconds=settings.pin_lock_seconds))
+    return PinPolicy(
+        settings.pin_max_failures,
+        timedelta(seconds=settings.pin_failure_window_seconds),
+        timedelta(seconds=settings.pin_lock_seconds),
+    )
 
 
 # --- who is calling -------------------------------------------------------------------------------
+
 
 def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: datetime | None = None) -> Login:
     """A card number and PIN typed by the caller. Wrong PINs count towards the card's lock."""
@@ -91,8 +99,13 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
     if not card_rules.luhn_valid(number):
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
     with engine.begin() as conn:
-        row = conn.execute(select(Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at,
-                                  Card.pin_locked_until).where(Card.number == number).with_for_update()).one_or_none()
+        row = conn.execute(
+            select(
+                Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at, Card.pin_locked_until
+            )
+            .where(Card.number == number)
+            .with_for_update()
+        ).one_or_none()
         if row is None:
             return Login(BillStatus.UNKNOWN_CARD, reason=f"no card numbered {number}")
         guard = PinGuard(row.pin_failures, row.pin_failed_at, row.pin_locked_until)
@@ -105,12 +118,16 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
                 conn.execute(update(Card).where(Card.id == row.id).values(pin_failures=0, pin_failed_at=None))
             return _usable(conn, row.account_id, now)
         after = guard.after_failure(now, pin_policy(settings))
-        conn.execute(update(Card).where(Card.id == row.id).values(
-            pin_failures=after.failures, pin_failed_at=after.first_failed_at, pin_locked_until=after.locked_until))
+        conn.execute(
+            update(Card)
+            .where(Card.id == row.id)
+            .values(
+                pin_failures=after.failures, pin_failed_at=after.first_failed_at, pin_locked_until=after.locked_until
+            )
+        )
         audit.record(conn, ENGINE_OPERATOR, "card.pin-failure", number, {"failures": after.failures})
         if after.locked(now):
-            audit.record(conn, ENGINE_OPERATOR, "card.pin-lock", number,
-                         {"until": after.locked_until.isoformat()})
+            audit.record(conn, ENGINE_OPERATOR, "card.pin-lock", number, {"until": after.locked_until.isoformat()})
             return Login(BillStatus.LOCKED, reason=f"card {number} locked until {after.locked_until:%H:%M} UTC")
         return Login(BillStatus.WRONG_PIN, reason="wrong PIN")
 
@@ -120,46 +137,80 @@ def callerid_login(engine: Engine, callerid: str, now: datetime | None = None) -
     if not callerid:
         return None
     with reading(engine) as conn:
-        account_id = conn.execute(select(Card.account_id).join(CardCallerId, CardCallerId.card_id == Card.id)
-                                  .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
+        account_id = conn.execute(
+            select(Card.account_id)
+            .join(CardCallerId, CardCallerId.card_id == Card.id)
+            .where(CardCallerId.callerid == callerid)
+        ).scalar_one_or_none()
         return None if account_id is None else _usable(conn, account_id, now or utcnow())
 
 
 def extension_login(engine: Engine, extension: str = "", accountcode: str = "") -> Login:
     """The extension account of a calling extension number or Asterisk accountcode."""
-    conditions = ([Account.extension == extension] if extension else []) + \
-                 ([Account.accountcode == accountcode] if accountcode else [])
+    conditions = ([Account.extension == extension] if extension else []) + (
+        [Account.accountcode == accountcode] if accountcode else []
+    )
     if not conditions:
         return Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
     with reading(engine) as conn:
         # the accountcode names the account more precisely than a shared extension number
-        account_id = conn.execute(select(Account.id).where(or_(*conditions))
-                                  .order_by((Account.accountcode == accountcode).desc())).scalars().first()
+        account_id = (
+            conn.execute(
+                select(Account.id).where(or_(*conditions)).order_by((Account.accountcode == accountcode).desc())
+            )
+            .scalars()
+            .first()
+        )
         if account_id is None:
-            return Login(BillStatus.UNKNOWN_ACCOUNT, reason=f"no account for extension {extension!r} "
-                                                            f"or accountcode {accountcode!r}")
+            return Login(
+                BillStatus.UNKNOWN_ACCOUNT,
+                reason=f"no account for extension {extension!r} or accountcode {accountcode!r}",
+            )
         return _usable(conn, account_id, utcnow())
 
 
 _parent = aliased(Account)
-_booth_open = (select(BoothSession.id).where(BoothSession.account_id == Account.id, BoothSession.stopped_at.is_(None))
-               .exists())
+_booth_open = (
+    select(BoothSession.id).where(BoothSession.account_id == Account.id, BoothSession.stopped_at.is_(None)).exists()
+)
 # Everything authorization decides on, in one query: the account, its company, its card, its booth.
-_SUBJECT = (select(Account.id, Account.kind, Account.name, Account.status, Account.tariff_id, Account.currency,
-                   Account.balance, Account.credit_limit, Account.max_calls, Account.parent_id, Account.booth,
-                   _booth_open.label("booth_open"), _parent.name.label("parent_name"),
-                   _parent.kind.label("parent_kind"), _parent.status.label("parent_status"),
-                   _parent.tariff_id.label("parent_tariff_id"), Card.id.label("card_id"),
-                   Card.number.label("card_number"), Card.status.label("card_status"), Card.activation,
-                   Card.valid_days, Card.expires_at, Card.activated_at, Card.first_used_at)
-            .join(_parent, _parent.id == Account.parent_id, isouter=True)
-            .join(Card, Card.account_id == Account.id, isouter=True))
+_SUBJECT = (
+    select(
+        Account.id,
+        Account.kind,
+        Account.name,
+        Account.status,
+        Account.tariff_id,
+        Account.currency,
+        Account.balance,
+        Account.credit_limit,
+        Account.max_calls,
+        Account.parent_id,
+        Account.booth,
+        _booth_open.label("booth_open"),
+        _parent.name.label("parent_name"),
+        _parent.kind.label("parent_kind"),
+        _parent.status.label("parent_status"),
+        _parent.tariff_id.label("parent_tariff_id"),
+        Card.id.label("card_id"),
+        Card.number.label("card_number"),
+        Card.status.label("card_status"),
+        Card.activation,
+        Card.valid_days,
+        Card.expires_at,
+        Card.activated_at,
+        Card.first_used_at,
+    )
+    .join(_parent, _parent.id == Account.parent_id, isouter=True)
+    .join(Card, Card.account_id == Account.id, isouter=True)
+)
 
 
 _SUBJECT_BY_ID = _SUBJECT.where(Account.id == bindparam("account_id"))
 _SUBJECT_LOCKED = _SUBJECT_BY_ID.with_for_update(of=Account)
-_HELD = (select(func.coalesce(func.sum(Reservation.amount), 0), func.count())
-         .where(Reservation.account_id == bindparam("account_id"), Reservation.status == OPEN))
+_HELD = select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
+    Reservation.account_id == bindparam("account_id"), Reservation.status == OPEN
+)
 _NEW_RESERVATION = insert(Reservation)
 
 
@@ -169,14 +220,18 @@ def _subject(conn: Connection, account_id: int, *, lock: bool = False):
 
 def _standing(row) -> Standing:
     own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
-    parent = None if row.parent_id is None else AccountState(row.parent_name, row.parent_kind, row.parent_status,
-                                                             row.parent_tariff_id, row.currency)
+    parent = (
+        None
+        if row.parent_id is None
+        else AccountState(row.parent_name, row.parent_kind, row.parent_status, row.parent_tariff_id, row.currency)
+    )
     return account_rules.standing(own, parent)
 
 
 def _card_state(row) -> card_rules.CardState:
-    return card_rules.CardState(row.card_number, row.card_status, row.activation, row.valid_days, row.expires_at,
-                                row.activated_at)
+    return card_rules.CardState(
+        row.card_number, row.card_status, row.activation, row.valid_days, row.expires_at, row.activated_at
+    )
 
 
 def _verdict(row, now: datetime) -> Login:
@@ -185,7 +240,9 @@ def _verdict(row, now: datetime) -> Login:
     if not standing.usable:
         return Login(_ACCOUNT_STATUS[standing.status], row.id, standing.reason)
     if row.booth and not row.booth_open:  # a booth calls only between start and stop
-        return Login(BillStatus.BOOTH_CLOSED, row.id, f"booth {row.name} is not started (`asteriskbill callshop start`)")
+        return Login(
+            BillStatus.BOOTH_CLOSED, row.id, f"booth {row.name} is not started (`asteriskbill callshop start`)"
+        )
     if row.kind == CARD:
         decision = card_rules.decide(_card_state(row), now)
         if not decision.usable:
@@ -199,12 +256,14 @@ def _usable(conn: Connection, account_id: int, now: datetime) -> Login:
 
 def balance(engine: Engine, account_id: int) -> Balance:
     with reading(engine) as conn:
-        row = conn.execute(select(Account.balance, Account.credit_limit, Account.currency)
-                           .where(Account.id == account_id)).one()
+        row = conn.execute(
+            select(Account.balance, Account.credit_limit, Account.currency).where(Account.id == account_id)
+        ).one()
         return Balance(row.balance + row.credit_limit - _held(conn, account_id)[0], row.currency)
 
 
 # --- may the call start ---------------------------------------------------------------------------
+
 
 def _held(conn: Connection, account_id: int) -> tuple[int, int]:
     """(credit held, calls) of the account's open reservations."""
@@ -212,8 +271,14 @@ def _held(conn: Connection, account_id: int) -> tuple[int, int]:
     return int(amount), calls
 
 
-def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str, caller: Caller = Caller(),
-              now: datetime | None = None) -> Authorization:
+def authorize(
+    engine: Engine,
+    settings: Settings,
+    account_id: int,
+    dialled: str,
+    caller: Caller = Caller(),
+    now: datetime | None = None,
+) -> Authorization:
     """Normalise, route and rate the call, then reserve the credit of its maximum duration."""
     now = now or utcnow()
     with reading(engine) as conn:
@@ -240,8 +305,9 @@ def authorize(engine: Engine, settings: Settings, account_id: int, dialled: str,
     return _reserve(engine, account_id, pricing, number, route.dial_string(number.number), caller, now)
 
 
-def _reserve(engine: Engine, account_id: int, pricing: Pricing, number, dial: str, caller: Caller,
-             now: datetime) -> Authorization:
+def _reserve(
+    engine: Engine, account_id: int, pricing: Pricing, number, dial: str, caller: Caller, now: datetime
+) -> Authorization:
     with engine.begin() as conn:
         account = _subject(conn, account_id, lock=True)
         login = _verdict(account, now)  # again, under the lock: an operator may just have frozen it
@@ -254,14 +320,39 @@ def _reserve(engine: Engine, account_id: int, pricing: Pricing, number, dial: st
         if account.kind == CARD:
             _use_card(conn, account, now)
         session = str(uuid.uuid4())
-        conn.execute(_NEW_RESERVATION, dict(
-            session=session, account_id=account_id, status=OPEN, amount=decision.amount,
-            max_seconds=decision.max_seconds, dialled=number.dialled, number=number.number,
-            call_class=number.call_class, destination=pricing.rate.destination, prefix=pricing.rate.prefix,
-            dial=dial, priced_at=pricing.start, pricing=tariff_store.snapshot(pricing.tariff, pricing.rates),
-            channel=caller.channel, uniqueid=caller.uniqueid, callerid=caller.callerid, created_at=now))
-    return Authorization(BillStatus.OK, "", session, decision.max_seconds, decision.amount, number.number, dial,
-                         pricing.rate.destination, account.currency)
+        conn.execute(
+            _NEW_RESERVATION,
+            {
+                "session": session,
+                "account_id": account_id,
+                "status": OPEN,
+                "amount": decision.amount,
+                "max_seconds": decision.max_seconds,
+                "dialled": number.dialled,
+                "number": number.number,
+                "call_class": number.call_class,
+                "destination": pricing.rate.destination,
+                "prefix": pricing.rate.prefix,
+                "dial": dial,
+                "priced_at": pricing.start,
+                "pricing": tariff_store.snapshot(pricing.tariff, pricing.rates),
+                "channel": caller.channel,
+                "uniqueid": caller.uniqueid,
+                "callerid": caller.callerid,
+                "created_at": now,
+            },
+        )
+    return Authorization(
+        BillStatus.OK,
+        "",
+        session,
+        decision.max_seconds,
+        decision.amount,
+        number.number,
+        dial,
+        pricing.rate.destination,
+        account.currency,
+    )
 
 
 def _use_card(conn: Connection, card, now: datetime) -> None:
@@ -284,7 +375,9 @@ def _refusal_reason(status: BillStatus, name: str) -> str:
 def release(engine: Engine, session: str, note: str) -> bool:
     """Give back the credit of a call that never reached the dialplan's Dial (caller hung up, error)."""
     with engine.begin() as conn:
-        done = conn.execute(update(Reservation).where(Reservation.session == session, Reservation.status == OPEN)
-                            .values(status=RELEASED, closed_at=utcnow(), note=note[:200])).rowcount
+        done = conn.execute(
+            update(Reservation)
+            .where(Reservation.session == session, Reservation.status == OPEN)
+            .values(status=RELEASED, closed_at=utcnow(), note=note[:200])
+        ).rowcount
     return bool(done)
-

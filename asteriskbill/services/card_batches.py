@@ -9,9 +9,9 @@ that cannot be written leaves no cards whose PINs nobody knows.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, case, func, insert, select, update
@@ -33,16 +33,16 @@ CHUNK = 2000  # cards per round of inserts (and per progress step)
 @dataclass(frozen=True)
 class BatchSpec:
     count: int
-    value: int                      # face value, micro-units
+    value: int  # face value, micro-units
     tariff: str
-    currency: str | None = None     # default: the tariff's
+    currency: str | None = None  # default: the tariff's
     activation: str = NOW
-    valid_days: int | None = None   # validity counted from activation ...
-    expires: date | None = None     # ... or a last day (in the tariff's time zone)
+    valid_days: int | None = None  # validity counted from activation ...
+    expires: date | None = None  # ... or a last day (in the tariff's time zone)
     number_digits: int = 12
     pin_digits: int = 6
     max_calls: int | None = 1
-    name: str | None = None         # default: batch-<id>
+    name: str | None = None  # default: batch-<id>
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class BatchView:
     valid_days: int | None
     expires_at: datetime | None
     operator: str
-    used: int       # cards used for a call at least once
+    used: int  # cards used for a call at least once
     deleted: int
 
 
@@ -74,12 +74,17 @@ Progress = Callable[[int], None]
 
 def _query() -> Select:
     batch = CardBatch.__table__.c
-    return (select(*(column for column in batch if column.name != "tariff_id"), Tariff.name.label("tariff"),
-                   func.count(Card.first_used_at).label("used"),
-                   func.coalesce(func.sum(case((Card.status == DELETED, 1), else_=0)), 0).label("deleted"))
-            .join(Tariff, Tariff.id == CardBatch.tariff_id)
-            .join(Card, Card.batch_id == CardBatch.id, isouter=True)
-            .group_by(CardBatch.id, Tariff.name))
+    return (
+        select(
+            *(column for column in batch if column.name != "tariff_id"),
+            Tariff.name.label("tariff"),
+            func.count(Card.first_used_at).label("used"),
+            func.coalesce(func.sum(case((Card.status == DELETED, 1), else_=0)), 0).label("deleted"),
+        )
+        .join(Tariff, Tariff.id == CardBatch.tariff_id)
+        .join(Card, Card.batch_id == CardBatch.id, isouter=True)
+        .group_by(CardBatch.id, Tariff.name)
+    )
 
 
 def find_batch(conn: Connection, name_or_id: str) -> BatchView:
@@ -122,14 +127,21 @@ def _last_moment(day: date | None, tariff: TariffValue, now: datetime) -> dateti
     """The end of ``day`` in the tariff's time zone, as UTC: a card "valid until 30 June" works all that day."""
     if day is None:
         return None
-    end = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(tariff.timezone)).astimezone(timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(tariff.timezone)).astimezone(UTC)
     if end <= now:
         raise CardError(f"--expires {day} is in the past")
     return end
 
 
-def generate(engine: Engine, secret: bytes, operator: str, spec: BatchSpec, *, deliver: Deliver | None = None,
-             progress: Progress | None = None) -> tuple[BatchView, list[NewCard]]:
+def generate(
+    engine: Engine,
+    secret: bytes,
+    operator: str,
+    spec: BatchSpec,
+    *,
+    deliver: Deliver | None = None,
+    progress: Progress | None = None,
+) -> tuple[BatchView, list[NewCard]]:
     """Create a batch of ``spec.count`` cards; returns the batch and each card's number and PIN."""
     _check(spec)
     with engine.begin() as conn:
@@ -137,8 +149,9 @@ def generate(engine: Engine, secret: bytes, operator: str, spec: BatchSpec, *, d
         tariff_id, tariff = get_tariff(conn, spec.tariff)
         currency = parse_currency(spec.currency) if spec.currency else tariff.currency
         account_rules.check_currencies("these cards", currency, None, (tariff.name, tariff.currency))
-        taken = conn.execute(select(func.count()).select_from(Card)
-                             .where(func.length(Card.number) == spec.number_digits)).scalar_one()
+        taken = conn.execute(
+            select(func.count()).select_from(Card).where(func.length(Card.number) == spec.number_digits)
+        ).scalar_one()
         rules.check_sizes(spec.number_digits, spec.pin_digits, taken + spec.count)
         if spec.name and conn.execute(select(CardBatch.id).where(CardBatch.name == spec.name)).first():
             raise CardError(f"batch {spec.name!r} exists already")
@@ -150,11 +163,29 @@ def generate(engine: Engine, secret: bytes, operator: str, spec: BatchSpec, *, d
             cards += _insert_cards(conn, secret, spec, batch, tariff_id, currency, fixed, now, size)
             if progress:
                 progress(size)
-        ledger.credit_new_accounts(conn, select(Card.account_id).where(Card.batch_id == batch.id), FACE_VALUE,
-                                   spec.value, operator=operator, reference=batch.name)
-        audit.record(conn, operator, "batch.generate", batch.name, {
-            "count": spec.count, "face_value": format_amount(spec.value), "currency": currency, "tariff": tariff.name,
-            "activation": spec.activation, "valid_days": spec.valid_days, "expires_at": fixed})
+        ledger.credit_new_accounts(
+            conn,
+            select(Card.account_id).where(Card.batch_id == batch.id),
+            FACE_VALUE,
+            spec.value,
+            operator=operator,
+            reference=batch.name,
+        )
+        audit.record(
+            conn,
+            operator,
+            "batch.generate",
+            batch.name,
+            {
+                "count": spec.count,
+                "face_value": format_amount(spec.value),
+                "currency": currency,
+                "tariff": tariff.name,
+                "activation": spec.activation,
+                "valid_days": spec.valid_days,
+                "expires_at": fixed,
+            },
+        )
         view = find_batch(conn, str(batch.id))
         cards.sort(key=lambda card: card.number)
         if deliver:
@@ -162,13 +193,32 @@ def generate(engine: Engine, secret: bytes, operator: str, spec: BatchSpec, *, d
     return view, cards
 
 
-def _insert_batch(conn: Connection, spec: BatchSpec, operator: str, tariff_id: int, currency: str,
-                  fixed: datetime | None, now: datetime):
+def _insert_batch(
+    conn: Connection,
+    spec: BatchSpec,
+    operator: str,
+    tariff_id: int,
+    currency: str,
+    fixed: datetime | None,
+    now: datetime,
+):
     placeholder = f"new-{secrets.token_hex(8)}"  # unique until the id names the batch
-    batch_id = conn.execute(insert(CardBatch).values(
-        name=spec.name or placeholder, created_at=now, count=spec.count, face_value=spec.value,
-        currency=currency, tariff_id=tariff_id, activation=spec.activation, valid_days=spec.valid_days,
-        expires_at=fixed, operator=operator).returning(CardBatch.id)).scalar_one()
+    batch_id = conn.execute(
+        insert(CardBatch)
+        .values(
+            name=spec.name or placeholder,
+            created_at=now,
+            count=spec.count,
+            face_value=spec.value,
+            currency=currency,
+            tariff_id=tariff_id,
+            activation=spec.activation,
+            valid_days=spec.valid_days,
+            expires_at=fixed,
+            operator=operator,
+        )
+        .returning(CardBatch.id)
+    ).scalar_one()
     name = spec.name or f"batch-{batch_id}"
     conn.execute(update(CardBatch).where(CardBatch.id == batch_id).values(name=name))
     return find_batch(conn, str(batch_id))
@@ -184,23 +234,58 @@ def _fresh_numbers(conn: Connection, digits: int, count: int) -> list[str]:
     return list(numbers)
 
 
-def _insert_cards(conn: Connection, secret: bytes, spec: BatchSpec, batch: BatchView, tariff_id: int,
-                  currency: str, fixed: datetime | None, now: datetime, count: int) -> list[NewCard]:
-    cards = [NewCard(number, rules.new_pin(spec.pin_digits))
-             for number in _fresh_numbers(conn, spec.number_digits, count)]
-    conn.execute(insert(Account), [
-        dict(kind=account_rules.CARD, name=card.number, tariff_id=tariff_id, currency=currency, balance=0,
-             credit_limit=0, status=account_rules.ACTIVE, max_calls=spec.max_calls, created_at=now)
-        for card in cards])
+def _insert_cards(
+    conn: Connection,
+    secret: bytes,
+    spec: BatchSpec,
+    batch: BatchView,
+    tariff_id: int,
+    currency: str,
+    fixed: datetime | None,
+    now: datetime,
+    count: int,
+) -> list[NewCard]:
+    cards = [
+        NewCard(number, rules.new_pin(spec.pin_digits)) for number in _fresh_numbers(conn, spec.number_digits, count)
+    ]
+    conn.execute(
+        insert(Account),
+        [
+            {
+                "kind": account_rules.CARD,
+                "name": card.number,
+                "tariff_id": tariff_id,
+                "currency": currency,
+                "balance": 0,
+                "credit_limit": 0,
+                "status": account_rules.ACTIVE,
+                "max_calls": spec.max_calls,
+                "created_at": now,
+            }
+            for card in cards
+        ],
+    )
     # A plain executemany and one SELECT beat INSERT ... RETURNING, which SQLite runs row by row here.
     numbers = [card.number for card in cards]
     ids = dict(conn.execute(select(Account.name, Account.id).where(Account.name.in_(numbers))).all())
     active_now = spec.activation == NOW
     expires_at = rules.expiry(spec.valid_days, fixed, now if active_now else None)
-    conn.execute(insert(Card), [
-        dict(account_id=ids[card.number], number=card.number, pin_hash=rules.pin_hash(secret, card.number, card.pin),
-             batch_id=batch.id, status=ACTIVE if active_now else NEW, activation=spec.activation,
-             valid_days=spec.valid_days, expires_at=expires_at, activated_at=now if active_now else None,
-             pin_failures=0)
-        for card in cards])
+    conn.execute(
+        insert(Card),
+        [
+            {
+                "account_id": ids[card.number],
+                "number": card.number,
+                "pin_hash": rules.pin_hash(secret, card.number, card.pin),
+                "batch_id": batch.id,
+                "status": ACTIVE if active_now else NEW,
+                "activation": spec.activation,
+                "valid_days": spec.valid_days,
+                "expires_at": expires_at,
+                "activated_at": now if active_now else None,
+                "pin_failures": 0,
+            }
+            for card in cards
+        ],
+    )
     return cards

@@ -6,9 +6,9 @@ Commands on several numbers are all-or-nothing: one refused card and none is cha
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable
 
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 
@@ -30,9 +30,9 @@ class CardView:
     id: int
     account_id: int
     number: str
-    status: str    # decided at the moment of reading: new, active, disabled, expired, deleted
+    status: str  # decided at the moment of reading: new, active, disabled, expired, deleted
     stored_status: str  # as stored: new, active, disabled, deleted
-    reason: str    # why a call may not use it now ("" when it may)
+    reason: str  # why a call may not use it now ("" when it may)
     batch: str
     tariff: str
     balance: int
@@ -52,18 +52,33 @@ class CardView:
 
 
 def _query() -> Select:
-    return (select(Card.id, Card.account_id, Card.number, Card.status.label("stored_status"), Card.activation,
-                   Card.valid_days, Card.expires_at, Card.activated_at, Card.first_used_at, Card.last_used_at,
-                   CardBatch.name.label("batch"), Tariff.name.label("tariff"), Account.balance, Account.currency,
-                   Account.max_calls, Account.created_at)
-            .join(Account, Account.id == Card.account_id)
-            .join(CardBatch, CardBatch.id == Card.batch_id)
-            .join(Tariff, Tariff.id == Account.tariff_id))
+    return (
+        select(
+            Card.id,
+            Card.account_id,
+            Card.number,
+            Card.status.label("stored_status"),
+            Card.activation,
+            Card.valid_days,
+            Card.expires_at,
+            Card.activated_at,
+            Card.first_used_at,
+            Card.last_used_at,
+            CardBatch.name.label("batch"),
+            Tariff.name.label("tariff"),
+            Account.balance,
+            Account.currency,
+            Account.max_calls,
+            Account.created_at,
+        )
+        .join(Account, Account.id == Card.account_id)
+        .join(CardBatch, CardBatch.id == Card.batch_id)
+        .join(Tariff, Tariff.id == Account.tariff_id)
+    )
 
 
 def _state(row) -> CardState:
-    return CardState(row.number, row.stored_status, row.activation, row.valid_days, row.expires_at,
-                     row.activated_at)
+    return CardState(row.number, row.stored_status, row.activation, row.valid_days, row.expires_at, row.activated_at)
 
 
 def _view(row, now: datetime) -> CardView:
@@ -113,8 +128,13 @@ def _status_filter(status: str, now: datetime):
     return Card.status == status
 
 
-def list_cards(engine: Engine, batch: str | None = None, status: str | None = None, search: str | None = None,
-               now: datetime | None = None) -> list[CardView]:
+def list_cards(
+    engine: Engine,
+    batch: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    now: datetime | None = None,
+) -> list[CardView]:
     """Cards by number; deleted ones only when ``status`` asks for them."""
     now = now or utcnow()
     query = _query().order_by(Card.number)
@@ -139,8 +159,7 @@ def show(engine: Engine, number: str) -> tuple[CardView, list[ledger.Entry]]:
         return card, ledger.entries(conn, card.account_id, RECENT)
 
 
-def export(engine: Engine, operator: str, write: Callable[[list[CardView]], None],
-           batch: str | None = None) -> int:
+def export(engine: Engine, operator: str, write: Callable[[list[CardView]], None], batch: str | None = None) -> int:
     """``write`` every card that is not deleted; who exported the numbers goes to the audit log
     (only when ``write`` succeeded)."""
     cards = list_cards(engine, batch=batch)
@@ -150,17 +169,27 @@ def export(engine: Engine, operator: str, write: Callable[[list[CardView]], None
     return len(cards)
 
 
-def recharge(engine: Engine, operator: str, number: str, amount: int, order: str | None = None,
-             note: str | None = None) -> tuple[CardView, ledger.Entry]:
+def recharge(
+    engine: Engine, operator: str, number: str, amount: int, order: str | None = None, note: str | None = None
+) -> tuple[CardView, ledger.Entry]:
     with engine.begin() as conn:
         card = find(conn, number)
         if card.status == DELETED:
             raise CardError(f"card {card.number} is deleted")
-        entry = ledger.post(conn, card.account_id, RECHARGE, amount, operator=operator, reference=order,
-                            note=note)
-        audit.record(conn, operator, "card.recharge", card.number,
-                     {"amount": format_amount(amount), "currency": card.currency, "reference": order, "note": note,
-                      "balance_after": format_amount(entry.balance_after)})
+        entry = ledger.post(conn, card.account_id, RECHARGE, amount, operator=operator, reference=order, note=note)
+        audit.record(
+            conn,
+            operator,
+            "card.recharge",
+            card.number,
+            {
+                "amount": format_amount(amount),
+                "currency": card.currency,
+                "reference": order,
+                "note": note,
+                "balance_after": format_amount(entry.balance_after),
+            },
+        )
         return find(conn, number), entry
 
 
@@ -172,9 +201,16 @@ def reset_pin(engine: Engine, secret: bytes, operator: str, number: str, pin_dig
         if card.status == DELETED:
             raise CardError(f"card {card.number} is deleted")
         pin = rules.new_pin(pin_digits)
-        conn.execute(update(Card).where(Card.id == card.id).values(
-            pin_hash=rules.pin_hash(secret, card.number, pin), pin_failures=0, pin_failed_at=None,
-            pin_locked_until=None))
+        conn.execute(
+            update(Card)
+            .where(Card.id == card.id)
+            .values(
+                pin_hash=rules.pin_hash(secret, card.number, pin),
+                pin_failures=0,
+                pin_failed_at=None,
+                pin_locked_until=None,
+            )
+        )
         audit.record(conn, operator, "card.reset-pin", card.number)
         return pin
 
@@ -210,12 +246,21 @@ def _enable(conn: Connection, card: CardView, now: datetime, operator: str) -> d
 
 def _delete(conn: Connection, card: CardView, now: datetime, operator: str) -> dict:
     """Void the unused face value in the ledger, close the card's account, mark the card deleted."""
-    payments = conn.execute(select(func.count()).select_from(LedgerEntry).where(
-        LedgerEntry.account_id == card.account_id, LedgerEntry.kind != FACE_VALUE)).scalar_one()
+    payments = conn.execute(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(LedgerEntry.account_id == card.account_id, LedgerEntry.kind != FACE_VALUE)
+    ).scalar_one()
     rules.check_deletable(card.state, card.first_used_at, payments)
     if card.balance:
-        ledger.post(conn, card.account_id, ADJUSTMENT, -card.balance, operator=operator,
-                    note="card deleted: its unused face value is voided")
+        ledger.post(
+            conn,
+            card.account_id,
+            ADJUSTMENT,
+            -card.balance,
+            operator=operator,
+            note="card deleted: its unused face value is voided",
+        )
     conn.execute(update(Account).where(Account.id == card.account_id).values(status=account_rules.CLOSED))
     return {"status": DELETED}
 
@@ -242,8 +287,11 @@ def add_callerid(engine: Engine, operator: str, number: str, callerid: str) -> N
         raise CardError(f"caller ID {callerid!r} must be digits")
     with engine.begin() as conn:
         card = find(conn, number)
-        taken = conn.execute(select(Card.number).join(CardCallerId, CardCallerId.card_id == Card.id)
-                             .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
+        taken = conn.execute(
+            select(Card.number)
+            .join(CardCallerId, CardCallerId.card_id == Card.id)
+            .where(CardCallerId.callerid == callerid)
+        ).scalar_one_or_none()
         if taken is not None:
             raise CardError(f"caller ID {callerid} is registered to card {taken} already")
         conn.execute(insert(CardCallerId).values(card_id=card.id, callerid=callerid))
@@ -252,8 +300,11 @@ def add_callerid(engine: Engine, operator: str, number: str, callerid: str) -> N
 
 def remove_callerid(engine: Engine, operator: str, callerid: str) -> None:
     with engine.begin() as conn:
-        number = conn.execute(select(Card.number).join(CardCallerId, CardCallerId.card_id == Card.id)
-                              .where(CardCallerId.callerid == callerid)).scalar_one_or_none()
+        number = conn.execute(
+            select(Card.number)
+            .join(CardCallerId, CardCallerId.card_id == Card.id)
+            .where(CardCallerId.callerid == callerid)
+        ).scalar_one_or_none()
         if number is None:
             raise CardError(f"caller ID {callerid} is not registered to any card")
         conn.execute(CardCallerId.__table__.delete().where(CardCallerId.callerid == callerid))

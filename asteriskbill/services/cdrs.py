@@ -6,10 +6,10 @@ lock, so a report over six months of CDRs never makes a settlement wait. Purging
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, null, or_, select
 from sqlalchemy.orm import aliased
@@ -31,13 +31,13 @@ STREAM_CHUNK = 2000  # rows fetched at a time when streaming
 
 @dataclass(frozen=True)
 class Filters:
-    since: datetime | None = None   # included (aware)
-    until: datetime | None = None   # excluded (aware)
-    account: str | None = None      # a company includes its extensions and gateways
+    since: datetime | None = None  # included (aware)
+    until: datetime | None = None  # excluded (aware)
+    account: str | None = None  # a company includes its extensions and gateways
     card: str | None = None
-    number: str | None = None       # a prefix of the normalised number
+    number: str | None = None  # a prefix of the normalised number
     outcome: str | None = None
-    limit: int | None = None        # None: all
+    limit: int | None = None  # None: all
     oldest_first: bool = False
 
 
@@ -72,8 +72,8 @@ class CdrView(CallView):
     hangup_cause: str
     prefix: str
     cost: int
-    buy_cost: int | None        # in ``currency``, unless buy_currency names the vendor's
-    buy_currency: str | None    # set while no rate converts the buy cost (services/settlement.py)
+    buy_cost: int | None  # in ``currency``, unless buy_currency names the vendor's
+    buy_currency: str | None  # set while no rate converts the buy cost (services/settlement.py)
     currency: str
     source: str
 
@@ -122,8 +122,11 @@ def _where(conn: Connection, query: Select, f: Filters) -> Select:
     if f.account is not None:
         account = accounts.find(conn, f.account)
         children = select(Account.id).where(Account.parent_id == account.id)
-        query = query.where(or_(Cdr.account_id == account.id, Cdr.account_id.in_(children))
-                            if account.kind == COMPANY else Cdr.account_id == account.id)
+        query = query.where(
+            or_(Cdr.account_id == account.id, Cdr.account_id.in_(children))
+            if account.kind == COMPANY
+            else Cdr.account_id == account.id
+        )
     if f.card is not None:
         query = query.where(Cdr.account_id == cards.find(conn, f.card).account_id)
     if f.number is not None:
@@ -175,6 +178,7 @@ def _converted(late: LateConversions, cdr: CdrView) -> CdrView:
 
 # --- statistics -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Totals:
     """Calls and money of a set of CDRs; buy cost and margin only over the calls whose rate has a buy price
@@ -182,32 +186,46 @@ class Totals:
 
     calls: int = 0
     answered: int = 0
-    seconds: int = 0           # billed
+    seconds: int = 0  # billed
     cost: int = 0
     buy_cost: int | None = None
-    bought_cost: int = 0       # the cost of the calls that have a buy cost
-    no_rate: int = 0           # calls whose buy cost no currency rate converts yet
+    bought_cost: int = 0  # the cost of the calls that have a buy cost
+    no_rate: int = 0  # calls whose buy cost no currency rate converts yet
 
     @property
     def margin(self) -> int | None:
         return None if self.buy_cost is None else self.bought_cost - self.buy_cost
 
-    def __add__(self, other: "Totals") -> "Totals":
+    def __add__(self, other: Totals) -> Totals:
         buy = None if self.buy_cost is None and other.buy_cost is None else (self.buy_cost or 0) + (other.buy_cost or 0)
-        return Totals(self.calls + other.calls, self.answered + other.answered, self.seconds + other.seconds,
-                      self.cost + other.cost, buy, self.bought_cost + other.bought_cost, self.no_rate + other.no_rate)
+        return Totals(
+            self.calls + other.calls,
+            self.answered + other.answered,
+            self.seconds + other.seconds,
+            self.cost + other.cost,
+            buy,
+            self.bought_cost + other.bought_cost,
+            self.no_rate + other.no_rate,
+        )
 
     @classmethod
-    def of(cls, cdr: CdrView) -> "Totals":
+    def of(cls, cdr: CdrView) -> Totals:
         known = cdr.margin is not None
-        return cls(1, int(cdr.outcome == ANSWER), cdr.billed_seconds, cdr.cost, cdr.buy_cost if known else None,
-                   cdr.cost if known else 0, int(cdr.buy_currency is not None))
+        return cls(
+            1,
+            int(cdr.outcome == ANSWER),
+            cdr.billed_seconds,
+            cdr.cost,
+            cdr.buy_cost if known else None,
+            cdr.cost if known else 0,
+            int(cdr.buy_currency is not None),
+        )
 
 
 @dataclass(frozen=True)
 class StatsRow:
-    key: str | None            # the account, company, gateway, destination or server; None: no company
-    kind: str | None           # the account's kind, for --by account and gateway
+    key: str | None  # the account, company, gateway, destination or server; None: no company
+    kind: str | None  # the account's kind, for --by account and gateway
     currency: str
     classes: dict[str, Totals]  # local, national, international (every one, in this order)
 
@@ -220,8 +238,10 @@ def _stats_key(by: str):
     """(the grouping expression, the account kind or None) of ``by``."""
     if by == "company":  # a company's calls and its children's, under the company; inline literal so that
         # PostgreSQL sees the same expression in SELECT and GROUP BY
-        return case((Account.parent_id.is_not(None), _parent.name),
-                    (Account.kind == literal_column(f"'{COMPANY}'"), Account.name)), None
+        return case(
+            (Account.parent_id.is_not(None), _parent.name),
+            (Account.kind == literal_column(f"'{COMPANY}'"), Account.name),
+        ), None
     if by in ("account", "gateway"):
         return Account.name, Account.kind
     if by == "server":  # the name given with `servers add`, else the Asterisk entity id the events carried
@@ -239,10 +259,22 @@ def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
     converted = and_(Cdr.buy_cost.is_not(None), Cdr.buy_currency.is_(None))  # the rest: _late_totals
     bought = func.sum(case((converted, Cdr.cost), else_=0))
     selected = (key, null() if kind is None else kind, Cdr.currency, Cdr.call_class)
-    query = _joined(select(*selected, func.count(), answered, func.sum(Cdr.billed_seconds), func.sum(Cdr.cost),
-                           func.sum(case((converted, Cdr.buy_cost))), bought).select_from(Cdr)).group_by(*groups)
-    late = _joined(select(*selected, Account.name, Cdr.started_at, Cdr.cost, Cdr.buy_cost, Cdr.buy_currency)
-                   .select_from(Cdr).where(Cdr.buy_currency.is_not(None)))
+    query = _joined(
+        select(
+            *selected,
+            func.count(),
+            answered,
+            func.sum(Cdr.billed_seconds),
+            func.sum(Cdr.cost),
+            func.sum(case((converted, Cdr.buy_cost))),
+            bought,
+        ).select_from(Cdr)
+    ).group_by(*groups)
+    late = _joined(
+        select(*selected, Account.name, Cdr.started_at, Cdr.cost, Cdr.buy_cost, Cdr.buy_currency)
+        .select_from(Cdr)
+        .where(Cdr.buy_currency.is_not(None))
+    )
     if by == "gateway":
         query, late = query.where(Account.kind == GATEWAY), late.where(Account.kind == GATEWAY)
     if by == "server":
@@ -256,8 +288,12 @@ def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
         totals = Totals(calls, int(answered_), int(seconds), int(cost), None if buy is None else int(buy), int(bought_))
         totals += late_totals.get((key_, kind_, currency, call_class), Totals())
         classes.setdefault((key_, kind_, currency), dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
-    return [StatsRow(*group, by_class) for group, by_class in
-            sorted(classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2]))]
+    return [
+        StatsRow(*group, by_class)
+        for group, by_class in sorted(
+            classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2])
+        )
+    ]
 
 
 def _late_totals(conn: Connection, rows) -> dict[tuple, Totals]:
@@ -274,6 +310,7 @@ def _late_totals(conn: Connection, rows) -> dict[tuple, Totals]:
 
 # --- one card ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CostReport:
     card: cards.CardView
@@ -281,8 +318,9 @@ class CostReport:
     total: Totals
 
 
-def cost_report(engine: Engine, number: str, since: datetime | None = None,
-                until: datetime | None = None) -> CostReport:
+def cost_report(
+    engine: Engine, number: str, since: datetime | None = None, until: datetime | None = None
+) -> CostReport:
     """A card's calls and what they cost (the "cost report" of calling-card systems)."""
     with reading(engine) as conn:
         card = cards.find(conn, number)
@@ -292,13 +330,14 @@ def cost_report(engine: Engine, number: str, since: datetime | None = None,
 
 # --- the calls up now ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ActiveCall(CallView):
     """An authorized call whose reservation is still open: on the phone now, or about to be."""
 
-    started_at: datetime   # authorized
+    started_at: datetime  # authorized
     max_seconds: int
-    amount: int            # credit held
+    amount: int  # credit held
     currency: str
     channel: str
 
@@ -310,11 +349,15 @@ class ActiveCall(CallView):
 
 def active_calls(engine: Engine) -> list[ActiveCall]:
     """The open reservations, oldest first (the "online users" of prepaid systems)."""
-    columns = _columns(ActiveCall, Reservation, {**_CALLER, "started_at": Reservation.created_at,
-                                                "currency": Account.currency})
-    query = (select(*columns)
-             .join(Account, Account.id == Reservation.account_id)
-             .outerjoin(_parent, _parent.id == Account.parent_id)
-             .where(Reservation.status == OPEN).order_by(Reservation.created_at, Reservation.id))
+    columns = _columns(
+        ActiveCall, Reservation, {**_CALLER, "started_at": Reservation.created_at, "currency": Account.currency}
+    )
+    query = (
+        select(*columns)
+        .join(Account, Account.id == Reservation.account_id)
+        .outerjoin(_parent, _parent.id == Account.parent_id)
+        .where(Reservation.status == OPEN)
+        .order_by(Reservation.created_at, Reservation.id)
+    )
     with reading(engine) as conn:
         return [ActiveCall(*row) for row in conn.execute(query)]

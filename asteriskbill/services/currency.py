@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from asteriskbill.billing.currency import ExchangeRate, call_day, convert, parse_pair, rate_on
 from asteriskbill.errors import UserError
@@ -25,7 +25,7 @@ _COLUMNS = (CurrencyRate.base, CurrencyRate.quote, CurrencyRate.rate, CurrencyRa
 @dataclass(frozen=True)
 class RateSet:
     rate: ExchangeRate
-    replaced: int | None   # the rate this pair had for that very date before (a correction)
+    replaced: int | None  # the rate this pair had for that very date before (a correction)
 
 
 def set_rate(engine: Engine, operator: str, base: str, quote: str, rate: int, valid_from: date) -> RateSet:
@@ -44,9 +44,17 @@ def set_rate(engine: Engine, operator: str, base: str, quote: str, rate: int, va
                 conn.execute(insert(CurrencyRate).values(base=base, quote=quote, rate=rate, valid_from=valid_from))
             else:
                 conn.execute(update(CurrencyRate).where(*key).values(rate=rate))
-            audit.record(conn, operator, "currency.rate", f"{base} {quote}", {
-                "rate": format_amount(rate), "valid_from": valid_from.isoformat(),
-                "replaced": None if replaced is None else format_amount(replaced)})
+            audit.record(
+                conn,
+                operator,
+                "currency.rate",
+                f"{base} {quote}",
+                {
+                    "rate": format_amount(rate),
+                    "valid_from": valid_from.isoformat(),
+                    "replaced": None if replaced is None else format_amount(replaced),
+                },
+            )
     except IntegrityError:  # another operator set the same pair and date at this moment
         raise UserError(f"a {base} {quote} rate for {valid_from} was set meanwhile: run again to replace it") from None
     return RateSet(ExchangeRate(base, quote, rate, valid_from), replaced)
@@ -82,8 +90,12 @@ class Converter:
 
 
 _parent = aliased(Account)
-_ZONE = (select(Tariff.timezone).select_from(Account).outerjoin(_parent, _parent.id == Account.parent_id)
-         .join(Tariff, Tariff.id == func.coalesce(Account.tariff_id, _parent.tariff_id)))
+_ZONE = (
+    select(Tariff.timezone)
+    .select_from(Account)
+    .outerjoin(_parent, _parent.id == Account.parent_id)
+    .join(Tariff, Tariff.id == func.coalesce(Account.tariff_id, _parent.tariff_id))
+)
 
 
 class LateConversions:
@@ -112,6 +124,8 @@ def rate_valid_on(engine: Engine, base: str, quote: str, day: date) -> ExchangeR
     with reading(engine) as conn:
         found = Converter(conn).rate(base, quote, day)
     if found is None:
-        raise UserError(f"no {base} {quote} rate on {day}: set one with "
-                        f"`asteriskbill currency set-rate {base} {quote} RATE --date {day}`")
+        raise UserError(
+            f"no {base} {quote} rate on {day}: set one with "
+            f"`asteriskbill currency set-rate {base} {quote} RATE --date {day}`"
+        )
     return found

@@ -10,14 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Connection, Engine, Select, and_, bindparam, cast, exists, func, insert, literal, select,
-                        update)
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from asteriskbill.billing.accounts import ACTIVE
 from asteriskbill.billing.ledger import LedgerError, check_posting
 from asteriskbill.money import format_amount as fmt
 from asteriskbill.store.models import Account, LedgerEntry
 from asteriskbill.store.types import utcnow
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -33,14 +47,23 @@ class Entry:
 
 
 # Built once: every call charge posts here, and a statement object memoizes its cache key.
-_LOCK = (select(Account.name, Account.balance, Account.status).where(Account.id == bindparam("account_id"))
-         .with_for_update())
+_LOCK = (
+    select(Account.name, Account.balance, Account.status).where(Account.id == bindparam("account_id")).with_for_update()
+)
 _SET_BALANCE = update(Account).where(Account.id == bindparam("account_id")).values(balance=bindparam("after"))
 _NEW_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
 
 
-def post(conn: Connection, account_id: int, kind: str, amount: int, *, operator: str,
-         reference: str | None = None, note: str | None = None) -> Entry:
+def post(
+    conn: Connection,
+    account_id: int,
+    kind: str,
+    amount: int,
+    *,
+    operator: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> Entry:
     """Change one balance by ``amount`` micro-units and write its ledger entry, in ``conn``'s transaction."""
     account = conn.execute(_LOCK, {"account_id": account_id}).one_or_none()
     if account is None:
@@ -48,14 +71,30 @@ def post(conn: Connection, account_id: int, kind: str, amount: int, *, operator:
     check_posting(kind, amount, account.name, account.status)
     after = account.balance + amount
     conn.execute(_SET_BALANCE, {"account_id": account_id, "after": after})
-    values = dict(account_id=account_id, kind=kind, amount=amount, balance_after=after, reference=reference,
-                  note=note, operator=operator, created_at=utcnow())
+    values = {
+        "account_id": account_id,
+        "kind": kind,
+        "amount": amount,
+        "balance_after": after,
+        "reference": reference,
+        "note": note,
+        "operator": operator,
+        "created_at": utcnow(),
+    }
     entry_id = conn.execute(_NEW_ENTRY, values).scalar_one()
     return Entry(id=entry_id, **values)
 
 
-def credit_new_accounts(conn: Connection, account_ids: Select, kind: str, amount: int, *, operator: str,
-                        reference: str | None = None, note: str | None = None) -> int:
+def credit_new_accounts(
+    conn: Connection,
+    account_ids: Select,
+    kind: str,
+    amount: int,
+    *,
+    operator: str,
+    reference: str | None = None,
+    note: str | None = None,
+) -> int:
     """``post`` for many accounts created in this transaction (balance 0, no entries yet), set-based.
 
     ``account_ids`` is a SELECT of one column of account ids. Card generation credits every card of a
@@ -64,24 +103,38 @@ def credit_new_accounts(conn: Connection, account_ids: Select, kind: str, amount
     """
     check_posting(kind, amount, "(new)", ACTIVE)
     ids = account_ids.scalar_subquery()
-    fresh = and_(Account.id.in_(ids), Account.balance == 0,
-                 ~exists().where(LedgerEntry.account_id == Account.id))
+    fresh = and_(Account.id.in_(ids), Account.balance == 0, ~exists().where(LedgerEntry.account_id == Account.id))
     expected = conn.execute(select(func.count()).select_from(account_ids.subquery())).scalar_one()
     if conn.execute(update(Account).where(fresh).values(balance=amount)).rowcount != expected:
         raise ValueError("credit_new_accounts is for new accounts with a zero balance and no ledger entries")
-    values = {"kind": kind, "amount": amount, "balance_after": amount, "reference": reference, "note": note,
-              "operator": operator, "created_at": utcnow()}
-    conn.execute(insert(LedgerEntry).from_select(
-        ["account_id", *values],
-        select(Account.id, *(literal(v, LedgerEntry.__table__.c[k].type).label(k) for k, v in values.items()))
-        .where(Account.id.in_(ids))))
+    values = {
+        "kind": kind,
+        "amount": amount,
+        "balance_after": amount,
+        "reference": reference,
+        "note": note,
+        "operator": operator,
+        "created_at": utcnow(),
+    }
+    conn.execute(
+        insert(LedgerEntry).from_select(
+            ["account_id", *values],
+            select(
+                Account.id, *(literal(v, LedgerEntry.__table__.c[k].type).label(k) for k, v in values.items())
+            ).where(Account.id.in_(ids)),
+        )
+    )
     return expected
 
 
 def entries(conn: Connection, account_id: int, limit: int | None = None) -> list[Entry]:
     """An account's ledger entries, newest first."""
-    query = (select(*LedgerEntry.__table__.columns).where(LedgerEntry.account_id == account_id)
-             .order_by(LedgerEntry.id.desc()).limit(limit))
+    query = (
+        select(*LedgerEntry.__table__.columns)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
     return [Entry(**row._mapping) for row in conn.execute(query)]
 
 
@@ -100,21 +153,31 @@ def _sum_differences(conn: Connection) -> list[tuple]:
         select(Account.name, Account.currency, Account.balance, total.label("total"))
         .join(LedgerEntry, LedgerEntry.account_id == Account.id, isouter=True)
         .group_by(Account.id, Account.name, Account.currency, Account.balance)
-        .having(total != Account.balance).order_by(Account.name)).all()
+        .having(total != Account.balance)
+        .order_by(Account.name)
+    ).all()
 
 
 def _chain_breaks(conn: Connection) -> list[tuple]:
     """Entries whose balance_after is not the previous entry's plus their own amount."""
-    previous = func.coalesce(func.lag(LedgerEntry.balance_after).over(
-        partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id), 0)
-    chained = select(LedgerEntry.id, LedgerEntry.account_id, LedgerEntry.amount, LedgerEntry.balance_after,
-                     previous.label("previous")).subquery()
+    previous = func.coalesce(
+        func.lag(LedgerEntry.balance_after).over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id), 0
+    )
+    chained = select(
+        LedgerEntry.id,
+        LedgerEntry.account_id,
+        LedgerEntry.amount,
+        LedgerEntry.balance_after,
+        previous.label("previous"),
+    ).subquery()
     return conn.execute(
-        select(Account.name, Account.currency, chained.c.id, chained.c.previous, chained.c.amount,
-               chained.c.balance_after)
+        select(
+            Account.name, Account.currency, chained.c.id, chained.c.previous, chained.c.amount, chained.c.balance_after
+        )
         .join(chained, chained.c.account_id == Account.id)
         .where(chained.c.previous + chained.c.amount != chained.c.balance_after)
-        .order_by(Account.name, chained.c.id)).all()
+        .order_by(Account.name, chained.c.id)
+    ).all()
 
 
 def check(engine: Engine) -> tuple[int, list[Difference]]:
@@ -124,10 +187,22 @@ def check(engine: Engine) -> tuple[int, list[Difference]]:
         accounts = conn.execute(select(func.count()).select_from(Account)).scalar_one()
         sums = _sum_differences(conn)
         breaks = _chain_breaks(conn)
-    found = [Difference(r.name, r.currency,
-                        f"balance {fmt(r.balance)} {r.currency} but ledger entries sum to {fmt(r.total)} "
-                        f"{r.currency} (difference {fmt(r.balance - r.total)})") for r in sums]
-    found += [Difference(r.name, r.currency,
-                         f"ledger entry {r.id}: balance after {fmt(r.balance_after)} {r.currency} is not "
-                         f"{fmt(r.previous)} + {fmt(r.amount)}") for r in breaks]
+    found = [
+        Difference(
+            r.name,
+            r.currency,
+            f"balance {fmt(r.balance)} {r.currency} but ledger entries sum to {fmt(r.total)} "
+            f"{r.currency} (difference {fmt(r.balance - r.total)})",
+        )
+        for r in sums
+    ]
+    found += [
+        Difference(
+            r.name,
+            r.currency,
+            f"ledger entry {r.id}: balance after {fmt(r.balance_after)} {r.currency} is not "
+            f"{fmt(r.previous)} + {fmt(r.amount)}",
+        )
+        for r in breaks
+    ]
     return accounts, found

@@ -17,14 +17,22 @@ PLAN_FIELDS = tuple(f.name for f in fields(NumberPlan))
 
 
 def global_plan(settings: Settings) -> NumberPlan:
-    return NumberPlan(settings.country_code, settings.area_code, settings.outside_line,
-                      settings.international_prefix, settings.national_prefix, settings.number_max_length)
+    return NumberPlan(
+        settings.country_code,
+        settings.area_code,
+        settings.outside_line,
+        settings.international_prefix,
+        settings.national_prefix,
+        settings.number_max_length,
+    )
 
 
 # The plan of the account's company (or its own, for a company); built once for authorizations.
-_PLAN = (select(NumberPlanRow.__table__).join(Account, func.coalesce(Account.parent_id, Account.id)
-                                              == NumberPlanRow.account_id)
-         .where(Account.id == bindparam("account_id")))
+_PLAN = (
+    select(NumberPlanRow.__table__)
+    .join(Account, func.coalesce(Account.parent_id, Account.id) == NumberPlanRow.account_id)
+    .where(Account.id == bindparam("account_id"))
+)
 
 
 def plan_for(conn: Connection, settings: Settings, account_id: int) -> NumberPlan:
@@ -61,7 +69,7 @@ def set_plan(engine: Engine, settings: Settings, operator: str, company: str, va
             conn.execute(insert(NumberPlanRow).values(account_id=owner.id, **changes))
         elif changes:
             conn.execute(update(NumberPlanRow).where(NumberPlanRow.id == exists).values(**changes))
-        audit.record(conn, operator, "numbers.plan-set", company, {k: v for k, v in changes.items()})
+        audit.record(conn, operator, "numbers.plan-set", company, dict(changes.items()))
         return plan_for(conn, settings, owner.id)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, or_, select, tuple_, update
@@ -21,7 +22,7 @@ from asteriskbill.store.models import RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
-BATCH = 5_000          # rows per executemany: bounded memory, few round trips
+BATCH = 5_000  # rows per executemany: bounded memory, few round trips
 RATES = RateRow.__table__
 # What makes two rates of a tariff the same rate: its prefix and its validity.
 IDENTITY = ("prefix", "weekdays", "time_from", "time_to", "date_from", "date_to")
@@ -31,12 +32,17 @@ WIDTHS = sheets.widths(RATES)
 @dataclass(frozen=True)
 class ImportResult:
     tariff: str
-    count: int      # rates written
-    replaced: int   # rates of the tariff deleted first (--replace)
+    count: int  # rates written
+    replaced: int  # rates of the tariff deleted first (--replace)
 
 
-def import_rates(engine: Engine, tariff_name: str, source: str | Path, replace: bool = False,
-                 progress: sheets.Progress = lambda _bytes: None) -> ImportResult:
+def import_rates(
+    engine: Engine,
+    tariff_name: str,
+    source: str | Path,
+    replace: bool = False,
+    progress: sheets.Progress = lambda _bytes: None,
+) -> ImportResult:
     """Write every rate of a CSV (or XLSX) file into a tariff, all or nothing.
 
     The rows are written under a new revision of the tariff's rates in short transactions (calls go
@@ -70,21 +76,31 @@ def _stage_revision(engine: Engine, name: str) -> tuple[int, int, int, int]:
     """(base, revision in effect, new revision to stage under, tariff id), the new revision handed out once."""
     with engine.begin() as conn:
         tid = tariffs.tariff_id(conn, name)
-        row = conn.execute(select(TariffRow.rates_base, TariffRow.rates_revision, TariffRow.rates_staged)
-                           .where(TariffRow.id == tid).with_for_update()).one()
+        row = conn.execute(
+            select(TariffRow.rates_base, TariffRow.rates_revision, TariffRow.rates_staged)
+            .where(TariffRow.id == tid)
+            .with_for_update()
+        ).one()
         staged = max(row.rates_staged, row.rates_revision) + 1
         conn.execute(update(TariffRow).where(TariffRow.id == tid).values(rates_staged=staged))
     return row.rates_base, row.rates_revision, staged, tid
 
 
-def _put_in_effect(engine: Engine, name: str, tid: int, current: int, staged: int, new_base: int,
-                   replace: bool) -> int:
+def _put_in_effect(engine: Engine, name: str, tid: int, current: int, staged: int, new_base: int, replace: bool) -> int:
     """Make the staged revision the one in effect; returns how many rates it replaced."""
     with engine.begin() as conn:
-        replaced = conn.execute(in_effect(select(func.count()).select_from(RateRow))
-                                .where(RateRow.tariff_id == tid)).scalar_one() if replace else 0
-        done = conn.execute(update(TariffRow).where(TariffRow.id == tid, TariffRow.rates_revision == current)
-                            .values(rates_revision=staged, rates_base=new_base)).rowcount
+        replaced = (
+            conn.execute(
+                in_effect(select(func.count()).select_from(RateRow)).where(RateRow.tariff_id == tid)
+            ).scalar_one()
+            if replace
+            else 0
+        )
+        done = conn.execute(
+            update(TariffRow)
+            .where(TariffRow.id == tid, TariffRow.rates_revision == current)
+            .values(rates_revision=staged, rates_base=new_base)
+        ).rowcount
     if not done:
         raise UserError(f"another import into tariff {name!r} finished meanwhile: nothing was imported, import again")
     return replaced
@@ -94,8 +110,13 @@ def _delete_revisions(engine: Engine, tid: int, low: int, high: int) -> None:
     """Delete a tariff's rates of revisions low..high, a batch per transaction."""
     while low <= high:
         with engine.begin() as conn:
-            ids = conn.execute(select(RateRow.id).where(RateRow.tariff_id == tid,
-                                                        RateRow.revision.between(low, high)).limit(BATCH)).scalars().all()
+            ids = (
+                conn.execute(
+                    select(RateRow.id).where(RateRow.tariff_id == tid, RateRow.revision.between(low, high)).limit(BATCH)
+                )
+                .scalars()
+                .all()
+            )
             if not ids:
                 return
             conn.execute(delete(RateRow).where(RateRow.id.in_(ids)))
@@ -116,7 +137,9 @@ def _rate(columns: list[str], fields: list[str]) -> tuple[Rate, dict]:
     return rate, values
 
 
-def _parsed(columns: list[str], lines: Iterable[sheets.Line], problems: sheets.Problems) -> Iterator[tuple[int, Rate, dict]]:
+def _parsed(
+    columns: list[str], lines: Iterable[sheets.Line], problems: sheets.Problems
+) -> Iterator[tuple[int, Rate, dict]]:
     """(line number, rate, row values) of the good lines; the bad ones go to ``problems``."""
     for line, fields in lines:
         if not any(f.strip() for f in fields):
@@ -127,8 +150,9 @@ def _parsed(columns: list[str], lines: Iterable[sheets.Line], problems: sheets.P
             problems.add(line, str(exc))
 
 
-def _insert(engine: Engine, tid: int, revision: int, columns: list[str], lines: Iterator[sheets.Line],
-            problems: sheets.Problems) -> int:
+def _insert(
+    engine: Engine, tid: int, revision: int, columns: list[str], lines: Iterator[sheets.Line], problems: sheets.Problems
+) -> int:
     """Insert the good lines in batches, each in a transaction of its own (lines are read and parsed
     outside it); after the first problem only look for more problems."""
     count = 0
@@ -151,14 +175,25 @@ def _write(engine: Engine, batch: list[dict]) -> int:
     return len(batch)
 
 
-def _report_duplicates(conn: Connection, tid: int, in_effect_after: ColumnElement, tariff_name: str, source: Path,
-                       columns: list[str], problems: sheets.Problems) -> None:
+def _report_duplicates(
+    conn: Connection,
+    tid: int,
+    in_effect_after: ColumnElement,
+    tariff_name: str,
+    source: Path,
+    columns: list[str],
+    problems: sheets.Problems,
+) -> None:
     """Rates that would share prefix and validity once the import is in effect (``in_effect_after``:
     the rows then in effect), named by their lines (the file is read again)."""
     identity = [RATES.c[name] for name in IDENTITY]
-    groups = conn.execute(select(*identity, func.count())
-                          .where(RATES.c.tariff_id == tid, in_effect_after)
-                          .group_by(*identity).having(func.count() > 1).limit(sheets.MAX_ERRORS)).all()
+    groups = conn.execute(
+        select(*identity, func.count())
+        .where(RATES.c.tariff_id == tid, in_effect_after)
+        .group_by(*identity)
+        .having(func.count() > 1)
+        .limit(sheets.MAX_ERRORS)
+    ).all()
     if not groups:
         return
     counts = {tuple(group[:-1]): group[-1] for group in groups}
@@ -173,11 +208,13 @@ def _report_duplicates(conn: Connection, tid: int, in_effect_after: ColumnElemen
         for line, _ in later:
             problems.add(line, f"{what} is on line {first} already")
         if counts[key] > len(lines):
-            problems.add(first, f"{what} is a rate of tariff {tariff_name!r} already "
-                                "(replace all its rates with --replace)")
+            problems.add(
+                first, f"{what} is a rate of tariff {tariff_name!r} already (replace all its rates with --replace)"
+            )
 
 
 # -- export -----------------------------------------------------------------------------------------
+
 
 def export_rates(engine: Engine, tariff_name: str, destination: str | Path | TextIO) -> int:
     """Write the tariff's rates, ordered by prefix, as CSV (a path or a text stream) or XLSX (a path).
@@ -199,9 +236,12 @@ def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
     after = ("", 0)
     while True:
         with reading(engine) as conn:
-            rows = conn.execute(in_effect(select(RATES.c.id, *columns))
-                                .where(RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after)
-                                .order_by(RATES.c.prefix, RATES.c.id).limit(size)).all()
+            rows = conn.execute(
+                in_effect(select(RATES.c.id, *columns))
+                .where(RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after)
+                .order_by(RATES.c.prefix, RATES.c.id)
+                .limit(size)
+            ).all()
         yield from (repo.rate_from_row(row) for row in rows)
         if len(rows) < size:
             return
@@ -210,10 +250,11 @@ def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
 
 # -- lookup -----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Candidate:
     rate: Rate
-    why_not: str    # why it does not apply at that moment; empty when it is valid
+    why_not: str  # why it does not apply at that moment; empty when it is valid
 
     @property
     def valid(self) -> bool:
@@ -226,9 +267,9 @@ class Lookup:
 
     tariff: Tariff
     number: str
-    local: datetime                     # the moment, in the tariff's time zone
-    weekday: int                        # whose rates apply: a holiday's replacement day
-    candidates: tuple[Candidate, ...]   # longest prefix first; then the chosen, valid, narrowest
+    local: datetime  # the moment, in the tariff's time zone
+    weekday: int  # whose rates apply: a holiday's replacement day
+    candidates: tuple[Candidate, ...]  # longest prefix first; then the chosen, valid, narrowest
     chosen: Rate | None
     reason: str
 
@@ -249,8 +290,11 @@ def lookup(engine: Engine, tariff_name: str, number: str, at: datetime | None = 
     local = tariffs.call_start(tariff, at).astimezone(ZoneInfo(tariff.timezone))
     weekday = tariff.weekday(local.date())
     chosen = select_rate(tariff, rates, local)
-    candidates = sorted((Candidate(rate, _why_not(rate, local, weekday)) for rate in rates), reverse=True,
-                        key=lambda c: (len(c.rate.prefix), c.rate is chosen, c.valid, c.rate.specificity))
+    candidates = sorted(
+        (Candidate(rate, _why_not(rate, local, weekday)) for rate in rates),
+        reverse=True,
+        key=lambda c: (len(c.rate.prefix), c.rate is chosen, c.valid, c.rate.specificity),
+    )
     return Lookup(tariff, number, local, weekday, tuple(candidates), chosen, _reason(candidates, chosen))
 
 
@@ -275,8 +319,10 @@ def _reason(candidates: list[Candidate], chosen: Rate | None) -> str:
     longer = sorted({c.rate.prefix for c in candidates if len(c.rate.prefix) > len(chosen.prefix)}, key=len)
     if longer:
         plural = len(longer) > 1
-        parts.append(f"longer prefix{'es' if plural else ''} {', '.join(longer)} {'have' if plural else 'has'} "
-                     "rates, none of them valid then")
+        parts.append(
+            f"longer prefix{'es' if plural else ''} {', '.join(longer)} {'have' if plural else 'has'} "
+            "rates, none of them valid then"
+        )
     rivals = [c.rate for c in candidates if c.valid and c.rate is not chosen and c.rate.prefix == chosen.prefix]
     if rivals:
         parts.append(_tie_break(chosen, max(rivals, key=lambda r: r.specificity), len(rivals)))
@@ -290,10 +336,15 @@ def _tie_break(chosen: Rate, runner_up: Rate, rivals: int) -> str:
     if mine[0] != theirs[0]:
         return f"it outweighs {others} (weight {chosen.weight} over {runner_up.weight})"
     if mine[1] != theirs[1]:
-        return (f"it covers fewer hours of the week than the {others} "
-                f"({describe_validity(chosen)} over {describe_validity(runner_up)})")
+        return (
+            f"it covers fewer hours of the week than the {others} "
+            f"({describe_validity(chosen)} over {describe_validity(runner_up)})"
+        )
     if mine[2] != theirs[2]:
-        return (f"it covers fewer dates than the {others} "
-                f"({describe_validity(chosen)} over {describe_validity(runner_up)})")
-    return (f"it ties with {others} ({describe_validity(runner_up)}) and was imported first; "
-            "give one a higher weight to choose")
+        return (
+            f"it covers fewer dates than the {others} ({describe_validity(chosen)} over {describe_validity(runner_up)})"
+        )
+    return (
+        f"it ties with {others} ({describe_validity(runner_up)}) and was imported first; "
+        "give one a higher weight to choose"
+    )

@@ -33,15 +33,26 @@ class Recovered:
 
 def overdue(engine: Engine, now: datetime, grace_seconds: int, statuses=(OPEN,)) -> list:
     with engine.begin() as conn:
-        rows = conn.execute(select(Reservation.session, Reservation.uniqueid, Reservation.created_at,
-                                   Reservation.max_seconds, Reservation.status)
-                            .where(Reservation.status.in_(statuses))).all()
-    return [r for r in rows
-            if r.created_at + timedelta(seconds=r.max_seconds + grace_seconds) + RING_ALLOWANCE < now]
+        rows = conn.execute(
+            select(
+                Reservation.session,
+                Reservation.uniqueid,
+                Reservation.created_at,
+                Reservation.max_seconds,
+                Reservation.status,
+            ).where(Reservation.status.in_(statuses))
+        ).all()
+    return [r for r in rows if r.created_at + timedelta(seconds=r.max_seconds + grace_seconds) + RING_ALLOWANCE < now]
 
 
-def expire(engine: Engine, live_channels: set[str] | None, grace_seconds: int, master: MasterCsv | None = None,
-           zone: ZoneInfo = ZoneInfo("UTC"), now: datetime | None = None) -> Recovered:
+def expire(
+    engine: Engine,
+    live_channels: set[str] | None,
+    grace_seconds: int,
+    master: MasterCsv | None = None,
+    zone: ZoneInfo = ZoneInfo("UTC"),
+    now: datetime | None = None,
+) -> Recovered:
     """Settle (from ``master``) or release and flag every overdue reservation whose channel is gone."""
     now = now or utcnow()
     done = Recovered()
@@ -60,9 +71,15 @@ def expire(engine: Engine, live_channels: set[str] | None, grace_seconds: int, m
 
 def _flag(engine: Engine, session: str) -> None:
     with engine.begin() as conn:
-        conn.execute(update(Reservation).where(Reservation.session == session, Reservation.status == OPEN)
-                     .values(status=FLAGGED, closed_at=utcnow(),
-                             note="call gone and not settled: check Asterisk's CDR (asteriskbill cdr reconcile)"))
+        conn.execute(
+            update(Reservation)
+            .where(Reservation.session == session, Reservation.status == OPEN)
+            .values(
+                status=FLAGGED,
+                closed_at=utcnow(),
+                note="call gone and not settled: check Asterisk's CDR (asteriskbill cdr reconcile)",
+            )
+        )
 
 
 def reconcile_file(engine: Engine, path: str, zone: ZoneInfo, grace_seconds: int = 5) -> Recovered:

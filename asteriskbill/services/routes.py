@@ -47,5 +47,6 @@ def route_for(conn: Connection, number: str) -> Route | None:
 @lru_cache(maxsize=64)
 def _routes_query(count: int) -> Select:
     """One statement per number length, built once (an expanding IN is rendered again on every call)."""
-    return (select(RouteRow.prefix, RouteRow.dial, RouteRow.name)
-            .where(RouteRow.prefix.in_([bindparam(f"p{i}") for i in range(count)])))
+    return select(RouteRow.prefix, RouteRow.dial, RouteRow.name).where(
+        RouteRow.prefix.in_([bindparam(f"p{i}") for i in range(count)])
+    )

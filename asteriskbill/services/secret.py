@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -18,8 +19,10 @@ def installation_secret(path: str | os.PathLike[str], *, create: bool = False) -
         mode = file.stat().st_mode
     except FileNotFoundError:
         if not create:
-            raise UserError(f"installation secret {file} does not exist: without it no PIN can be checked "
-                            "(restore it from backup, or set secret_file)") from None
+            raise UserError(
+                f"installation secret {file} does not exist: without it no PIN can be checked "
+                "(restore it from backup, or set secret_file)"
+            ) from None
         _create(file)
         mode = file.stat().st_mode
     except OSError as exc:
@@ -46,10 +49,8 @@ def _create(file: Path) -> None:
             handle.write(secrets.token_hex(32) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, file)
-        except FileExistsError:
-            pass
     except OSError as exc:
         raise UserError(f"cannot create installation secret {file}: {exc.strerror} (set secret_file)") from None
     finally:

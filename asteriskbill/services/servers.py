@@ -42,8 +42,9 @@ class AriServer:
 def add(engine: Engine, operator: str, name: str, ari_url: str, ari_user: str, ari_password: str) -> AriServer:
     """Record a server to follow; `serve` connects to it within a minute, or at its next start."""
     if not _NAME.fullmatch(name):
-        raise UserError(f"server name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a "
-                        f"letter or digit")
+        raise UserError(
+            f"server name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     if name == DEFAULT:
         raise UserError(f"the server name {DEFAULT!r} is kept for the ari_url setting: choose another name")
     split_ari_url(ari_url)
@@ -53,8 +54,9 @@ def add(engine: Engine, operator: str, name: str, ari_url: str, ari_user: str, a
     try:
         with engine.begin() as conn:
             _refuse_twins(conn, server)
-            conn.execute(insert(Server).values(name=name, ari_url=server.ari_url, ari_user=ari_user,
-                                               ari_password=ari_password))
+            conn.execute(
+                insert(Server).values(name=name, ari_url=server.ari_url, ari_user=ari_user, ari_password=ari_password)
+            )
             audit.record(conn, operator, "server.add", name, {"ari_url": server.ari_url, "ari_user": ari_user})
     except IntegrityError:  # the same name added at the same moment
         raise _name_taken(name) from None
@@ -69,8 +71,9 @@ def _refuse_twins(conn: Connection, server: AriServer) -> None:
     """One name per server, and one server per ARI address and user (else each call is followed twice)."""
     if conn.execute(select(Server.id).where(Server.name == server.name)).first() is not None:
         raise _name_taken(server.name)
-    same = conn.execute(select(Server.name).where(Server.ari_url == server.ari_url,
-                                                  Server.ari_user == server.ari_user)).scalar()
+    same = conn.execute(
+        select(Server.name).where(Server.ari_url == server.ari_url, Server.ari_user == server.ari_user)
+    ).scalar()
     if same is not None:
         raise UserError(f"server {same!r} already follows {server.ari_url} as {server.ari_user!r}")
 
@@ -78,8 +81,11 @@ def _refuse_twins(conn: Connection, server: AriServer) -> None:
 def remove(engine: Engine, operator: str, name: str) -> None:
     with engine.begin() as conn:
         if not conn.execute(delete(Server).where(Server.name == name)).rowcount:
-            hint = " (it is the ari_url setting: unset it instead)" if name == DEFAULT else \
-                " (see `asteriskbill servers list`)"
+            hint = (
+                " (it is the ari_url setting: unset it instead)"
+                if name == DEFAULT
+                else " (see `asteriskbill servers list`)"
+            )
             raise UserError(f"no server named {name!r}{hint}")
         audit.record(conn, operator, "server.remove", name)
 
@@ -93,10 +99,14 @@ def servers(engine: Engine, settings: Settings) -> list[AriServer]:
     """Every server to follow: "default" from the settings (when ari_url is set), then the table by name."""
     configured = [from_settings(settings)] if settings.ari_url else []
     with reading(engine) as conn:  # `serve` asks every 30 s: no write lock
-        rows = conn.execute(select(Server.name, Server.ari_url, Server.ari_user, Server.ari_password,
-                                   Server.asterisk_id, Server.created_at).order_by(Server.name)).all()
-    return configured + [AriServer(r.name, r.ari_url, r.ari_user, r.ari_password, r.asterisk_id,
-                                   created_at=r.created_at) for r in rows]
+        rows = conn.execute(
+            select(
+                Server.name, Server.ari_url, Server.ari_user, Server.ari_password, Server.asterisk_id, Server.created_at
+            ).order_by(Server.name)
+        ).all()
+    return configured + [
+        AriServer(r.name, r.ari_url, r.ari_user, r.ari_password, r.asterisk_id, created_at=r.created_at) for r in rows
+    ]
 
 
 def record_asterisk_id(engine: Engine, name: str, asterisk_id: str) -> bool:
@@ -107,6 +117,11 @@ def record_asterisk_id(engine: Engine, name: str, asterisk_id: str) -> bool:
         if before is None or before.asterisk_id == asterisk_id:
             return False
         conn.execute(update(Server).where(Server.name == name).values(asterisk_id=asterisk_id))
-        audit.record(conn, ENGINE_OPERATOR, "server.asterisk-id", name,
-                     {"asterisk_id": asterisk_id, "before": before.asterisk_id})
+        audit.record(
+            conn,
+            ENGINE_OPERATOR,
+            "server.asterisk-id",
+            name,
+            {"asterisk_id": asterisk_id, "before": before.asterisk_id},
+        )
     return True

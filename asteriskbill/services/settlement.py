@@ -33,20 +33,22 @@ from asteriskbill.store.types import utcnow
 @dataclass(frozen=True)
 class Settled:
     session: str
-    new: bool          # False: it had been settled before and nothing changed now
+    new: bool  # False: it had been settled before and nothing changed now
     cost: int
     billed_seconds: int
     outcome: str
 
 
 # Built once: a statement object memoizes its cache key, and a settlement runs for every call.
-_RESERVATION = (select(Reservation.__table__).where(Reservation.session == bindparam("session"))
-                .with_for_update())
+_RESERVATION = select(Reservation.__table__).where(Reservation.session == bindparam("session")).with_for_update()
 _CDR_OF = select(Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(Cdr.session == bindparam("session"))
 _CURRENCY = select(Account.currency).where(Account.id == bindparam("account_id"))
 _NEW_CDR = insert(Cdr)
-_CLOSE = (update(Reservation).where(Reservation.id == bindparam("reservation_id"))
-          .values(status=SETTLED, closed_at=bindparam("closed_at")))
+_CLOSE = (
+    update(Reservation)
+    .where(Reservation.id == bindparam("reservation_id"))
+    .values(status=SETTLED, closed_at=bindparam("closed_at"))
+)
 
 
 def settle(engine: Engine, result: CallResult) -> Settled | None:
@@ -70,24 +72,51 @@ def _write(conn: Connection, reservation, result: CallResult) -> Settled:
     currency = conn.execute(select(Account.currency).where(Account.id == reservation.account_id)).scalar_one()
     started_at = result.started_at or reservation.created_at
     buy_cost, buy_currency = _buy_cost(conn, charge, tariff, currency, started_at)
-    conn.execute(insert(Cdr).values(
-        session=reservation.session, account_id=reservation.account_id, server=result.server,
-        uniqueid=result.uniqueid or reservation.uniqueid, linkedid=result.linkedid,
-        callerid=result.callerid or reservation.callerid, dialled=reservation.dialled, number=reservation.number,
-        destination=reservation.destination, prefix=reservation.prefix, call_class=reservation.call_class,
-        started_at=started_at, answered_at=result.answered_at,
-        ended_at=result.ended_at, billable_ms=max(result.billable_ms, 0), billed_seconds=seconds,
-        outcome=result.outcome, hangup_cause=result.hangup_cause, cost=charge.cost,
-        buy_cost=buy_cost, buy_currency=buy_currency, currency=currency, source=result.source, created_at=utcnow()))
+    conn.execute(
+        insert(Cdr).values(
+            session=reservation.session,
+            account_id=reservation.account_id,
+            server=result.server,
+            uniqueid=result.uniqueid or reservation.uniqueid,
+            linkedid=result.linkedid,
+            callerid=result.callerid or reservation.callerid,
+            dialled=reservation.dialled,
+            number=reservation.number,
+            destination=reservation.destination,
+            prefix=reservation.prefix,
+            call_class=reservation.call_class,
+            started_at=started_at,
+            answered_at=result.answered_at,
+            ended_at=result.ended_at,
+            billable_ms=max(result.billable_ms, 0),
+            billed_seconds=seconds,
+            outcome=result.outcome,
+            hangup_cause=result.hangup_cause,
+            cost=charge.cost,
+            buy_cost=buy_cost,
+            buy_currency=buy_currency,
+            currency=currency,
+            source=result.source,
+            created_at=utcnow(),
+        )
+    )
     if charge.cost:
-        ledger.post(conn, reservation.account_id, "call", -charge.cost, operator=ENGINE_OPERATOR,
-                    reference=reservation.session, note=f"{reservation.number} {seconds} s")
+        ledger.post(
+            conn,
+            reservation.account_id,
+            "call",
+            -charge.cost,
+            operator=ENGINE_OPERATOR,
+            reference=reservation.session,
+            note=f"{reservation.number} {seconds} s",
+        )
     conn.execute(_CLOSE, {"reservation_id": reservation.id, "closed_at": utcnow()})
     return Settled(reservation.session, True, charge.cost, seconds, result.outcome)
 
 
-def _buy_cost(conn: Connection, charge: Charge, tariff: Tariff, currency: str,
-              started_at: datetime) -> tuple[int | None, str | None]:
+def _buy_cost(
+    conn: Connection, charge: Charge, tariff: Tariff, currency: str, started_at: datetime
+) -> tuple[int | None, str | None]:
     """(buy cost, None) in ``currency``; (the amount, its vendor currency) when no rate for the call's
     day converts it yet; (None, None) when a rate has no buy price, or when a call bought in several
     currencies (it crossed rates) misses one of their rates: a sum of unlike amounts means nothing."""
@@ -100,6 +129,6 @@ def _buy_cost(conn: Connection, charge: Charge, tariff: Tariff, currency: str,
     if None not in converted:
         return sum(converted), None
     if len(costs) == 1:
-        (bought, amount), = costs.items()
+        ((bought, amount),) = costs.items()
         return amount, bought
     return None, None

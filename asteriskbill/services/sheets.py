@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import os
 import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import TextIO
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -37,8 +38,13 @@ def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[ob
     return count
 
 
-def write_file(path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Sequence[object]],
-               sheet: str = "sheet1", private: bool = False) -> int:
+def write_file(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    sheet: str = "sheet1",
+    private: bool = False,
+) -> int:
     """Write ``rows`` under a header of ``columns``; returns how many rows were written.
 
     ``private`` files (PINs) are created readable by their owner only, before anything is written.
@@ -70,6 +76,7 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]],
 
 # -- reading CSV and XLSX files -------------------------------------------------------------------
 
+
 class Problems:
     """Line-numbered problems of one file: the first MAX_ERRORS are kept, all are counted."""
 
@@ -88,8 +95,11 @@ class Problems:
         if not self.count:
             return
         more = f"\n  ... and {self.count - len(self.lines)} more" if self.count > len(self.lines) else ""
-        raise UserError(f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
-                        + "\n  ".join(f"line {line}: {message}" for line, message in sorted(self.lines)) + more)
+        raise UserError(
+            f"{self.source.name}: {self.count} error(s), nothing was imported:\n  "
+            + "\n  ".join(f"line {line}: {message}" for line, message in sorted(self.lines))
+            + more
+        )
 
 
 def header(source: Path, lines: Iterator[Line], known: Sequence[str], required: Sequence[str]) -> list[str]:
@@ -111,7 +121,7 @@ def header(source: Path, lines: Iterator[Line], known: Sequence[str], required: 
 
 def fields(columns: list[str], values: list[str]) -> dict[str, str]:
     """One line's fields by column; fields past the header must be empty, missing ones are."""
-    extra = [f for f in values[len(columns):] if f.strip()]
+    extra = [f for f in values[len(columns) :] if f.strip()]
     if extra:
         raise UserError(f"{len(columns) + len(extra)} fields, but the header has {len(columns)} columns")
     return dict(zip(columns, values))
@@ -161,7 +171,7 @@ def _decoded(raw, progress: Progress) -> Iterator[str]:
         try:
             yield data.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
-            raise UserError(f"line {number} is not UTF-8 text: save the file as \"CSV UTF-8\"") from None
+            raise UserError(f'line {number} is not UTF-8 text: save the file as "CSV UTF-8"') from None
     progress(pending)
 
 

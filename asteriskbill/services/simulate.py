@@ -43,6 +43,7 @@ def simulate(engine: Engine, call: Call, host: str, port: int, talk_seconds: int
     session = outcome.variables.get("BILL_SESSION")
     if talk_seconds is None or outcome.variables.get("BILL_STATUS") != "OK" or not session:
         return Simulation(outcome, None)
-    result = CallResult(session, "ANSWER", talk_seconds * 1000, uniqueid=call.uniqueid, callerid=call.callerid,
-                        source="simulate")
+    result = CallResult(
+        session, "ANSWER", talk_seconds * 1000, uniqueid=call.uniqueid, callerid=call.callerid, source="simulate"
+    )
     return Simulation(outcome, settle(engine, result))

@@ -35,12 +35,12 @@ _ANY_ADDRESS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # listeni
 
 @dataclass(frozen=True)
 class Database:
-    kind: str                  # sqlite, postgresql, ...
-    url: str                   # password hidden
-    size: int | None           # bytes (the SQLite file; pg_database_size)
-    revision: str | None       # None: not initialized
+    kind: str  # sqlite, postgresql, ...
+    url: str  # password hidden
+    size: int | None  # bytes (the SQLite file; pg_database_size)
+    revision: str | None  # None: not initialized
     head: str
-    error: str = ""            # it could not be read
+    error: str = ""  # it could not be read
 
     @property
     def current(self) -> bool:
@@ -54,7 +54,7 @@ class OpenCall:
     session: str
     account: str
     number: str
-    uniqueid: str              # the caller channel's, as the AGI saw it
+    uniqueid: str  # the caller channel's, as the AGI saw it
     since: datetime
     amount: int
     currency: str
@@ -65,11 +65,11 @@ class ServerState:
     name: str
     ari_url: str
     source: str
-    state: str                 # up, unauthorized, unreachable, error
+    state: str  # up, unauthorized, unreachable, error
     detail: str
     version: str = ""
     entity_id: str = ""
-    calls: list[OpenCall] = field(default_factory=list)   # open reservations whose channel is up there
+    calls: list[OpenCall] = field(default_factory=list)  # open reservations whose channel is up there
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ class Status:
     database: Database
     servers: list[ServerState]
     fastagi: FastAgi
-    open_calls: list[OpenCall] | None      # None: the database could not be read
-    held: dict[str, int]                   # currency -> credit the open reservations hold
+    open_calls: list[OpenCall] | None  # None: the database could not be read
+    held: dict[str, int]  # currency -> credit the open reservations hold
 
     @property
     def elsewhere(self) -> list[OpenCall]:
@@ -102,8 +102,10 @@ class Status:
         if db.error:
             found.append(f"the database cannot be read: {db.error}")
         elif db.revision != db.head:
-            found.append(f"the database is at revision {db.revision or '(none)'}, the newest is {db.head}: "
-                         f"run `asteriskbill init`")
+            found.append(
+                f"the database is at revision {db.revision or '(none)'}, the newest is {db.head}: "
+                f"run `asteriskbill init`"
+            )
         found += [f"server {s.name} is {s.state}: {s.detail}" for s in self.servers if s.state != UP]
         if not self.servers:
             found.append("no Asterisk server is configured: calls are not settled (`asteriskbill servers add`)")
@@ -129,6 +131,7 @@ def status(engine: Engine, settings: Settings, timeout: float = PROBE_TIMEOUT) -
 
 # --- the database ----------------------------------------------------------------------------------
 
+
 def _database(engine: Engine) -> Database:
     url = engine.url
     shown, head = url.render_as_string(hide_password=True), migrate.head_revision()
@@ -151,15 +154,26 @@ def _server_size(engine: Engine) -> int | None:
 
 
 def _open_calls(engine: Engine) -> list[OpenCall]:
-    query = (select(Reservation.session, Account.name, Reservation.number, Reservation.uniqueid,
-                    Reservation.created_at, Reservation.amount, Account.currency)
-             .join(Account, Account.id == Reservation.account_id)
-             .where(Reservation.status == OPEN).order_by(Reservation.created_at, Reservation.id))
+    query = (
+        select(
+            Reservation.session,
+            Account.name,
+            Reservation.number,
+            Reservation.uniqueid,
+            Reservation.created_at,
+            Reservation.amount,
+            Account.currency,
+        )
+        .join(Account, Account.id == Reservation.account_id)
+        .where(Reservation.status == OPEN)
+        .order_by(Reservation.created_at, Reservation.id)
+    )
     with reading(engine) as conn:
         return [OpenCall(*row) for row in conn.execute(query)]
 
 
 # --- the servers and FastAGI -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Probe:
@@ -171,8 +185,10 @@ class _Probe:
 
 
 async def _probe_all(followed: list[AriServer], settings: Settings, timeout: float) -> tuple[list[_Probe], FastAgi]:
-    *probes, fastagi = await asyncio.gather(*(_probe(s, settings.ari_app, timeout) for s in followed),
-                                            _fastagi(settings.fastagi_host, settings.fastagi_port, timeout))
+    *probes, fastagi = await asyncio.gather(
+        *(_probe(s, settings.ari_app, timeout) for s in followed),
+        _fastagi(settings.fastagi_host, settings.fastagi_port, timeout),
+    )
     return probes, fastagi
 
 
@@ -184,12 +200,13 @@ async def _probe(server: AriServer, app: str, timeout: float) -> _Probe:
             channels = frozenset(await ari.channel_ids())
     except AriError as exc:
         if exc.status == 401:
-            return _Probe(UNAUTHORIZED, f"401: Asterisk refused ari_user {server.ari_user!r} or its password "
-                                        f"(see ari.conf)")
+            return _Probe(
+                UNAUTHORIZED, f"401: Asterisk refused ari_user {server.ari_user!r} or its password (see ari.conf)"
+            )
         return _Probe(ERROR, str(exc))
     except httpx.HTTPError as exc:
         return _Probe(UNREACHABLE, f"{server.ari_url}: {str(exc) or type(exc).__name__}")
-    except UserError as exc:               # a bad ari_url setting
+    except UserError as exc:  # a bad ari_url setting
         return _Probe(ERROR, str(exc))
     except (ValueError, KeyError, TypeError) as exc:
         return _Probe(ERROR, f"{server.ari_url} does not answer like Asterisk's ARI ({type(exc).__name__})")
@@ -198,8 +215,9 @@ async def _probe(server: AriServer, app: str, timeout: float) -> _Probe:
 
 def _state(server: AriServer, probe: _Probe, open_calls: list[OpenCall]) -> ServerState:
     calls = [call for call in open_calls if call.uniqueid and call.uniqueid in probe.channels]
-    return ServerState(server.name, server.ari_url, server.source, probe.state, probe.detail, probe.version,
-                       probe.entity_id, calls)
+    return ServerState(
+        server.name, server.ari_url, server.source, probe.state, probe.detail, probe.version, probe.entity_id, calls
+    )
 
 
 async def _fastagi(host: str, port: int, timeout: float) -> FastAgi:

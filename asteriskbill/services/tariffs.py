@@ -14,9 +14,9 @@ from asteriskbill.money import parse_currency
 from asteriskbill.rating import engine as rating
 from asteriskbill.rating.model import Rate, Tariff
 from asteriskbill.store import tariffs as repo
-from asteriskbill.store.tariffs import in_effect
 from asteriskbill.store.models import Holiday, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
+from asteriskbill.store.tariffs import in_effect
 
 
 def check_timezone(name: str) -> str:
@@ -28,14 +28,16 @@ def check_timezone(name: str) -> str:
 
 
 def create_tariff(engine: Engine, name: str, currency: str, rounding: int, timezone: str) -> Tariff:
-    tariff = Tariff(name=name, currency=parse_currency(currency), rounding=rounding,
-                    timezone=check_timezone(timezone))
+    tariff = Tariff(name=name, currency=parse_currency(currency), rounding=rounding, timezone=check_timezone(timezone))
     if not name.strip():
         raise UserError("a tariff needs a name")
     try:
         with engine.begin() as conn:
-            conn.execute(insert(TariffRow).values(name=tariff.name, currency=tariff.currency,
-                                                  rounding=tariff.rounding, timezone=tariff.timezone))
+            conn.execute(
+                insert(TariffRow).values(
+                    name=tariff.name, currency=tariff.currency, rounding=tariff.rounding, timezone=tariff.timezone
+                )
+            )
     except IntegrityError:
         raise UserError(f"tariff {name!r} exists already") from None
     return tariff
@@ -65,8 +67,11 @@ class TariffSummary:
 
 def list_tariffs(engine: Engine) -> list[TariffSummary]:
     with engine.begin() as conn:
-        counts = dict(conn.execute(in_effect(select(RateRow.tariff_id, func.count()).select_from(RateRow))
-                                   .group_by(RateRow.tariff_id)).all())
+        counts = dict(
+            conn.execute(
+                in_effect(select(RateRow.tariff_id, func.count()).select_from(RateRow)).group_by(RateRow.tariff_id)
+            ).all()
+        )
         rows = conn.execute(select(TariffRow.__table__).order_by(TariffRow.name)).all()
         return [TariffSummary(repo.load_tariff(conn, row), counts.get(row.id, 0)) for row in rows]
 
@@ -74,8 +79,9 @@ def list_tariffs(engine: Engine) -> list[TariffSummary]:
 def show_tariff(engine: Engine, name: str) -> TariffSummary:
     with engine.begin() as conn:
         tid, tariff = get_tariff(conn, name)
-        count = conn.execute(in_effect(select(func.count()).select_from(RateRow))
-                             .where(RateRow.tariff_id == tid)).scalar_one()
+        count = conn.execute(
+            in_effect(select(func.count()).select_from(RateRow)).where(RateRow.tariff_id == tid)
+        ).scalar_one()
         return TariffSummary(tariff, count)
 
 
@@ -94,8 +100,7 @@ def call_start(tariff: Tariff, at: datetime | None) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(tariff.timezone))
 
 
-def pricing(engine: Engine, tariff_name: str, number: str, at: datetime | None,
-            horizon: int) -> rating.Pricing:
+def pricing(engine: Engine, tariff_name: str, number: str, at: datetime | None, horizon: int) -> rating.Pricing:
     """The rating engine's pricing of a call to ``number`` from ``at``, over ``horizon`` seconds."""
     if not number.isdigit():
         raise UserError(f"number {number!r} must be digits")

@@ -23,11 +23,12 @@ PURGE_BATCH = 5000  # rows per delete transaction: the write lock is never held 
 
 # --- backup -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Backup:
     path: Path
-    size: int   # bytes
-    cdrs: int   # in the copy
+    size: int  # bytes
+    cdrs: int  # in the copy
 
 
 def backup(engine: Engine, dest: str | os.PathLike[str], now: datetime | None = None) -> Backup:
@@ -58,8 +59,10 @@ def backup(engine: Engine, dest: str | os.PathLike[str], now: datetime | None = 
 
 def _sqlite_file(engine: Engine) -> Path:
     if not is_sqlite(engine):
-        raise UserError("cdr backup copies a SQLite database; on PostgreSQL use pg_dump "
-                        "(e.g. pg_dump -Fc -f asteriskbill.dump DATABASE)")
+        raise UserError(
+            "cdr backup copies a SQLite database; on PostgreSQL use pg_dump "
+            "(e.g. pg_dump -Fc -f asteriskbill.dump DATABASE)"
+        )
     if engine.url.database in (None, "", ":memory:"):
         raise UserError("the database is in memory: there is no file to back up")
     return Path(engine.url.database)
@@ -84,12 +87,13 @@ def _copy(source: Path, target: Path) -> int:
 
 # --- purge --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Purge:
-    cutoff: datetime      # CDRs that started before it, reservations closed before it
+    cutoff: datetime  # CDRs that started before it, reservations closed before it
     cdrs: int
     reservations: int
-    deleted: bool         # False: a dry run that counted only
+    deleted: bool  # False: a dry run that counted only
 
 
 def purge(engine: Engine, operator: str, age: Age, *, apply: bool = False, now: datetime | None = None) -> Purge:
@@ -100,15 +104,24 @@ def purge(engine: Engine, operator: str, age: Age, *, apply: bool = False, now: 
     commits with the first batch. An interrupted purge leaves only old rows, for the next purge.
     """
     cutoff = before(now or utcnow(), age)
-    targets = ((Cdr, select(Cdr.id).where(Cdr.started_at < cutoff)),
-               (Reservation, select(Reservation.id).where(Reservation.status.in_((SETTLED, RELEASED)),
-                                                          Reservation.closed_at < cutoff)))
+    targets = (
+        (Cdr, select(Cdr.id).where(Cdr.started_at < cutoff)),
+        (
+            Reservation,
+            select(Reservation.id).where(Reservation.status.in_((SETTLED, RELEASED)), Reservation.closed_at < cutoff),
+        ),
+    )
     with engine.begin() as conn:
         counts = [conn.execute(select(func.count()).select_from(old.subquery())).scalar_one() for _, old in targets]
         if not apply:
             return Purge(cutoff, *counts, deleted=False)
-        audit.record(conn, operator, "cdr.purge", f"before {cutoff.isoformat()}",
-                     {"older_than": str(age), "cdrs": counts[0], "reservations": counts[1]})
+        audit.record(
+            conn,
+            operator,
+            "cdr.purge",
+            f"before {cutoff.isoformat()}",
+            {"older_than": str(age), "cdrs": counts[0], "reservations": counts[1]},
+        )
         done = _delete_batch(conn, targets)
     deleted = done
     while max(done) == PURGE_BATCH:
@@ -119,5 +132,4 @@ def purge(engine: Engine, operator: str, age: Age, *, apply: bool = False, now: 
 
 
 def _delete_batch(conn: Connection, targets) -> list[int]:
-    return [conn.execute(delete(table).where(table.id.in_(old.limit(PURGE_BATCH)))).rowcount
-            for table, old in targets]
+    return [conn.execute(delete(table).where(table.id.in_(old.limit(PURGE_BATCH)))).rowcount for table, old in targets]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, time
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Iterable
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
@@ -41,11 +41,19 @@ def _clock(minutes: int | None) -> time | None:
 def rate_values(rate: Rate) -> dict:
     """The column values of a rate row (without its tariff)."""
     return {
-        "prefix": rate.prefix, "destination": rate.destination, "intervals": encode_groups(rate.groups),
-        "connect_fee": rate.connect_fee, "grace": rate.grace, "weekdays": weekdays_mask(rate.weekdays),
-        "time_from": _minutes(rate.time_from), "time_to": _minutes(rate.time_to),
-        "date_from": rate.date_from, "date_to": rate.date_to, "buy_price": rate.buy_price,
-        "buy_currency": rate.buy_currency, "weight": rate.weight,
+        "prefix": rate.prefix,
+        "destination": rate.destination,
+        "intervals": encode_groups(rate.groups),
+        "connect_fee": rate.connect_fee,
+        "grace": rate.grace,
+        "weekdays": weekdays_mask(rate.weekdays),
+        "time_from": _minutes(rate.time_from),
+        "time_to": _minutes(rate.time_to),
+        "date_from": rate.date_from,
+        "date_to": rate.date_to,
+        "buy_price": rate.buy_price,
+        "buy_currency": rate.buy_currency,
+        "weight": rate.weight,
     }
 
 
@@ -53,12 +61,19 @@ def rate_from_row(row) -> Rate:
     """A rating value from a row holding RATE_COLUMNS."""
     mask = row.weekdays
     return Rate(
-        prefix=row.prefix, destination=row.destination, groups=decode_groups(row.intervals),
-        connect_fee=row.connect_fee, grace=row.grace,
+        prefix=row.prefix,
+        destination=row.destination,
+        groups=decode_groups(row.intervals),
+        connect_fee=row.connect_fee,
+        grace=row.grace,
         weekdays=ALL_WEEKDAYS if mask == ALL_WEEKDAYS_MASK else frozenset(d for d in range(7) if mask >> d & 1),
-        time_from=_clock(row.time_from), time_to=_clock(row.time_to),
-        date_from=row.date_from, date_to=row.date_to, buy_price=row.buy_price,
-        buy_currency=row.buy_currency, weight=row.weight,
+        time_from=_clock(row.time_from),
+        time_to=_clock(row.time_to),
+        date_from=row.date_from,
+        date_to=row.date_to,
+        buy_price=row.buy_price,
+        buy_currency=row.buy_currency,
+        weight=row.weight,
     )
 
 
@@ -77,8 +92,13 @@ def tariff_by_id(conn: Connection, tariff_id: int):
 
 def load_tariff(conn: Connection, row) -> Tariff:
     holidays = conn.execute(_HOLIDAYS, {"tariff_id": row.id}).all()
-    return Tariff(name=row.name, currency=row.currency, rounding=row.rounding, timezone=row.timezone,
-                  holidays={day: weekday for day, weekday in holidays})
+    return Tariff(
+        name=row.name,
+        currency=row.currency,
+        rounding=row.rounding,
+        timezone=row.timezone,
+        holidays=dict(holidays),
+    )
 
 
 def number_prefixes(number: str) -> list[str]:
@@ -93,8 +113,9 @@ def rates_for_number(conn: Connection, tariff_id: int, number: str, *, shadowed:
     building them was most of the time of a lookup.
     """
     prefixes = number_prefixes(number)
-    rows = conn.execute(_rates_query(len(prefixes)),
-                        {"tariff_id": tariff_id, **{f"p{i}": p for i, p in enumerate(prefixes)}}).all()
+    rows = conn.execute(
+        _rates_query(len(prefixes)), {"tariff_id": tariff_id, **{f"p{i}": p for i, p in enumerate(prefixes)}}
+    ).all()
     floor = 0 if shadowed else max((len(row.prefix) for row in rows if _always_valid(row)), default=0)
     return [rate_from_row(row) for row in rows if len(row.prefix) >= floor]
 
@@ -103,39 +124,57 @@ def rates_for_number(conn: Connection, tariff_id: int, number: str, *, shadowed:
 def _rates_query(count: int) -> Select:
     """One statement per number of prefixes, compiled once: an expanding IN is rendered again on every call."""
     table = RateRow.__table__
-    return (in_effect(select(*[table.c[name] for name in RATE_COLUMNS]))
-            .where(table.c.tariff_id == bindparam("tariff_id"),
-                   table.c.prefix.in_([bindparam(f"p{i}") for i in range(count)]))
-            .order_by(table.c.id))
+    return (
+        in_effect(select(*[table.c[name] for name in RATE_COLUMNS]))
+        .where(
+            table.c.tariff_id == bindparam("tariff_id"), table.c.prefix.in_([bindparam(f"p{i}") for i in range(count)])
+        )
+        .order_by(table.c.id)
+    )
 
 
 def in_effect(query: Select) -> Select:
     """``query`` over rates, limited to those in effect: not staged by an import still running, nor
     replaced by one that finished (Tariff.rates_base..rates_revision)."""
-    return query.join(TariffRow, and_(TariffRow.id == RateRow.tariff_id,
-                                      RateRow.revision.between(TariffRow.rates_base, TariffRow.rates_revision)))
+    return query.join(
+        TariffRow,
+        and_(
+            TariffRow.id == RateRow.tariff_id, RateRow.revision.between(TariffRow.rates_base, TariffRow.rates_revision)
+        ),
+    )
 
 
 def _always_valid(row) -> bool:
-    return (row.weekdays == ALL_WEEKDAYS_MASK and row.time_from is None
-            and row.date_from is None and row.date_to is None)
-
+    return row.weekdays == ALL_WEEKDAYS_MASK and row.time_from is None and row.date_from is None and row.date_to is None
 
 
 def snapshot(tariff: Tariff, rates: Iterable[Rate]) -> str:
     """The tariff and rates that priced a call, as JSON kept with its reservation."""
-    return json.dumps({
-        "tariff": {"name": tariff.name, "currency": tariff.currency, "rounding": tariff.rounding,
-                   "timezone": tariff.timezone, "holidays": {d.isoformat(): w for d, w in tariff.holidays.items()}},
-        "rates": [rate_values(rate) for rate in rates],
-    }, default=str)
+    return json.dumps(
+        {
+            "tariff": {
+                "name": tariff.name,
+                "currency": tariff.currency,
+                "rounding": tariff.rounding,
+                "timezone": tariff.timezone,
+                "holidays": {d.isoformat(): w for d, w in tariff.holidays.items()},
+            },
+            "rates": [rate_values(rate) for rate in rates],
+        },
+        default=str,
+    )
 
 
 def from_snapshot(text: str) -> tuple[Tariff, list[Rate]]:
     data = json.loads(text)
     t = data["tariff"]
-    tariff = Tariff(t["name"], t["currency"], t["rounding"], t["timezone"],
-                    {date.fromisoformat(d): w for d, w in t["holidays"].items()})
+    tariff = Tariff(
+        t["name"],
+        t["currency"],
+        t["rounding"],
+        t["timezone"],
+        {date.fromisoformat(d): w for d, w in t["holidays"].items()},
+    )
     rates = []
     for values in data["rates"]:
         for key in ("date_from", "date_to"):

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from asteriskbill.agi.channel import Channel
-from asteriskbill.agi.protocol import AgiError, Env, decode_line, parse_command
 from asteriskbill.agi.peer import read_transcript
+from asteriskbill.agi.protocol import AgiError, Env, decode_line, parse_command
 
 METHODS = {
     "ANSWER": lambda ch, a: ch.answer(),
@@ -45,7 +45,7 @@ def recorded_commands(path: str | Path) -> list[tuple[str, str | None]]:
     for index, line in enumerate(lines):
         if line.direction != ">":
             continue
-        replies = (decode_line(later.data) for later in lines[index + 1:] if later.direction != "*")
+        replies = (decode_line(later.data) for later in lines[index + 1 :] if later.direction != "*")
         reply = next((r for r in replies if r != "HANGUP"), None)
         commands.append((decode_line(line.data), reply))
     return commands

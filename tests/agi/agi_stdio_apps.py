@@ -22,7 +22,7 @@ async def card(channel, env):
 
 async def idle(channel, env):
     await channel.answer()
-    await channel.set_variable("STEP", "1")   # the caller hangs up here: SIGHUP, then the reply
+    await channel.set_variable("STEP", "1")  # the caller hangs up here: SIGHUP, then the reply
     await asyncio.wait_for(channel.hangup_event.wait(), 30)
     try:
         await channel.stream_file("beep")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from world import make_world, place
 
 from asteriskbill.agi.peer import Call, call_process
 from asteriskbill.services import calls
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
-from world import make_world, place
 
 UK = "00442071234567"
 
@@ -26,8 +26,11 @@ def card_call(world, *keys, **kw) -> Call:
 
 def reservations(engine):
     with engine.begin() as conn:
-        return conn.execute(select(Reservation.status, Reservation.amount, Reservation.max_seconds,
-                                   Reservation.number, Reservation.session)).all()
+        return conn.execute(
+            select(
+                Reservation.status, Reservation.amount, Reservation.max_seconds, Reservation.number, Reservation.session
+            )
+        ).all()
 
 
 @pytest.fixture
@@ -38,14 +41,18 @@ def world(cli, tmp_path):
 def test_card_call_is_authorized_with_its_limit(engine, world):
     [out] = place(engine, world.settings, card_call(world))
     # 1.00 at 0.60 for the first 60 s block then 0.06 per 6 s: 96 s cost 0.96
-    assert out.variables == {"BILL_SESSION": out.variables["BILL_SESSION"], "BILL_MAX_MS": "96000",
-                             "BILL_DIAL": "PJSIP/442071234567@carrier", "BILL_NUMBER": "442071234567",
-                             "BILL_STATUS": "OK"}
+    assert out.variables == {
+        "BILL_SESSION": out.variables["BILL_SESSION"],
+        "BILL_MAX_MS": "96000",
+        "BILL_DIAL": "PJSIP/442071234567@carrier",
+        "BILL_NUMBER": "442071234567",
+        "BILL_STATUS": "OK",
+    }
     assert out.agistatus == "SUCCESS"
     assert reservations(engine) == [("open", 960_000, 96, "442071234567", out.variables["BILL_SESSION"])]
     prompts = [c for c in out.commands if c.startswith(("STREAM FILE", "SAY NUMBER", "GET DATA"))]
     assert prompts[:3] == ["GET DATA agent-user 6000 19", "GET DATA agent-pass 6000 12", 'STREAM FILE vm-youhave ""']
-    assert 'SAY NUMBER 1 ""' in prompts and 'SAY NUMBER 1 ""' == prompts[-2]  # 96 s: one minute
+    assert 'SAY NUMBER 1 ""' in prompts and prompts[-2] == 'SAY NUMBER 1 ""'  # 96 s: one minute
     with engine.begin() as conn:
         assert conn.execute(select(Card.status)).scalar_one() == "active"
 
@@ -55,10 +62,13 @@ def test_destination_from_the_agi_argument(engine, world):
     assert (out.variables["BILL_STATUS"], out.variables["BILL_NUMBER"]) == ("OK", "15551234")
 
 
-@pytest.mark.parametrize("keys, status", [
-    (("4111111111111112#",) * 3, "UNKNOWN_CARD"),            # fails its check digit, three times
-    (("4111111111111111#", "1234#") * 3, "UNKNOWN_CARD"),     # valid Luhn, no such card
-])
+@pytest.mark.parametrize(
+    "keys, status",
+    [
+        (("4111111111111112#",) * 3, "UNKNOWN_CARD"),  # fails its check digit, three times
+        (("4111111111111111#", "1234#") * 3, "UNKNOWN_CARD"),  # valid Luhn, no such card
+    ],
+)
 def test_unknown_cards(engine, world, keys, status):
     [out] = place(engine, world.settings, Call(script="card", keys=keys))
     assert out.variables == {"BILL_STATUS": status}
@@ -108,14 +118,17 @@ def test_callerid_skips_number_and_pin(cli, engine, world):
     assert out.variables["BILL_STATUS"] == "OK"
 
 
-@pytest.mark.parametrize("change, dialled, status", [
-    ("disable", UK, "DISABLED"),
-    ("no rate", "0033123456789", "NO_RATE"),
-    ("none", "1", "INVALID_NUMBER"),
-    ("no route", UK, "NO_ROUTE"),
-    ("empty", UK, "NO_CREDIT"),
-    ("expired", UK, "EXPIRED"),
-])
+@pytest.mark.parametrize(
+    "change, dialled, status",
+    [
+        ("disable", UK, "DISABLED"),
+        ("no rate", "0033123456789", "NO_RATE"),
+        ("none", "1", "INVALID_NUMBER"),
+        ("no route", UK, "NO_ROUTE"),
+        ("empty", UK, "NO_CREDIT"),
+        ("expired", UK, "EXPIRED"),
+    ],
+)
 def test_refusals(cli, engine, world, change, dialled, status):
     if change == "disable":
         cli("cards", "disable", world.card)
@@ -158,9 +171,13 @@ def test_extension_by_callerid_and_by_accountcode(engine, world):
 
 def test_extension_refusals(cli, engine, world):
     cli("accounts", "freeze", "acme")  # freezing the company stops its extensions
-    unknown, frozen, nothing = place(engine, world.settings, Call(script="ext", args=[UK], callerid="999"),
-                                     Call(script="ext", args=[UK], callerid="201"),
-                                     Call(script="ext", callerid="201"))
+    unknown, frozen, nothing = place(
+        engine,
+        world.settings,
+        Call(script="ext", args=[UK], callerid="999"),
+        Call(script="ext", args=[UK], callerid="201"),
+        Call(script="ext", callerid="201"),
+    )
     assert unknown.variables["BILL_STATUS"] == "UNKNOWN_ACCOUNT"
     assert frozen.variables["BILL_STATUS"] == "FROZEN"
     assert nothing.variables["BILL_STATUS"] == "INVALID_NUMBER"
@@ -172,7 +189,8 @@ def test_callerid_commands(cli, world):
     assert "must be digits" in cli("cards", "callerid", "add", world.card, "55x", ok=False).output
     assert "fails its check digit" in cli("cards", "callerid", "add", "4111111111111112", "1", ok=False).output
     assert json.loads(cli("cards", "callerid", "list", "--json").stdout) == [
-        {"card": world.card, "callerid": "5551000"}]
+        {"card": world.card, "callerid": "5551000"}
+    ]
     cli("cards", "callerid", "remove", "5551000")
     assert "not registered" in cli("cards", "callerid", "remove", "5551000", ok=False).output
 
@@ -195,8 +213,11 @@ def test_agi_bin_script_as_asterisk_runs_it(cli, engine, world):
     """agi-bin/asteriskbill-ext over real pipes, started as Asterisk starts it (settings from the environment)."""
     script = Path(__file__).resolve().parents[2] / "agi-bin" / "asteriskbill-ext"
     environ = {**os.environ, "ASTERISKBILL_DB": cli.db}
-    out = asyncio.run(asyncio.wait_for(call_process(Call(script="ext", args=[UK], callerid="201"), [str(script)],
-                                                    environ=environ), 60))
+    out = asyncio.run(
+        asyncio.wait_for(
+            call_process(Call(script="ext", args=[UK], callerid="201"), [str(script)], environ=environ), 60
+        )
+    )
     assert (out.agistatus, out.exit_status) == ("SUCCESS", 0), out.stderr
     assert out.variables["BILL_STATUS"] == "OK" and out.variables["BILL_DIAL"] == "PJSIP/442071234567@carrier"
     assert [r.status for r in reservations(engine)] == ["open"]

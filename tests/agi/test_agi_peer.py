@@ -12,20 +12,41 @@ def answers(call: Call, *commands: str) -> list[list[str]]:
     return [fake.handle(command)[1] for command in commands]
 
 
-@pytest.mark.parametrize("keys, reply", [
-    ("1234#", "200 result=1234"), ("12", "200 result=12 (timeout)"), ("", "200 result= (timeout)"),
-    (None, "200 result= (timeout)"), ("#", "200 result="), ("123456", "200 result=1234"),
-])
+@pytest.mark.parametrize(
+    "keys, reply",
+    [
+        ("1234#", "200 result=1234"),
+        ("12", "200 result=12 (timeout)"),
+        ("", "200 result= (timeout)"),
+        (None, "200 result= (timeout)"),
+        ("#", "200 result="),
+        ("123456", "200 result=1234"),
+    ],
+)
 def test_get_data_collects_until_hash_max_or_silence(keys, reply):
     assert answers(Call(keys=[keys]), "GET DATA enter 5000 4") == [[reply]]
 
 
 def test_key_presses_are_consumed_one_entry_per_input_command():
     call = Call(keys=["1#", "9", "2", "7"])
-    assert answers(call, "GET DATA a 1000 4", 'STREAM FILE menu "12"', 'STREAM FILE menu ""',
-                   'STREAM FILE menu "12"', "WAIT FOR DIGIT 1000", "WAIT FOR DIGIT 1000", 'SAY DIGITS 42 ""') == [
-        ["200 result=1"], ["200 result=0 endpos=8000"], ["200 result=0 endpos=8000"],
-        ["200 result=50 endpos=4000"], ["200 result=55"], ["200 result=0"], ["200 result=0"]]
+    assert answers(
+        call,
+        "GET DATA a 1000 4",
+        'STREAM FILE menu "12"',
+        'STREAM FILE menu ""',
+        'STREAM FILE menu "12"',
+        "WAIT FOR DIGIT 1000",
+        "WAIT FOR DIGIT 1000",
+        'SAY DIGITS 42 ""',
+    ) == [
+        ["200 result=1"],
+        ["200 result=0 endpos=8000"],
+        ["200 result=0 endpos=8000"],
+        ["200 result=50 endpos=4000"],
+        ["200 result=55"],
+        ["200 result=0"],
+        ["200 result=0"],
+    ]
 
 
 def test_missing_prompts_and_failure_status():
@@ -53,7 +74,7 @@ def test_hangup_at_a_prompt_then_dead_channel_rules():
 def test_hangup_at_the_nth_command():
     fake = Asterisk(Call(hangup_at_command=2))
     fake.handle("ANSWER")
-    assert fake.handle("SET VARIABLE A 1") == (True, ["200 result=1"], False)   # idle: HANGUP first
+    assert fake.handle("SET VARIABLE A 1") == (True, ["200 result=1"], False)  # idle: HANGUP first
     fake = Asterisk(Call(hangup_at_command=2))
     fake.handle("ANSWER")
     assert fake.handle('STREAM FILE welcome ""') == (False, ["200 result=-1 endpos=4000"], True)
@@ -76,15 +97,40 @@ def test_unknown_commands_and_wrong_usage():
 
 def test_variables_expressions_exec_and_database():
     call = Call(variables={"PIN": "1234"}, callerid="5551000")
-    assert answers(call, "ANSWER", "CHANNEL STATUS", "GET VARIABLE PIN", "GET VARIABLE NOPE",
-                   "GET VARIABLE CHANNEL(state)", "GET FULL VARIABLE ${LEN(${PIN})}-${CALLERID(num)}",
-                   "GET FULL VARIABLE ${NOPE}", 'EXEC Set "BALANCE=42.50"', "GET VARIABLE BALANCE",
-                   "EXEC NoSuchApplication foo", "DATABASE PUT billing k 42.50", "DATABASE GET billing k",
-                   "DATABASE DEL billing k", "DATABASE DEL billing k", "DATABASE GET billing k") == [
-        ["200 result=0"], ["200 result=6"], ["200 result=1 (1234)"], ["200 result=0"], ["200 result=1 (Up)"],
-        ["200 result=1 (4-5551000)"], ["200 result=1 ()"], ["200 result=0"], ["200 result=1 (42.50)"],
-        ["200 result=-2"], ["200 result=1"], ["200 result=1 (42.50)"], ["200 result=1"], ["200 result=1"],
-        ["200 result=0"]]
+    assert answers(
+        call,
+        "ANSWER",
+        "CHANNEL STATUS",
+        "GET VARIABLE PIN",
+        "GET VARIABLE NOPE",
+        "GET VARIABLE CHANNEL(state)",
+        "GET FULL VARIABLE ${LEN(${PIN})}-${CALLERID(num)}",
+        "GET FULL VARIABLE ${NOPE}",
+        'EXEC Set "BALANCE=42.50"',
+        "GET VARIABLE BALANCE",
+        "EXEC NoSuchApplication foo",
+        "DATABASE PUT billing k 42.50",
+        "DATABASE GET billing k",
+        "DATABASE DEL billing k",
+        "DATABASE DEL billing k",
+        "DATABASE GET billing k",
+    ) == [
+        ["200 result=0"],
+        ["200 result=6"],
+        ["200 result=1 (1234)"],
+        ["200 result=0"],
+        ["200 result=1 (Up)"],
+        ["200 result=1 (4-5551000)"],
+        ["200 result=1 ()"],
+        ["200 result=0"],
+        ["200 result=1 (42.50)"],
+        ["200 result=-2"],
+        ["200 result=1"],
+        ["200 result=1 (42.50)"],
+        ["200 result=1"],
+        ["200 result=1"],
+        ["200 result=0"],
+    ]
 
 
 def test_environment_block_like_asterisk():

@@ -15,7 +15,13 @@ from agi_replay_app import make_app
 from asteriskbill.agi.channel import Digits
 from asteriskbill.agi.peer import read_transcript, replay_fastagi, replay_process
 from asteriskbill.agi.protocol import (
-    CallerHangup, DeadChannel, InvalidCommand, UnknownApplication, UsageError, decode_line)
+    CallerHangup,
+    DeadChannel,
+    InvalidCommand,
+    UnknownApplication,
+    UsageError,
+    decode_line,
+)
 from asteriskbill.agi.server import start_server
 
 PROGRAM = Path(__file__).with_name("agi_replay_program.py")
@@ -51,8 +57,11 @@ def test_stdio_replay(name):
 
 
 async def _replay_over_fastagi(path: Path, outcomes: list) -> list:
-    env_script = next(decode_line(line.data).partition(": ")[2] for line in read_transcript(path)
-                      if line.direction == "<" and line.data.startswith(b"agi_network_script:"))
+    env_script = next(
+        decode_line(line.data).partition(": ")[2]
+        for line in read_transcript(path)
+        if line.direction == "<" and line.data.startswith(b"agi_network_script:")
+    )
     server = await start_server({env_script.partition("?")[0]: make_app(path, outcomes)}, port=0)
     async with server:
         return await replay_fastagi(path, *server.address)
@@ -74,11 +83,13 @@ def test_fastagi_replay_of_the_command_tour_gives_typed_results():
     assert got['STREAM FILE vm-password ""'] is None
     assert got['STREAM FILE agent-pass "0123456789#*"'] == "5"
     assert got["GET DATA vm-password 5000 4"] == Digits("1234", False)
-    assert got["GET DATA beep 3000 10"] == Digits("", False)     # the second one: '#' alone (dict keeps last)
+    assert got["GET DATA beep 3000 10"] == Digits("", False)  # the second one: '#' alone (dict keeps last)
     assert got["GET DATA beep 2000 10"] == Digits("", True)
-    assert [v for c, v in outcomes if c == "GET DATA vm-password 5000 10"] == [Digits("5678", False),
-                                                                             Digits("99", False)]
-    assert [v for c, v in outcomes if c == "GET DATA beep 3000 10"][0] == Digits("12", True)
+    assert [v for c, v in outcomes if c == "GET DATA vm-password 5000 10"] == [
+        Digits("5678", False),
+        Digits("99", False),
+    ]
+    assert next(v for c, v in outcomes if c == "GET DATA beep 3000 10") == Digits("12", True)
     assert [v for c, v in outcomes if c.startswith("WAIT FOR DIGIT")] == ["7", None]
     assert got["GET VARIABLE GREETING"] == "hello world"
     assert got["GET VARIABLE NO_SUCH_VARIABLE"] is None

@@ -6,8 +6,8 @@ import csv
 import json
 import random
 import re
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from asteriskbill.ari.events import parse_timestamp
@@ -18,14 +18,22 @@ DIR = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "ari"
 @dataclass(frozen=True)
 class Expected:
     outcome: str
-    billable_ms: int        # README: talk time from events (Dial ANSWER -> first ChannelLeftBridge)
-    session: str            # what the FastAGI set (prepaid-fastagi-sessions.log)
-    uniqueid: str           # the caller leg (same log)
-    linkedid: str           # Asterisk's own CDR (prepaid-cdr.txt, the lastapp=Dial record)
+    billable_ms: int  # README: talk time from events (Dial ANSWER -> first ChannelLeftBridge)
+    session: str  # what the FastAGI set (prepaid-fastagi-sessions.log)
+    uniqueid: str  # the caller leg (same log)
+    linkedid: str  # Asterisk's own CDR (prepaid-cdr.txt, the lastapp=Dial record)
 
 
-OUTCOMES = {"2001": ("ANSWER", 3505), "2002": ("ANSWER", 5004), "2003": ("BUSY", 0), "2004": ("NOANSWER", 0),
-            "2005": ("CONGESTION", 0), "2006": ("CANCEL", 0), "2007": ("ANSWER", 2003), "2008": ("ANSWER", 2003)}
+OUTCOMES = {
+    "2001": ("ANSWER", 3505),
+    "2002": ("ANSWER", 5004),
+    "2003": ("BUSY", 0),
+    "2004": ("NOANSWER", 0),
+    "2005": ("CONGESTION", 0),
+    "2006": ("CANCEL", 0),
+    "2007": ("ANSWER", 2003),
+    "2008": ("ANSWER", 2003),
+}
 CALLS = tuple(OUTCOMES)
 
 
@@ -41,12 +49,18 @@ def all_frames() -> list[str]:
 
 def expected() -> dict[str, Expected]:
     log = (DIR / "prepaid-fastagi-sessions.log").read_text()
-    agi = {call: (session, uniqueid) for call, uniqueid, session in re.findall(
-        r"call (20\d\d) .*caller leg uniqueid (\S+)\n(?:.*\n)*?.*SET VARIABLE BILL_SESSION (\S+)\\n", log)}
+    agi = {
+        call: (session, uniqueid)
+        for call, uniqueid, session in re.findall(
+            r"call (20\d\d) .*caller leg uniqueid (\S+)\n(?:.*\n)*?.*SET VARIABLE BILL_SESSION (\S+)\\n", log
+        )
+    }
     rows = csv.reader(line for line in (DIR / "prepaid-cdr.txt").read_text().splitlines() if line.startswith('"'))
     linked = {row[16]: row[19] for row in rows if row[7] == "Dial"}
-    return {call: Expected(outcome, ms, agi[call][0], agi[call][1], linked[agi[call][1]])
-            for call, (outcome, ms) in OUTCOMES.items()}
+    return {
+        call: Expected(outcome, ms, agi[call][0], agi[call][1], linked[agi[call][1]])
+        for call, (outcome, ms) in OUTCOMES.items()
+    }
 
 
 def stamp_ms(frame: str) -> float:
@@ -59,11 +73,14 @@ UUID = re.compile(r"\b([0-9a-f]{8})-(?=[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 def later_copy(frames: list[str], n: int) -> list[str]:
     """The frames as another run ``n`` minutes later: timestamps shifted, channel ids and sessions unique."""
+
     def shift(match: re.Match) -> str:
         moved = parse_timestamp(match.group(1)) + timedelta(minutes=n)
         return '"' + moved.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moved.microsecond // 1000:03d}+0000" + '"'
-    def rename(match: re.Match) -> str:       # sessions and bridge ids (UUIDs)
+
+    def rename(match: re.Match) -> str:  # sessions and bridge ids (UUIDs)
         return f"{int(match.group(1), 16) ^ n:08x}-"
+
     return [re.sub(UUID, rename, re.sub(STAMP, shift, frame)).replace('"17954', f'"{n}-17954') for frame in frames]
 
 

@@ -21,7 +21,7 @@ import asyncio
 import base64
 import email.utils
 import json
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import parse_qs, unquote
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -30,14 +30,24 @@ from websockets.http11 import Request, Response
 
 VERSION = "GIT-master-f0c1c1a7b7"
 ENTITY_ID = "02:fc:00:00:00:01"
-INFO = {"build": {"os": "Linux", "kernel": "6.18.44-fc-v782", "machine": "x86_64", "options": "OPTIONAL_API",
-                  "date": "2026-11-23 20:33:37 UTC", "user": "root"},
-        "system": {"version": VERSION, "entity_id": ENTITY_ID},
-        "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
-        "status": {"startup_time": "2026-11-23T20:53:01.282+0000", "last_reload_time": "2026-11-23T20:53:01.282+0000"}}
-BAD_REQUEST = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>400 Bad Request</title>\r\n'
-               '</head><body>\r\n<h1>Bad Request</h1>\r\n<p>HTTP request is missing param: [app]</p>\r\n<hr />\r\n'
-               f'<address>Asterisk/{VERSION}</address>\r\n</body></html>\r\n')
+INFO = {
+    "build": {
+        "os": "Linux",
+        "kernel": "6.18.44-fc-v782",
+        "machine": "x86_64",
+        "options": "OPTIONAL_API",
+        "date": "2026-11-23 20:33:37 UTC",
+        "user": "root",
+    },
+    "system": {"version": VERSION, "entity_id": ENTITY_ID},
+    "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
+    "status": {"startup_time": "2026-11-23T20:53:01.282+0000", "last_reload_time": "2026-11-23T20:53:01.282+0000"},
+}
+BAD_REQUEST = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>400 Bad Request</title>\r\n'
+    "</head><body>\r\n<h1>Bad Request</h1>\r\n<p>HTTP request is missing param: [app]</p>\r\n<hr />\r\n"
+    f"<address>Asterisk/{VERSION}</address>\r\n</body></html>\r\n"
+)
 REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
 DROP = object()
 
@@ -46,9 +56,9 @@ class FakeAri:
     def __init__(self, user: str = "tester", password: str = "tester", entity_id: str = ENTITY_ID):
         self.user, self.password = user, password
         self.info = {**INFO, "system": {**INFO["system"], "entity_id": entity_id}}  # another Asterisk
-        self.upgrades: list[int] = []            # the status answered to each websocket upgrade
-        self.deleted: list[str] = []             # channel ids hung up with DELETE
-        self.channels: dict[str, dict] = {}      # id -> snapshot of every channel up
+        self.upgrades: list[int] = []  # the status answered to each websocket upgrade
+        self.deleted: list[str] = []  # channel ids hung up with DELETE
+        self.channels: dict[str, dict] = {}  # id -> snapshot of every channel up
         self._queue: asyncio.Queue = asyncio.Queue()
         self._server = None
 
@@ -60,10 +70,16 @@ class FakeAri:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> "FakeAri":
-        self._server = await serve(self._stream, "127.0.0.1", 0, process_request=self._route,
-                                   process_response=_bare_101, server_header=None,
-                                   compression=None)
+    async def __aenter__(self) -> FakeAri:
+        self._server = await serve(
+            self._stream,
+            "127.0.0.1",
+            0,
+            process_request=self._route,
+            process_response=_bare_101,
+            server_header=None,
+            compression=None,
+        )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -85,7 +101,7 @@ class FakeAri:
             event = json.loads(frame)
             channel = event.get("channel") or {}
         except (ValueError, AttributeError):
-            return                                 # garbage frames are sent as they are
+            return  # garbage frames are sent as they are
         if event.get("type") == "ChannelDestroyed":
             self.channels.pop(channel.get("id"), None)
         elif channel.get("id"):
@@ -118,8 +134,12 @@ class FakeAri:
         params = parse_qs(query)
         websocket = path == "/ari/events"
         if not self._authorized(request.headers.get("Authorization"), params.get("api_key", [""])[0]):
-            response = _response(401, b'{"message":"Authentication required"}', websocket=websocket,
-                                 extra={"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'})
+            response = _response(
+                401,
+                b'{"message":"Authentication required"}',
+                websocket=websocket,
+                extra={"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'},
+            )
         elif websocket:
             response = None if "app" in params else _response(400, BAD_REQUEST.encode(), "text/html", websocket=True)
         else:
@@ -155,8 +175,14 @@ def _json(status: int, body: object) -> Response:
     return _response(status, json.dumps(body, separators=(",", ":")).encode())
 
 
-def _response(status: int, body: bytes, content_type: str | None = "application/json", *, websocket: bool = False,
-              extra: dict[str, str] | None = None) -> Response:
+def _response(
+    status: int,
+    body: bytes,
+    content_type: str | None = "application/json",
+    *,
+    websocket: bool = False,
+    extra: dict[str, str] | None = None,
+) -> Response:
     """A plain HTTP response in Asterisk's header order (upgrade refusals carry no Connection header)."""
     headers = Headers([("Server", f"Asterisk/{VERSION}"), ("Date", email.utils.formatdate(usegmt=True))])
     if not websocket:

@@ -7,18 +7,18 @@ import socket
 from datetime import timedelta
 
 import pytest
+from captures import CALLS, all_frames, expected, frames, jumble
+from fake_ari import ENTITY_ID, VERSION, FakeAri
+from test_ari_tracker import check
 
 from asteriskbill.ari.client import AriClient, AriError, Mark
 from asteriskbill.ari.events import parse_event
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
 from asteriskbill.ari.tracker import EVENT_GAP, CallTracker, IncompleteCall
 from asteriskbill.settings import Settings
-from captures import CALLS, all_frames, expected, frames, jumble
-from fake_ari import ENTITY_ID, VERSION, FakeAri
-from test_ari_tracker import check
 
 EXPECTED = expected()
-GUARD = 60          # seconds: a broken test fails instead of hanging; never an assertion about speed
+GUARD = 60  # seconds: a broken test fails instead of hanging; never an assertion about speed
 
 
 def run(coro):
@@ -35,6 +35,7 @@ async def collect(client: AriClient, count: int, tracker: CallTracker | None = N
         reports.append(report)
         if len(reports) == count:
             return reports
+    return None
 
 
 def by_session(reports) -> dict:
@@ -44,9 +45,10 @@ def by_session(reports) -> dict:
 
 def split_at_answer(call):
     frame_list = frames(call)
-    answer = next(i for i, f in enumerate(frame_list)
-                  if '"type":"Dial"' in f and '"dialstatus":"ANSWER"' in f and '"caller"' in f)
-    return frame_list[:answer + 1], frame_list[answer + 1:]
+    answer = next(
+        i for i, f in enumerate(frame_list) if '"type":"Dial"' in f and '"dialstatus":"ANSWER"' in f and '"caller"' in f
+    )
+    return frame_list[: answer + 1], frame_list[answer + 1 :]
 
 
 class Stop(Exception):
@@ -58,6 +60,7 @@ def stopping_sleep(delays: list, after: int):
         delays.append(seconds)
         if len(delays) == after:
             raise Stop
+
     return sleep
 
 
@@ -68,6 +71,7 @@ def test_every_capture_through_the_client():
             reports = await collect(client, 8)
             assert fake.upgrades == [101]
             return reports
+
     reports = run(main())
     for call, report in zip(CALLS, reports):
         check(call, report)
@@ -79,6 +83,7 @@ def test_duplicated_and_shuffled_frames_over_tcp(seed):
         async with FakeAri() as fake, client_for(fake) as client:
             fake.play(jumble(all_frames() * 2, seed))
             return by_session(await collect(client, 8))
+
     reports = run(main())
     for call in CALLS:
         check(call, reports[EXPECTED[call].session])
@@ -90,6 +95,7 @@ def test_garbage_frames_are_logged_and_skipped(caplog):
             fake.play(["garbage", "{}", '{"type":"Dial","timestamp":"2026-11-23T21:05:01.630+0000"}'])
             fake.play(frames("2001"))
             return await collect(client, 1)
+
     (report,) = run(main())
     check("2001", report)
     warnings = [r.getMessage() for r in caplog.records if r.name == "asteriskbill.ari" and r.levelname == "WARNING"]
@@ -107,6 +113,7 @@ def test_reconnects_after_the_server_drops_the_socket(caplog):
             reports = await collect(client, 8)
             assert fake.upgrades == [101, 101]
             return reports
+
     reports = run(main())
     for call, report in zip(CALLS, reports):
         check(call, report)
@@ -124,6 +131,7 @@ def test_a_call_up_during_a_reconnection_goes_to_recovery():
             fake.drop()
             fake.play(after + frames("2002"))
             return await collect(client, 2)
+
     gap, good = run(main())
     assert isinstance(gap, IncompleteCall)
     assert (gap.session, gap.reason, gap.asterisk_answered_ms) == (EXPECTED["2001"].session, EVENT_GAP, 3506)
@@ -139,6 +147,7 @@ def test_a_call_that_ended_while_disconnected_is_found_by_get_channels():
             fake.drop(lost=after)
             fake.play(frames("2003"))
             return await collect(client, 2)
+
     lost, busy = run(main())
     assert (lost.session, lost.reason, lost.ended_at) == (EXPECTED["2007"].session, EVENT_GAP, None)
     check("2003", busy)
@@ -154,26 +163,35 @@ def test_wrong_credentials_say_so_and_retry_slowly(caplog):
                 await collect(client, 1)
             await client.aclose()
             return fake.upgrades
-    assert run(main()) == [401, 401, 401]          # one attempt per wait: no busy loop
-    assert delays == [7.0, 7.0, 7.0]                # straight to the slowest pace
+
+    assert run(main()) == [401, 401, 401]  # one attempt per wait: no busy loop
+    assert delays == [7.0, 7.0, 7.0]  # straight to the slowest pace
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 3
     assert "401 Unauthorized" in errors[0] and "'tester'" in errors[0] and "ari_password" in errors[0]
 
 
 def test_backoff_doubles_up_to_the_cap_when_nobody_listens(caplog):
-    with socket.socket() as probe:                  # a port nobody listens on
+    with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     delays = []
-    client = AriClient(f"http://127.0.0.1:{port}", "tester", "tester", "asteriskbill", min_delay=0.5,
-                       max_delay=4.0, sleep=stopping_sleep(delays, 6))
+    client = AriClient(
+        f"http://127.0.0.1:{port}",
+        "tester",
+        "tester",
+        "asteriskbill",
+        min_delay=0.5,
+        max_delay=4.0,
+        sleep=stopping_sleep(delays, 6),
+    )
 
     async def main():
         with pytest.raises(Stop):
             async for _ in client.frames():
                 raise AssertionError("nothing listens there")
         await client.aclose()
+
     run(main())
     assert delays == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert sum("cannot reach ARI" in r.getMessage() for r in caplog.records) == 6
@@ -188,10 +206,12 @@ def test_idle_marks_and_events_url():
                 seen.append(frame)
                 if frame is Mark.IDLE:
                     return seen, client.events_url, fake.port
+        return None
+
     seen, url, port = run(main())
     assert seen[0] is Mark.CONNECTED and seen[1:3] == frames("2003")[:2] and seen[3] is Mark.IDLE
     assert url == f"ws://127.0.0.1:{port}/ari/events?app=asteriskbill&subscribeAll=true"
-    assert "tester" not in url                      # credentials go in the Authorization header only
+    assert "tester" not in url  # credentials go in the Authorization header only
 
 
 def test_rest_calls():
@@ -211,6 +231,7 @@ def test_rest_calls():
             again = await client.hangup(caller)
             unknown = await client.hangup("no-such-channel")
             return live, info, deleted, again, unknown, fake.deleted, await client.channel_ids()
+
     live, info, deleted, again, unknown, fake_deleted, after = run(main())
     assert sorted(live) == ["1795467910.296", "1795467910.297", "1795467910.298", "1795467910.299"]
     assert (info.entity_id, info.version) == (ENTITY_ID, VERSION)
@@ -224,6 +245,7 @@ def test_rest_with_wrong_credentials_raises_a_clear_error():
             with pytest.raises(AriError, match="401.*ari_user/ari_password") as error:
                 await client.channel_ids()
             return error.value.status
+
     assert run(main()) == 401
 
 
@@ -243,8 +265,9 @@ def test_the_safety_net_hangs_up_an_overdue_call():
             assert await hang_up_overdue(client, tracker, call.deadline(1000), 1000) == []
             late = call.deadline(1000) + timedelta(milliseconds=1)
             assert await hang_up_overdue(client, tracker, late, 1000) == [call]
-            assert await hang_up_overdue(client, tracker, late, 1000) == [call]   # gone already: not an error
+            assert await hang_up_overdue(client, tracker, late, 1000) == [call]  # gone already: not an error
             return fake.deleted
+
     assert run(main()) == [EXPECTED["2002"].uniqueid]
 
 
@@ -267,17 +290,25 @@ async def _raw(port: int, request: str, headers_only: bool = False) -> bytes:
     return data
 
 
-UPGRADE = ("GET /ari/events?{query} HTTP/1.1\nHost: 127.0.0.1\nUpgrade: websocket\nConnection: Upgrade\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\n")
+UPGRADE = (
+    "GET /ari/events?{query} HTTP/1.1\nHost: 127.0.0.1\nUpgrade: websocket\nConnection: Upgrade\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\n"
+)
 
 
-@pytest.mark.parametrize("query", ["app=asteriskbill&subscribeAll=true",
-                                   "app=asteriskbill&subscribeAll=true&api_key=tester:wrong",
-                                   "app=asteriskbill&subscribeAll=true&api_key=nobody:tester"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "app=asteriskbill&subscribeAll=true",
+        "app=asteriskbill&subscribeAll=true&api_key=tester:wrong",
+        "app=asteriskbill&subscribeAll=true&api_key=nobody:tester",
+    ],
+)
 def test_fake_refuses_upgrades_like_asterisk(query):
     async def main():
         async with FakeAri() as fake:
             return await _raw(fake.port, UPGRADE.format(query=query))
+
     head, _, body = run(main()).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 401 Unauthorized\r\n")
     assert b'WWW-Authenticate: Basic realm="Asterisk REST Interface"' in head and b"101" not in head
@@ -287,10 +318,14 @@ def test_fake_refuses_upgrades_like_asterisk(query):
 def test_fake_answers_like_asterisk():
     async def main():
         async with FakeAri() as fake:
-            return (await _raw(fake.port, UPGRADE.format(query="subscribeAll=true&api_key=tester:tester")),
-                    await _raw(fake.port, UPGRADE.format(query="app=asteriskbill&api_key=tester:tester"), True),
-                    await _raw(fake.port, "DELETE /ari/channels/no-such-channel?api_key=tester:tester HTTP/1.1\n"
-                                          "Host: x\n\n"))
+            return (
+                await _raw(fake.port, UPGRADE.format(query="subscribeAll=true&api_key=tester:tester")),
+                await _raw(fake.port, UPGRADE.format(query="app=asteriskbill&api_key=tester:tester"), True),
+                await _raw(
+                    fake.port, "DELETE /ari/channels/no-such-channel?api_key=tester:tester HTTP/1.1\nHost: x\n\n"
+                ),
+            )
+
     no_app, upgrade, missing = run(main())
     assert no_app.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"missing param: [app]" in no_app
     assert upgrade.startswith(b"HTTP/1.1 101 Switching Protocols\r\n") and b"Date:" not in upgrade

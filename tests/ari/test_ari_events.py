@@ -1,10 +1,19 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from asteriskbill.ari.events import (BadFrame, BridgeEvent, ChannelEvent, DialEvent, GenericEvent, HangupEvent,
-                                     UserEvent, VarsetEvent, parse_event)
 from captures import all_frames, frames
+
+from asteriskbill.ari.events import (
+    BadFrame,
+    BridgeEvent,
+    ChannelEvent,
+    DialEvent,
+    GenericEvent,
+    HangupEvent,
+    UserEvent,
+    VarsetEvent,
+    parse_event,
+)
 
 
 def _first(call, kind, **where):
@@ -18,8 +27,15 @@ def _first(call, kind, **where):
 def test_every_captured_frame_parses_to_its_type():
     events = [parse_event(frame) for frame in all_frames()]
     assert len(events) == 631
-    assert {type(e).__name__ for e in events} == {"ChannelEvent", "VarsetEvent", "DialEvent", "HangupEvent",
-                                                   "UserEvent", "BridgeEvent", "GenericEvent"}
+    assert {type(e).__name__ for e in events} == {
+        "ChannelEvent",
+        "VarsetEvent",
+        "DialEvent",
+        "HangupEvent",
+        "UserEvent",
+        "BridgeEvent",
+        "GenericEvent",
+    }
     assert {e.type for e in events if isinstance(e, GenericEvent)} == {"DeviceStateChanged"}
     assert {e.asterisk_id for e in events} == {"02:fc:00:00:00:01"}
 
@@ -27,7 +43,7 @@ def test_every_captured_frame_parses_to_its_type():
 def test_timestamp_is_aware_utc_with_milliseconds():
     event = parse_event(frames("2001")[0])
     assert isinstance(event, ChannelEvent)
-    assert event.timestamp == datetime(2026, 11, 23, 21, 5, 1, 629000, tzinfo=timezone.utc)
+    assert event.timestamp == datetime(2026, 11, 23, 21, 5, 1, 629000, tzinfo=UTC)
     assert event.channel.id == "1795467901.288" and event.channel.name == "Local/2001@prepaid-00000048;1"
     assert (event.channel.state, event.channel.context, event.channel.exten) == ("Down", "prepaid", "2001")
     assert event.channel.created_at == event.timestamp
@@ -54,8 +70,13 @@ def test_dial_with_and_without_caller():
 def test_userevent_and_hangup_causes():
     user = _first("2003", "ChannelUserevent")
     assert isinstance(user, UserEvent) and user.eventname == "asteriskbill"
-    assert user.userevent == {"eventname": "asteriskbill", "session": "4e59da7b-55cb-4c70-9d53-e686245f4922",
-                              "dialstatus": "BUSY", "answeredtime_ms": "", "dialedtime_ms": ""}
+    assert user.userevent == {
+        "eventname": "asteriskbill",
+        "session": "4e59da7b-55cb-4c70-9d53-e686245f4922",
+        "dialstatus": "BUSY",
+        "answeredtime_ms": "",
+        "dialedtime_ms": "",
+    }
     busy = _first("2003", "ChannelDestroyed", cause=17)
     assert isinstance(busy, HangupEvent) and busy.cause_txt == "User busy" and not busy.soft
     request = _first("2008", "ChannelHangupRequest", cause=32)
@@ -70,24 +91,31 @@ def test_bridge_events():
 
 
 def test_unknown_types_are_kept_whole():
-    event = parse_event('{"type":"StasisStart","timestamp":"2026-11-23T21:05:01.629+0000","args":[],'
-                        '"asterisk_id":"x","application":"asteriskbill"}')
+    event = parse_event(
+        '{"type":"StasisStart","timestamp":"2026-11-23T21:05:01.629+0000","args":[],'
+        '"asterisk_id":"x","application":"asteriskbill"}'
+    )
     assert isinstance(event, GenericEvent) and event.data["args"] == []
 
 
-@pytest.mark.parametrize("frame, reason", [
-    ("not json", "not JSON"),
-    ('{"type":"Dial"', "not JSON"),
-    ("[]", "not an ARI event"),
-    ('{"timestamp":"2026-11-23T21:05:01.629+0000"}', "not an ARI event"),
-    ('{"type":"Dial"}', "bad timestamp"),
-    ('{"type":"Dial","timestamp":"yesterday"}', "bad timestamp"),
-    ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629"}', "no UTC offset"),
-    ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629+0000"}', "malformed Dial"),
-    ('{"type":"ChannelDestroyed","timestamp":"2026-11-23T21:05:01.629+0000","channel":{"name":"x"}}',
-     "malformed ChannelDestroyed"),
-    ('{"type":"ChannelVarset","timestamp":"2026-11-23T21:05:01.629+0000","channel":"oops"}', "malformed"),
-])
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        ("not json", "not JSON"),
+        ('{"type":"Dial"', "not JSON"),
+        ("[]", "not an ARI event"),
+        ('{"timestamp":"2026-11-23T21:05:01.629+0000"}', "not an ARI event"),
+        ('{"type":"Dial"}', "bad timestamp"),
+        ('{"type":"Dial","timestamp":"yesterday"}', "bad timestamp"),
+        ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629"}', "no UTC offset"),
+        ('{"type":"Dial","timestamp":"2026-11-23T21:05:01.629+0000"}', "malformed Dial"),
+        (
+            '{"type":"ChannelDestroyed","timestamp":"2026-11-23T21:05:01.629+0000","channel":{"name":"x"}}',
+            "malformed ChannelDestroyed",
+        ),
+        ('{"type":"ChannelVarset","timestamp":"2026-11-23T21:05:01.629+0000","channel":"oops"}', "malformed"),
+    ],
+)
 def test_garbage_is_reported_not_fatal(frame, reason):
     with pytest.raises(BadFrame, match=reason):
         parse_event(frame)

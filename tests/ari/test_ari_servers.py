@@ -6,13 +6,13 @@ import asyncio
 import json
 import re
 
+from fake_ari import ENTITY_ID, FakeAri
 from sqlalchemy import select
+from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 from asteriskbill.runtime import Listeners, serve
 from asteriskbill.services import servers
 from asteriskbill.store.models import Cdr, LedgerEntry, Reservation
-from fake_ari import ENTITY_ID, FakeAri
-from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 OTHER_ID = "02:fc:00:00:00:02"  # a second Asterisk's entity id
 
@@ -38,6 +38,7 @@ def settled(engine, count: int):
     def check() -> bool:
         with engine.begin() as conn:
             return len(conn.execute(select(Reservation.id).where(Reservation.status != "open")).all()) >= count
+
     return check
 
 
@@ -68,6 +69,7 @@ def test_one_listener_per_server_each_cdr_records_its_asterisk(cli, engine, worl
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 10)
+
     asyncio.run(asyncio.wait_for(main(), 60))
     with engine.begin() as conn:
         assert dict(conn.execute(select(Cdr.session, Cdr.server)).all()) == {first: ENTITY_ID, second: OTHER_ID}
@@ -75,7 +77,9 @@ def test_one_listener_per_server_each_cdr_records_its_asterisk(cli, engine, worl
     assert listed == {"pbx-a": ENTITY_ID, "pbx-b": OTHER_ID}
     by_server = {r["key"]: r["total"] for r in json.loads(cli("cdr", "stats", "--by", "server", "--json").stdout)}
     assert {key: (t["calls"], t["answered"], t["cost"]) for key, t in by_server.items()} == {
-        "pbx-a": (1, 1, "0.006667"), "pbx-b": (1, 1, "0.005")}   # 3506 ms -> 4 s, 2003 ms -> 3 s
+        "pbx-a": (1, 1, "0.006667"),
+        "pbx-b": (1, 1, "0.005"),
+    }  # 3506 ms -> 4 s, 2003 ms -> 3 s
     cli("check")
 
 
@@ -96,6 +100,7 @@ def test_events_without_asterisk_id_get_the_servers_entity_id(cli, engine, world
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 10)
+
     asyncio.run(asyncio.wait_for(main(), 60))
     with engine.begin() as conn:
         assert conn.execute(select(Cdr.server)).scalars().all() == [OTHER_ID]
@@ -121,6 +126,7 @@ def test_a_call_seen_by_two_listeners_is_settled_once(cli, engine, world):  # no
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 10)
+
     asyncio.run(asyncio.wait_for(main(), 60))
     with engine.begin() as conn:
         assert conn.execute(select(LedgerEntry.amount).where(LedgerEntry.kind == "call")).scalars().all() == [-8_334]
@@ -142,6 +148,7 @@ def test_listeners_follow_the_servers_table_and_the_setting(cli, engine, setting
             await asyncio.gather(b_task, return_exceptions=True)
             assert b_task.cancelled()
             await listeners.stop()
+
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
@@ -153,5 +160,7 @@ def test_a_changed_asterisk_is_recorded_once_and_audited(cli, engine):
     assert servers.record_asterisk_id(engine, "pbx", asterisk_id)
     assert not servers.record_asterisk_id(engine, "default", asterisk_id)  # the setting has no row
     changes = [e for e in json.loads(cli("audit", "list", "--json").stdout) if e["action"] == "server.asterisk-id"]
-    assert [c["detail"] for c in changes] == [{"asterisk_id": ENTITY_ID, "before": None},
-                                              {"asterisk_id": asterisk_id, "before": ENTITY_ID}]
+    assert [c["detail"] for c in changes] == [
+        {"asterisk_id": ENTITY_ID, "before": None},
+        {"asterisk_id": asterisk_id, "before": ENTITY_ID},
+    ]

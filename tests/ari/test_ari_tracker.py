@@ -2,11 +2,19 @@ import json
 from datetime import timedelta
 
 import pytest
+from captures import CALLS, all_frames, expected, frames, jumble, later_copy
 
 from asteriskbill.ari.events import GenericEvent, parse_event
-from asteriskbill.ari.tracker import (EVENT_GAP, MISSED_START, NO_FINAL_DIALSTATUS, NOT_DIALED, CallTracker,
-                                     FinishedCall, IncompleteCall, replay)
-from captures import CALLS, all_frames, expected, frames, jumble, later_copy
+from asteriskbill.ari.tracker import (
+    EVENT_GAP,
+    MISSED_START,
+    NO_FINAL_DIALSTATUS,
+    NOT_DIALED,
+    CallTracker,
+    FinishedCall,
+    IncompleteCall,
+    replay,
+)
 
 EXPECTED = expected()
 
@@ -34,7 +42,7 @@ def test_each_capture_gives_the_readme_outcome_and_milliseconds(call):
     assert report.created_at < report.dial_started_at <= report.ended_at
     if want.outcome == "ANSWER":
         assert report.dial_started_at < report.answered_at < report.talk_ended_at <= report.ended_at
-        assert abs(report.billable_ms - report.asterisk_answered_ms) <= 10    # Asterisk's own ANSWEREDTIME_MS
+        assert abs(report.billable_ms - report.asterisk_answered_ms) <= 10  # Asterisk's own ANSWEREDTIME_MS
     else:
         assert (report.answered_at, report.talk_ended_at, report.billable_ms) == (None, None, 0)
 
@@ -107,9 +115,18 @@ def test_a_listener_started_mid_call_never_invents_a_bill(call):
             (report,) = reports
             check(call, report)
         elif cut <= userevent_at:
-            assert reports == [IncompleteCall(EXPECTED[call].session, MISSED_START, "02:fc:00:00:00:01",
-                                              EXPECTED[call].uniqueid, reports[0].channel, reports[0].ended_at,
-                                              EXPECTED[call].outcome, reports[0].asterisk_answered_ms)]
+            assert reports == [
+                IncompleteCall(
+                    EXPECTED[call].session,
+                    MISSED_START,
+                    "02:fc:00:00:00:01",
+                    EXPECTED[call].uniqueid,
+                    reports[0].channel,
+                    reports[0].ended_at,
+                    EXPECTED[call].outcome,
+                    reports[0].asterisk_answered_ms,
+                )
+            ]
             assert reports[0].ended_at is not None
         else:
             assert reports == []
@@ -120,8 +137,11 @@ def test_no_state_is_left_behind():
     replay(events(all_frames()), tracker)
     assert tracker.tracked_channels == 32
     last = parse_event(all_frames()[-1])
-    tracker.feed(GenericEvent(type="DeviceStateChanged", timestamp=last.timestamp + timedelta(seconds=61),
-                              asterisk_id=last.asterisk_id))
+    tracker.feed(
+        GenericEvent(
+            type="DeviceStateChanged", timestamp=last.timestamp + timedelta(seconds=61), asterisk_id=last.asterisk_id
+        )
+    )
     assert tracker.tracked_channels == 0 and tracker.in_progress() == []
 
 
@@ -131,7 +151,7 @@ def _unbilled(frame: str) -> str | None:
     if event.get("variable") in ("BILL_SESSION", "BILL_MAX_MS"):
         return None
     if event["type"] == "ChannelUserevent":
-        event["userevent"]["session"] = ""            # ${BILL_SESSION} is empty then
+        event["userevent"]["session"] = ""  # ${BILL_SESSION} is empty then
     return json.dumps(event)
 
 
@@ -141,7 +161,7 @@ def test_channels_that_never_carry_bill_session_are_forgotten():
     for n in range(50):
         for frame in later_copy(unbilled, n):
             assert tracker.feed(parse_event(frame)) == []
-        assert tracker.tracked_channels <= 32        # bounded: the channels of the last minute only
+        assert tracker.tracked_channels <= 32  # bounded: the channels of the last minute only
     assert tracker.flush() == []
 
 
@@ -160,7 +180,7 @@ def test_in_progress_and_overdue():
     assert up.deadline(2000) == up.answered_at + timedelta(milliseconds=7000)
     assert tracker.overdue(up.deadline(2000), 2000) == []
     assert tracker.overdue(up.deadline(2000) + timedelta(milliseconds=1), 2000) == [up]
-    for event in frame_list[answer + 1:]:
+    for event in frame_list[answer + 1 :]:
         tracker.feed(event)
     assert tracker.in_progress() == []
 
@@ -168,7 +188,7 @@ def test_in_progress_and_overdue():
 def _split_at_answer(call):
     frame_list = events(frames(call))
     answer = next(i for i, e in enumerate(frame_list) if e.type == "Dial" and e.caller and e.dialstatus == "ANSWER")
-    return frame_list[:answer + 1], frame_list[answer + 1:]
+    return frame_list[: answer + 1], frame_list[answer + 1 :]
 
 
 def test_a_call_up_across_a_reconnection_goes_to_recovery():
@@ -179,7 +199,11 @@ def test_a_call_up_across_a_reconnection_goes_to_recovery():
     (report,) = replay(after, tracker)
     assert isinstance(report, IncompleteCall)
     assert (report.session, report.reason, report.asterisk_dialstatus, report.asterisk_answered_ms) == (
-        EXPECTED["2001"].session, EVENT_GAP, "ANSWER", 3506)
+        EXPECTED["2001"].session,
+        EVENT_GAP,
+        "ANSWER",
+        3506,
+    )
 
 
 def test_a_call_that_ended_during_a_reconnection_is_reported_at_resync():
@@ -188,9 +212,13 @@ def test_a_call_that_ended_during_a_reconnection_is_reported_at_resync():
     replay(before, tracker)
     (lost,) = tracker.resync(set())
     assert (lost.session, lost.reason, lost.ended_at, lost.uniqueid) == (
-        EXPECTED["2007"].session, EVENT_GAP, None, EXPECTED["2007"].uniqueid)
+        EXPECTED["2007"].session,
+        EVENT_GAP,
+        None,
+        EXPECTED["2007"].uniqueid,
+    )
     assert tracker.tracked_channels == 0
-    assert replay(after, tracker) == []               # its late frames change nothing
+    assert replay(after, tracker) == []  # its late frames change nothing
 
 
 def test_resync_without_a_channel_list_only_flags():

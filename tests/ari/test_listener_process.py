@@ -8,11 +8,11 @@ import signal
 import socket
 import sys
 
+from fake_ari import FakeAri
 from sqlalchemy import select
+from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 from asteriskbill.store.models import Cdr, LedgerEntry
-from fake_ari import FakeAri
-from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 
 def free_port() -> int:
@@ -22,11 +22,25 @@ def free_port() -> int:
 
 
 async def start_serve(db: str, ari: FakeAri) -> asyncio.subprocess.Process:
-    env = {**os.environ, "ASTERISKBILL_ARI_URL": ari.url, "ASTERISKBILL_ARI_USER": "tester",
-           "ASTERISKBILL_ARI_PASSWORD": "tester"}
+    env = {
+        **os.environ,
+        "ASTERISKBILL_ARI_URL": ari.url,
+        "ASTERISKBILL_ARI_USER": "tester",
+        "ASTERISKBILL_ARI_PASSWORD": "tester",
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", str(free_port()), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "asteriskbill.cli",
+        "--db",
+        db,
+        "serve",
+        "--port",
+        str(free_port()),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def until(condition, seconds: float = 30) -> None:
@@ -49,15 +63,15 @@ def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world):  # noqa
 
     async def main():
         async with FakeAri() as ari:
-            ari.play(playlist[:answered + 2])
+            ari.play(playlist[: answered + 2])
             first = await start_serve(cli.db, ari)
             await until(lambda: ari.upgrades and ari._queue.empty())
             await asyncio.sleep(0.3)
             first.send_signal(signal.SIGKILL)
             assert await first.wait() == -signal.SIGKILL
-            ari.drop()                                  # the dead listener's socket goes away
-            ari.play(playlist[answered + 2:])           # the call goes on and ends meanwhile
-            ari.play(playlist)                          # the same frames again: no new bill
+            ari.drop()  # the dead listener's socket goes away
+            ari.play(playlist[answered + 2 :])  # the call goes on and ends meanwhile
+            ari.play(playlist)  # the same frames again: no new bill
             second = await start_serve(cli.db, ari)
             try:
                 await until(lambda: charges(engine))
@@ -66,6 +80,7 @@ def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world):  # noqa
                 second.terminate()
                 _, err = await second.communicate()
             assert second.returncode == 0, err.decode()
+
     asyncio.run(asyncio.wait_for(main(), 90))
     # Asterisk's own ANSWEREDTIME_MS from the UserEvent (3506 ms) -> 4 s at 0.10/min
     assert charges(engine) == [-6_667]

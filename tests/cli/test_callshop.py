@@ -8,13 +8,13 @@ import re
 
 import pytest
 from sqlalchemy import select
+from world import make_world, place
 
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.money import format_amount, parse_amount
 from asteriskbill.services.settlement import settle
 from asteriskbill.store.models import Account, AuditEntry, LedgerEntry, Reservation
-from world import make_world, place
 
 UK, USA = "00442071234567", "0015551234"  # retail: UK 0.60/min billed 60/6, USA 0.10/min per second
 BOOTH = "booth-301"
@@ -45,10 +45,14 @@ def talk(engine, shop, number: str, ms: int) -> dict:
 def booth_money(engine) -> tuple[int, int, list[tuple[str, int]]]:
     """(balance, credit limit, [(kind, amount)] oldest first) of the booth."""
     with engine.begin() as conn:
-        account = conn.execute(select(Account.id, Account.balance, Account.credit_limit)
-                               .where(Account.name == BOOTH)).one()
-        entries = conn.execute(select(LedgerEntry.kind, LedgerEntry.amount).where(LedgerEntry.account_id == account.id)
-                               .order_by(LedgerEntry.id)).all()
+        account = conn.execute(
+            select(Account.id, Account.balance, Account.credit_limit).where(Account.name == BOOTH)
+        ).one()
+        entries = conn.execute(
+            select(LedgerEntry.kind, LedgerEntry.amount)
+            .where(LedgerEntry.account_id == account.id)
+            .order_by(LedgerEntry.id)
+        ).all()
     return account.balance, account.credit_limit, [tuple(e) for e in entries]
 
 
@@ -60,8 +64,12 @@ def pairs(text: str, *labels: str) -> dict[str, str]:
 
 def audit_actions(engine) -> list[str]:
     with engine.begin() as conn:
-        return [a for (a,) in conn.execute(select(AuditEntry.action).where(AuditEntry.action.like("callshop.%"))
-                                           .order_by(AuditEntry.id))]
+        return [
+            a
+            for (a,) in conn.execute(
+                select(AuditEntry.action).where(AuditEntry.action.like("callshop.%")).order_by(AuditEntry.id)
+            )
+        ]
 
 
 def test_a_booth_is_an_extension_account_marked_as_one(shop, cli):
@@ -74,22 +82,30 @@ def test_a_booth_is_an_extension_account_marked_as_one(shop, cli):
 
 def test_prepaid_booth(shop, cli, engine):
     assert "prepaid 5.00 USD" in cli("callshop", "start", BOOTH, "--prepaid", "5.00").stdout
-    first = talk(engine, shop, UK, 95_000)     # 5.00 pays 498 s; 95 s is billed 96 s at 60/6: 0.96
+    first = talk(engine, shop, UK, 95_000)  # 5.00 pays 498 s; 95 s is billed 96 s at 60/6: 0.96
     assert first["BILL_MAX_MS"] == "498000"
-    second = talk(engine, shop, USA, 42_000)   # 42 s at 0.10/min: 0.07
+    second = talk(engine, shop, USA, 42_000)  # 42 s at 0.10/min: 0.07
     assert second["BILL_MAX_MS"] == "2424000"  # what the 4.04 left pays
     out = cli("callshop", "stop", BOOTH).stdout
     assert pairs(out, "Booth", "Time zone", "Calls", "Total", "Paid", "Change", "Amount due") == {
-        "Booth": "booth-301 (ext 301)", "Time zone": "UTC", "Calls": "2", "Total": "1.03 USD", "Paid": "5.00 USD",
-        "Change": "3.97 USD"}
+        "Booth": "booth-301 (ext 301)",
+        "Time zone": "UTC",
+        "Calls": "2",
+        "Total": "1.03 USD",
+        "Paid": "5.00 USD",
+        "Change": "3.97 USD",
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", pairs(out, "Stopped")["Stopped"])
     lines = out.splitlines()
     at = lines.index(next(line for line in lines if line.endswith("442071234567                1:35")))
     assert lines[at + 1].split() == ["UK", "0.96"]
     assert lines[at + 2].split()[1:] == ["15551234", "0:42"] and lines[at + 3].split() == ["USA", "0.07"]
     assert max(map(len, lines)) == 42  # an 80 mm receipt printer's line
-    assert booth_money(engine) == (0, 0, [("booth_payment", 5_000_000), ("call", -960_000), ("call", -70_000),
-                                          ("booth_change", -3_970_000)])
+    assert booth_money(engine) == (
+        0,
+        0,
+        [("booth_payment", 5_000_000), ("call", -960_000), ("call", -70_000), ("booth_change", -3_970_000)],
+    )
     assert audit_actions(engine) == ["callshop.start", "callshop.payment", "callshop.change", "callshop.stop"]
     cli("check")
     assert cli("callshop", "receipt", BOOTH).stdout == out  # a second copy, identical
@@ -101,15 +117,24 @@ def test_postpaid_booth_on_the_default_credit_limit(shop, cli, engine):
     talk(engine, shop, UK, 95_000)
     [status] = json.loads(cli("callshop", "status", "--json").stdout)
     assert {k: status[k] for k in ("state", "mode", "total", "remaining")} == {
-        "state": "started", "mode": "postpaid", "total": "0.96", "remaining": "19.04"}
+        "state": "started",
+        "mode": "postpaid",
+        "total": "0.96",
+        "remaining": "19.04",
+    }
     receipt = json.loads(cli("callshop", "stop", BOOTH, "--json").stdout)
     assert {k: receipt[k] for k in ("mode", "total", "paid", "change", "due")} == {
-        "mode": "postpaid", "total": "0.96", "paid": "0.00", "change": "0.00", "due": "0.96"}
+        "mode": "postpaid",
+        "total": "0.96",
+        "paid": "0.00",
+        "change": "0.00",
+        "due": "0.96",
+    }
     assert [(c["number"], c["destination"], c["billed_seconds"], c["cost"]) for c in receipt["calls"]] == [
-        ("442071234567", "UK", 95, "0.96")]
+        ("442071234567", "UK", 95, "0.96")
+    ]
     assert booth_money(engine) == (0, 0, [("call", -960_000), ("booth_payment", 960_000)])
-    assert pairs(cli("callshop", "receipt", BOOTH).stdout, "Paid", "Amount due", "Change") == {
-        "Amount due": "0.96 USD"}
+    assert pairs(cli("callshop", "receipt", BOOTH).stdout, "Paid", "Amount due", "Change") == {"Amount due": "0.96 USD"}
     cli("check")
 
 
@@ -127,7 +152,11 @@ def test_booth_runs_out_of_money_mid_session(shop, cli, engine, credit_limit, se
     assert dial(engine, shop, USA) == {"BILL_STATUS": "NO_CREDIT"}
     receipt = json.loads(cli("callshop", "stop", BOOTH, "--json").stdout)
     assert (receipt["total"], receipt["paid"], receipt["change"], receipt["due"]) == (
-        format_amount(1_000_000 + limit), "1.00", "0.00", format_amount(limit))
+        format_amount(1_000_000 + limit),
+        "1.00",
+        "0.00",
+        format_amount(limit),
+    )
     assert booth_money(engine)[:2] == (0, 0)
     cli("check")
 
@@ -142,8 +171,10 @@ def test_a_booth_calls_only_between_start_and_stop(shop, cli, engine, snapshot):
     assert (status["state"], status["call_number"], status["remaining"]) == ("in a call", "442071234567", "2.00")
     before = snapshot()
     refused = cli("callshop", "stop", BOOTH, ok=False)
-    assert refused.stderr == "Error: booth booth-301 is in a call: stop it when the call has ended " \
-                             "(see `asteriskbill callshop status`)\n"
+    assert (
+        refused.stderr == "Error: booth booth-301 is in a call: stop it when the call has ended "
+        "(see `asteriskbill callshop status`)\n"
+    )
     assert snapshot() == before
     settle(engine, CallResult(call["BILL_SESSION"], "BUSY"))
     out = cli("callshop", "stop", BOOTH).stdout
@@ -162,18 +193,24 @@ def test_status_of_every_booth(shop, cli):
     cli("callshop", "start", "booth-302", "--prepaid", "3", "--credit-limit", "1")
     rows = json.loads(cli("callshop", "status", "--json").stdout)
     assert [(r["booth"], r["state"], r["mode"], r["total"], r["remaining"], r["since"] is None) for r in rows] == [
-        ("booth-301", "idle", None, "0.00", None, True), ("booth-302", "started", "prepaid", "0.00", "4.00", False)]
+        ("booth-301", "idle", None, "0.00", None, True),
+        ("booth-302", "started", "prepaid", "0.00", "4.00", False),
+    ]
     text = cli("callshop", "status").stdout
     assert re.search(r"^booth-302 +302 +started +\S+ +prepaid +0.00 USD +4.00 USD$", text, re.M)
 
 
 def test_preferences_and_the_default_prepaid(shop, cli, engine):
     assert json.loads(cli("callshop", "preferences", "show", "--json").stdout) == {
-        "default_prepaid": None, "default_credit_limit": None}
+        "default_prepaid": None,
+        "default_credit_limit": None,
+    }
     cli("callshop", "preferences", "set", "--default-prepaid", "5")
     cli("callshop", "preferences", "set", "--default-credit-limit", "20")
     assert json.loads(cli("callshop", "preferences", "show", "--json").stdout) == {
-        "default_prepaid": "5.00", "default_credit_limit": "20.00"}
+        "default_prepaid": "5.00",
+        "default_credit_limit": "20.00",
+    }
     assert "default_prepaid:      5.00" in cli("callshop", "preferences", "show").stdout
     assert "prepaid 5.00 USD" in cli("callshop", "start", BOOTH, "--use-default-prepaid").stdout
     assert booth_money(engine)[:2] == (5_000_000, 0)  # a prepaid booth takes no default credit limit
@@ -189,8 +226,9 @@ def test_receipt_files(shop, cli, engine, tmp_path):
     assert pdf.startswith(b"%PDF-1.4\n") and pdf.endswith(b"%%EOF\n")
     xref = int(pdf.rsplit(b"startxref\n", 1)[1].split()[0])
     offsets = [int(line[:10]) for line in pdf[xref:].split(b"\n")[3:8]]
-    assert pdf[xref:xref + 4] == b"xref" and [pdf[o:o + 7] for o in offsets] == [
-        b"%d 0 obj" % n for n in range(1, 6)]
+    assert pdf[xref : xref + 4] == b"xref" and [pdf[o : o + 7] for o in offsets] == [
+        b"%d 0 obj" % n for n in range(1, 6)
+    ]
     length = int(re.search(rb"/Length (\d+) >>\nstream\n", pdf).group(1))
     stream = pdf.split(b"stream\n", 1)[1][:length]
     assert stream.endswith(b"ET") and re.search(rb"\(Change +4\.04 USD\) Tj", stream)
@@ -217,8 +255,10 @@ ERRORS = [
     (("callshop", "preferences", "set"), "give --default-prepaid AMOUNT, --default-credit-limit AMOUNT or both"),
     (("callshop", "preferences", "set", "--default-prepaid", "x"), "is not a decimal number"),
     (("accounts", "create", "company", "x", "--tariff", "retail", "--booth"), "--booth is for extension accounts"),
-    (("accounts", "create", "extension", "x", "--tariff", "retail", "--booth", "--credit-limit", "5"),
-     "a booth's credit limit is set by `asteriskbill callshop start`"),
+    (
+        ("accounts", "create", "extension", "x", "--tariff", "retail", "--booth", "--credit-limit", "5"),
+        "a booth's credit limit is set by `asteriskbill callshop start`",
+    ),
 ]
 
 

@@ -49,28 +49,42 @@ def call(engine, account: str, started: datetime, seconds: int, number: str = "0
         account_id = conn.execute(select(Account.id).where(Account.name == account)).scalar_one()
     granted = calls.authorize(engine, Settings(db=str(engine.url)), account_id, number, now=started)
     assert granted.session, granted.reason
-    settlement.settle(engine, CallResult(granted.session, "ANSWER", seconds * 1000, started_at=started,
-                                         answered_at=started, ended_at=started + timedelta(seconds=seconds)))
+    settlement.settle(
+        engine,
+        CallResult(
+            granted.session,
+            "ANSWER",
+            seconds * 1000,
+            started_at=started,
+            answered_at=started,
+            ended_at=started + timedelta(seconds=seconds),
+        ),
+    )
     return granted.session
 
 
 def stored(engine, session: str) -> tuple:
     with engine.begin() as conn:
-        return conn.execute(select(Cdr.cost, Cdr.buy_cost, Cdr.buy_currency, Cdr.currency)
-                            .where(Cdr.session == session)).one()
+        return conn.execute(
+            select(Cdr.cost, Cdr.buy_cost, Cdr.buy_currency, Cdr.currency).where(Cdr.session == session)
+        ).one()
 
 
 # --- rates by date ----------------------------------------------------------------------------------
 
+
 def test_rates_by_date_listed_and_used_to_convert(cli, leva):
     assert json.loads(cli("currency", "list", "--json").stdout) == [
         {"base": "USD", "quote": "BGN", "rate": "1.79", "valid_from": "2026-12-01", "valid_until": "2026-12-09"},
-        {"base": "USD", "quote": "BGN", "rate": "1.80", "valid_from": "2026-12-10", "valid_until": None}]
+        {"base": "USD", "quote": "BGN", "rate": "1.80", "valid_from": "2026-12-10", "valid_until": None},
+    ]
     convert = lambda day: json.loads(cli("currency", "convert", "10", "USD", "BGN", "--date", day, "--json").stdout)
     assert (convert("2026-12-01")["converted"], convert("2026-12-09")["converted"]) == ("17.90", "17.90")
     assert (convert("2026-12-10")["converted"], convert("2027-03-01")["converted"]) == ("18.00", "18.00")
-    assert cli("currency", "convert", "0.000001", "USD", "BGN", "--date", "2026-12-05").stdout == \
-        "0.000001 USD = 0.000002 BGN (rate 1.79 from 2026-12-01)\n"  # 1.79 micro-units: to the nearest
+    assert (
+        cli("currency", "convert", "0.000001", "USD", "BGN", "--date", "2026-12-05").stdout
+        == "0.000001 USD = 0.000002 BGN (rate 1.79 from 2026-12-01)\n"
+    )  # 1.79 micro-units: to the nearest
     early = cli("currency", "convert", "10", "USD", "BGN", "--date", "2026-11-30", ok=False)
     assert "no USD BGN rate on 2026-11-30: set one with `asteriskbill currency set-rate USD BGN RATE" in early.stderr
     inverse = cli("currency", "convert", "17.90", "BGN", "USD", "--date", "2026-12-05", ok=False)
@@ -78,22 +92,30 @@ def test_rates_by_date_listed_and_used_to_convert(cli, leva):
 
 
 def test_set_rate_replaces_the_rate_of_its_date_and_is_audited(cli, leva):
-    assert cli("currency", "set-rate", "usd", "bgn", "1.795", "--date", "2026-12-10").stdout == \
-        "1 USD = 1.795 BGN from 2026-12-10 (was 1.80)\n"
+    assert (
+        cli("currency", "set-rate", "usd", "bgn", "1.795", "--date", "2026-12-10").stdout
+        == "1 USD = 1.795 BGN from 2026-12-10 (was 1.80)\n"
+    )
     assert [r["rate"] for r in json.loads(cli("currency", "list", "--json").stdout)] == ["1.79", "1.795"]
     log = [e for e in json.loads(cli("audit", "list", "--json").stdout) if e["action"] == "currency.rate"]
     assert [(e["subject"], e["detail"]["rate"], e["detail"]["replaced"]) for e in log] == [
-        ("USD BGN", "1.79", None), ("USD BGN", "1.80", None), ("USD BGN", "1.795", "1.80")]
+        ("USD BGN", "1.79", None),
+        ("USD BGN", "1.80", None),
+        ("USD BGN", "1.795", "1.80"),
+    ]
 
 
-@pytest.mark.parametrize("args, message", [
-    (("USD", "BGN", "0"), "rate '0' must be more than 0"),
-    (("USD", "BGN", "1.7900001"), "more than 6 decimals"),
-    (("USD", "BGN", "-1"), "must not be negative"),
-    (("USD", "usd", "1"), "not USD into itself"),
-    (("DOLLAR", "BGN", "1"), "currency 'DOLLAR' must be three letters"),
-    (("USD", "BGN", "1.79", "--date", "2026-13-01"), "'2026-13-01' is not a date"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("USD", "BGN", "0"), "rate '0' must be more than 0"),
+        (("USD", "BGN", "1.7900001"), "more than 6 decimals"),
+        (("USD", "BGN", "-1"), "must not be negative"),
+        (("USD", "usd", "1"), "not USD into itself"),
+        (("DOLLAR", "BGN", "1"), "currency 'DOLLAR' must be three letters"),
+        (("USD", "BGN", "1.79", "--date", "2026-13-01"), "'2026-13-01' is not a date"),
+    ],
+)
 def test_set_rate_refuses_bad_input_and_changes_nothing(cli, engine, snapshot, args, message):
     before = snapshot()
     error = cli("currency", "set-rate", *args, ok=False).stderr.splitlines()[-1]
@@ -111,6 +133,7 @@ def test_set_rate_date_defaults_to_today_in_the_timezone_setting(cli, monkeypatc
 
 
 # --- settlement: the buy cost in the tariff's currency -------------------------------------------------
+
 
 def test_settlement_converts_the_buy_cost_with_the_rate_of_the_calls_day(cli, engine, leva):
     first = call(engine, leva, at("2026-12-05"), 60)
@@ -137,8 +160,9 @@ def test_a_buy_price_in_the_tariffs_currency_needs_no_rate(cli, engine, leva):
 
 
 def test_a_call_across_rates_bought_in_two_currencies(cli, engine, leva, tmp_path):
-    (tmp_path / "mixed.csv").write_text("prefix,price,time_from,time_to,buy_price,buy_currency\n"
-                                        "1,0.50,08:00,18:00,0.10,USD\n1,0.30,,,0.05,EUR\n")
+    (tmp_path / "mixed.csv").write_text(
+        "prefix,price,time_from,time_to,buy_price,buy_currency\n1,0.50,08:00,18:00,0.10,USD\n1,0.30,,,0.05,EUR\n"
+    )
     cli("tariff", "create", "mixed", "--currency", "BGN", "--timezone", "Europe/Sofia")
     cli("rates", "import", "mixed", tmp_path / "mixed.csv")
     cli("accounts", "create", "extension", "two", "--tariff", "mixed", "--extension", "302")
@@ -152,6 +176,7 @@ def test_a_call_across_rates_bought_in_two_currencies(cli, engine, leva, tmp_pat
 
 
 # --- margin reports: cdr list, export and stats in the tariff's currency -------------------------------------
+
 
 def cdrs_by_session(cli) -> dict[str, dict]:
     return {c["session"]: c for c in json.loads(cli("cdr", "list", "--json", "--limit", "0").stdout)}
@@ -167,18 +192,22 @@ def stats_total(cli) -> dict:
 def margins(cli, engine, leva):
     """0.50 BGN sold for each of three calls of 60 s: on the 5th (1.79), the 12th (1.80), and a day with no
     rate yet (00:30 in Sofia on 20 November, still the 19th in UTC)."""
-    return [call(engine, leva, at(day, clock), 60)
-            for day, clock in (("2026-12-05", "12:00"), ("2026-12-12", "12:00"), ("2026-11-20", "00:30"))]
+    return [
+        call(engine, leva, at(day, clock), 60)
+        for day, clock in (("2026-12-05", "12:00"), ("2026-12-12", "12:00"), ("2026-11-20", "00:30"))
+    ]
 
 
 def test_list_and_export_show_buy_cost_and_margin_in_the_tariffs_currency(cli, margins, tmp_path):
     first, second, unknown = margins
     found = cdrs_by_session(cli)
-    assert [(found[s]["buy_cost"], found[s]["margin"], found[s]["buy_note"], found[s]["currency"])
-            for s in (first, second)] == [("0.179", "0.321", None, "BGN"), ("0.18", "0.32", None, "BGN")]
+    assert [
+        (found[s]["buy_cost"], found[s]["margin"], found[s]["buy_note"], found[s]["currency"]) for s in (first, second)
+    ] == [("0.179", "0.321", None, "BGN"), ("0.18", "0.32", None, "BGN")]
     assert (found[unknown]["buy_cost"], found[unknown]["margin"]) == (None, None)
-    assert found[unknown]["buy_note"] == ("0.10 USD: no USD BGN rate for the call's day "
-                                          "(asteriskbill currency set-rate)")
+    assert found[unknown]["buy_note"] == (
+        "0.10 USD: no USD BGN rate for the call's day (asteriskbill currency set-rate)"
+    )
     cli("cdr", "export", "-o", tmp_path / "cdrs.csv")
     exported = {row["session"]: row for row in csv.DictReader((tmp_path / "cdrs.csv").open())}
     assert (exported[first]["buy_cost"], exported[first]["margin"]) == ("0.179", "0.321")
@@ -190,8 +219,13 @@ def test_list_and_export_show_buy_cost_and_margin_in_the_tariffs_currency(cli, m
 
 def test_stats_sum_margins_in_the_tariffs_currency_and_count_calls_with_no_rate(cli, margins):
     total = stats_total(cli)
-    assert (total["calls"], total["cost"], total["buy_cost"], total["margin"], total["no_rate_calls"]) == \
-        (3, "1.50", "0.359", "0.641", 1)  # 1.00 - 0.179 - 0.18: the third call is left out, and counted
+    assert (total["calls"], total["cost"], total["buy_cost"], total["margin"], total["no_rate_calls"]) == (
+        3,
+        "1.50",
+        "0.359",
+        "0.641",
+        1,
+    )  # 1.00 - 0.179 - 0.18: the third call is left out, and counted
     lines = cli("cdr", "stats").stdout.splitlines()
     assert lines[0].split()[-4:] == ["cost", "buy_cost", "margin", "no_rate"]
     assert lines[1].split()[-4:] == ["1.50", "0.359", "0.641", "1"]

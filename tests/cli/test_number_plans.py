@@ -20,8 +20,11 @@ def test_normalize_with_global_and_company_plans(cli, tmp_path, monkeypatch):
 def test_number_errors(cli, tmp_path):
     make_world(cli, tmp_path)
     assert "not a phone number" in cli("numbers", "normalize", "12ab", ok=False).output
-    assert "number plans belong to companies" in cli("numbers", "plan", "set", "--company", "acme-201",
-                                                     "--outside-line", "9", ok=False).output
-    assert "must be digits" in cli("numbers", "plan", "set", "--company", "acme", "--outside-line", "x",
-                                   ok=False).output
+    assert (
+        "number plans belong to companies"
+        in cli("numbers", "plan", "set", "--company", "acme-201", "--outside-line", "9", ok=False).output
+    )
+    assert (
+        "must be digits" in cli("numbers", "plan", "set", "--company", "acme", "--outside-line", "x", ok=False).output
+    )
     assert "no account named" in cli("numbers", "normalize", "123", "--account", "nope", ok=False).output

@@ -52,12 +52,25 @@ def test_csv_round_trip(cli, retail, tmp_path):
     rows = list(csv.DictReader(io.StringIO(first)))
     assert first.splitlines()[0] == ",".join(RATE_FIELDS)
     assert [r["prefix"] for r in rows] == ["0044", "44", "4420", "4420", "4420", "4420"]  # by prefix, then import order
-    assert rows[0] == {"prefix": "0044", "destination": "Zero", "price": "0.50", "increments": "60/60",
-                       "intervals": "", "connect_fee": "0.00", "grace": "0", "weekdays": "", "time_from": "18:00",
-                       "time_to": "24:00", "date_from": "", "date_to": "", "buy_price": "", "buy_currency": "",
-                       "weight": "-1"}
+    assert rows[0] == {
+        "prefix": "0044",
+        "destination": "Zero",
+        "price": "0.50",
+        "increments": "60/60",
+        "intervals": "",
+        "connect_fee": "0.00",
+        "grace": "0",
+        "weekdays": "",
+        "time_from": "18:00",
+        "time_to": "24:00",
+        "date_from": "",
+        "date_to": "",
+        "buy_price": "",
+        "buy_currency": "",
+        "weight": "-1",
+    }
     assert (rows[1]["buy_price"], rows[1]["buy_currency"]) == ("0.02", "EUR")  # bought in a vendor's currency
-    assert (rows[2]["buy_price"], rows[2]["buy_currency"]) == ("0.01", "")     # bought in the tariff's
+    assert (rows[2]["buy_price"], rows[2]["buy_currency"]) == ("0.01", "")  # bought in the tariff's
     assert rows[2]["intervals"] == "0:0.20:60;60:0.10:1" and rows[3]["weekdays"] == "mon-fri"
     assert rows[4]["destination"] == "London, weekend"
 
@@ -111,15 +124,18 @@ def test_many_errors_are_counted_and_the_first_listed(cli, retail, engine, tmp_p
     assert count_rates(engine) == 0
 
 
-@pytest.mark.parametrize("text, message", [
-    ("prefix,price,colour\n44,1,red\n", "unknown column 'colour' in the header"),
-    ("price,destination\n1,UK\n", "the header has no 'prefix' column"),
-    ("prefix,destination\n44,UK\n", "the header needs a 'price' column (or 'intervals')"),
-    ("prefix,price,Prefix\n44,1,45\n", "column 'prefix' appears twice"),
-    ("", "rates.csv is empty: expected a header row"),
-    ("prefix,price\n44,1\n45,1,extra\n", "line 3: 3 fields, but the header has 2 columns"),
-    ("prefix,price\n44,1\n" + "5" * 33 + ",1\n", "line 3: prefix is 33 characters long, at most 32 fit"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("prefix,price,colour\n44,1,red\n", "unknown column 'colour' in the header"),
+        ("price,destination\n1,UK\n", "the header has no 'prefix' column"),
+        ("prefix,destination\n44,UK\n", "the header needs a 'price' column (or 'intervals')"),
+        ("prefix,price,Prefix\n44,1,45\n", "column 'prefix' appears twice"),
+        ("", "rates.csv is empty: expected a header row"),
+        ("prefix,price\n44,1\n45,1,extra\n", "line 3: 3 fields, but the header has 2 columns"),
+        ("prefix,price\n44,1\n" + "5" * 33 + ",1\n", "line 3: prefix is 33 characters long, at most 32 fit"),
+    ],
+)
 def test_file_errors(cli, retail, engine, tmp_path, text, message):
     result = cli("rates", "import", retail, write(tmp_path, text), ok=False)
     assert message in result.stderr
@@ -130,7 +146,9 @@ def test_not_utf8_and_not_xlsx(cli, retail, tmp_path):
     (tmp_path / "latin.csv").write_bytes("prefix,destination,price\n44,Zürich,1\n".encode("latin-1"))
     assert "line 2 is not UTF-8 text" in cli("rates", "import", retail, tmp_path / "latin.csv", ok=False).stderr
     assert "is not an XLSX workbook" in cli("rates", "import", retail, write(tmp_path, "x", "x.xlsx"), ok=False).stderr
-    assert "no tariff named 'nope'" in cli("rates", "import", "nope", write(tmp_path, "prefix,price\n"), ok=False).stderr
+    assert (
+        "no tariff named 'nope'" in cli("rates", "import", "nope", write(tmp_path, "prefix,price\n"), ok=False).stderr
+    )
 
 
 def test_blank_lines_trailing_empty_fields_and_a_byte_order_mark_are_fine(cli, retail, tmp_path):
@@ -139,11 +157,13 @@ def test_blank_lines_trailing_empty_fields_and_a_byte_order_mark_are_fine(cli, r
 
 
 def test_duplicate_lines_name_both(cli, retail, engine, tmp_path):
-    text = ("prefix,price,weekdays,time_from,time_to\n"
-            "44,0.1,mon-fri,,\n"
-            "44,0.2,mon-fri,08:00,18:00\n"      # same prefix, other validity: fine
-            "44,0.3,\"mon,tue,wed,thu,fri\",,\n"  # the same validity written another way
-            "45,0.1,,,\n")
+    text = (
+        "prefix,price,weekdays,time_from,time_to\n"
+        "44,0.1,mon-fri,,\n"
+        "44,0.2,mon-fri,08:00,18:00\n"  # same prefix, other validity: fine
+        '44,0.3,"mon,tue,wed,thu,fri",,\n'  # the same validity written another way
+        "45,0.1,,,\n"
+    )
     result = cli("rates", "import", retail, write(tmp_path, text), ok=False)
     assert "line 4: prefix 44 (mon-fri, all day) is on line 2 already" in result.stderr
     assert count_rates(engine) == 0
@@ -153,10 +173,14 @@ def test_replace(cli, retail, engine, tmp_path):
     cli("rates", "import", retail, write(tmp_path, "prefix,price\n44,0.1\n45,0.1\n", "old.csv"))
     new = write(tmp_path, "prefix,price\n46,0.2\n44,0.3\n", "new.csv")
     result = cli("rates", "import", retail, new, ok=False)
-    assert ("line 3: prefix 44 (every day, all day) is a rate of tariff 'retail' already "
-            "(replace all its rates with --replace)") in result.stderr
+    assert (
+        "line 3: prefix 44 (every day, all day) is a rate of tariff 'retail' already "
+        "(replace all its rates with --replace)"
+    ) in result.stderr
     assert [r["price"] for r in exported(cli, retail)] == ["0.10", "0.10"]
-    assert cli("rates", "import", retail, new, "--replace").stdout == "imported 2 rates into tariff retail (replaced 2)\n"
+    assert (
+        cli("rates", "import", retail, new, "--replace").stdout == "imported 2 rates into tariff retail (replaced 2)\n"
+    )
     assert [(r["prefix"], r["price"]) for r in exported(cli, retail)] == [("44", "0.30"), ("46", "0.20")]
     cli("rates", "import", retail, write(tmp_path, "prefix,price\n47,0.2\n", "more.csv"))  # adds without --replace
     assert count_rates(engine) == 3
@@ -226,9 +250,11 @@ def test_lookup_longest_prefix_valid_then_narrower_window(cli, london):
         ("44", "UK", True, None, False),
         ("44", "UK weekend", False, "not on tue", False),
     ]
-    assert data["reason"] == ("the longest prefix of the number with a rate valid at that moment; "
-                              "longer prefix 44207 has rates, none of them valid then; it covers fewer hours of the week "
-                              "than the 1 other valid rate of that prefix (mon-fri, 17:00-20:00 over mon-fri, 08:00-18:00)")
+    assert data["reason"] == (
+        "the longest prefix of the number with a rate valid at that moment; "
+        "longer prefix 44207 has rates, none of them valid then; it covers fewer hours of the week "
+        "than the 1 other valid rate of that prefix (mon-fri, 17:00-20:00 over mon-fri, 08:00-18:00)"
+    )
 
 
 def test_lookup_weight_beats_a_narrower_window(cli, london, tmp_path):
@@ -251,11 +277,20 @@ def test_lookup_on_a_holiday_uses_sunday_rates(cli, london):
 
 
 def test_lookup_equal_windows_tie_on_import_order(cli, retail, tmp_path):
-    cli("rates", "import", retail, write(tmp_path, "prefix,destination,price,time_from,time_to\n"
-                                                   "44,first,0.1,08:00,12:00\n44,second,0.1,10:00,14:00\n"))
+    cli(
+        "rates",
+        "import",
+        retail,
+        write(
+            tmp_path,
+            "prefix,destination,price,time_from,time_to\n44,first,0.1,08:00,12:00\n44,second,0.1,10:00,14:00\n",
+        ),
+    )
     data = lookup(cli, "2026-12-01T11:00", number="4412")
     assert data["chosen"]["destination"] == "first"
-    assert "ties with 1 other valid rate of that prefix (every day, 10:00-14:00) and was imported first" in data["reason"]
+    assert (
+        "ties with 1 other valid rate of that prefix (every day, 10:00-14:00) and was imported first" in data["reason"]
+    )
 
 
 def test_lookup_offset_and_text_output(cli, london):

@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def blocks_after(marker: str) -> tuple[str, str]:
     text = README.read_text()
-    after = text[text.index(marker):]
+    after = text[text.index(marker) :]
     commands, expected = re.findall(r"```(?:sh|text)\n(.*?)```", after, re.S)[:2]
     return commands, expected
 
@@ -28,11 +28,15 @@ def free_port() -> int:
 @pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through"])
 def test_readme_walk_throughs(tmp_path, marker):
     commands, expected = blocks_after(marker)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "ASTERISKBILL_FASTAGI_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "ASTERISKBILL_FASTAGI_PORT": str(free_port()),
+    }
     env.pop("ASTERISKBILL_DB", None)
-    result = subprocess.run(["bash", "-euc", commands], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        ["bash", "-euc", commands], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     printed = result.stdout.splitlines()
     lines = iter(printed)
@@ -54,6 +58,9 @@ def test_every_command_has_an_example_in_its_help():
 
     commands = list(walk(main, "asteriskbill"))
     assert len(commands) > 60  # every group was registered
-    missing = [path for path, command in commands
-               if not re.search(r"Example:\n\n(\s*\x08\n)? +asteriskbill ", command.help or "")]
+    missing = [
+        path
+        for path, command in commands
+        if not re.search(r"Example:\n\n(\s*\x08\n)? +asteriskbill ", command.help or "")
+    ]
     assert not missing, f"commands without an Example: in their help: {missing}"

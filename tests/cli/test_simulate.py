@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from world import make_world
 
 
@@ -22,8 +21,12 @@ def free_port() -> int:
 def served(cli, tmp_path):
     world = make_world(cli, tmp_path)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "asteriskbill.cli", "--db", cli.db, "serve", "--port", str(port)],
-                              env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "asteriskbill.cli", "--db", cli.db, "serve", "--port", str(port)],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -38,8 +41,20 @@ def served(cli, tmp_path):
 
 def test_card_call_settled_as_answered(cli, served):
     world, port = served
-    out = cli("calls", "simulate", "--card", world.card, "--pin", world.pin, "--dial", "00442071234567",
-              "--talk", "95", "--port", port).stdout
+    out = cli(
+        "calls",
+        "simulate",
+        "--card",
+        world.card,
+        "--pin",
+        world.pin,
+        "--dial",
+        "00442071234567",
+        "--talk",
+        "95",
+        "--port",
+        port,
+    ).stdout
     assert '> "GET DATA agent-user 6000 19\\n"' in out
     assert "BILL_STATUS=OK" in out and "BILL_MAX_MS=96000" in out
     assert "settled as answered: 95 s billed, cost 0.96" in out
@@ -50,21 +65,26 @@ def test_card_call_settled_as_answered(cli, served):
 
 def test_extension_call_json_and_refusal(cli, served):
     world, port = served
-    data = json.loads(cli("calls", "simulate", "--extension", "201", "--dial", "0015551234", "--port", port,
-                          "--json").stdout)
+    data = json.loads(
+        cli("calls", "simulate", "--extension", "201", "--dial", "0015551234", "--port", port, "--json").stdout
+    )
     assert data["agistatus"] == "SUCCESS" and data["variables"]["BILL_STATUS"] == "OK" and data["settled"] is None
     active = json.loads(cli("calls", "active", "--json").stdout)
     assert [c["account"] for c in active] == ["acme-201"]
-    refused = json.loads(cli("calls", "simulate", "--card", world.card, "--pin", "000000", "--dial", "0044",
-                             "--port", port, "--json").stdout)
+    refused = json.loads(
+        cli(
+            "calls", "simulate", "--card", world.card, "--pin", "000000", "--dial", "0044", "--port", port, "--json"
+        ).stdout
+    )
     # one wrong PIN, then the caller types no card number on the two tries left
     assert refused["variables"] == {"BILL_STATUS": "UNKNOWN_CARD"}
-    assert refused["transcript"].count('STREAM FILE invalid') == 3
+    assert refused["transcript"].count("STREAM FILE invalid") == 3
 
 
 def test_no_server(cli, tmp_path):
     make_world(cli, tmp_path)
-    result = cli("calls", "simulate", "--extension", "201", "--dial", "0015551234", "--port", str(free_port()),
-                 ok=False)
+    result = cli(
+        "calls", "simulate", "--extension", "201", "--dial", "0015551234", "--port", str(free_port()), ok=False
+    )
     assert "start it with `asteriskbill serve`" in result.output
     assert "together" in cli("calls", "simulate", "--card", "1", "--dial", "1", ok=False).output

@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Cli
+from world import make_world, place
 
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import Call
 from asteriskbill.agi.server import start_server
 from asteriskbill.store import migrate
-from conftest import Cli
-from world import make_world, place
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ari"))
-from fake_ari import ENTITY_ID, VERSION, FakeAri  # noqa: E402
+from fake_ari import ENTITY_ID, VERSION, FakeAri
 
 UP_CHANNEL, GONE_CHANNEL = "1795467901.289", "1795467999.999"  # the caller leg of capture 2001; a call gone
 
@@ -32,9 +32,14 @@ def closed_port():
 
 
 def open_calls(engine, world) -> list[str]:
-    outcomes = place(engine, world.settings, *(
-        Call(script="card", keys=(world.card + "#", world.pin + "#", "0015551234#"), uniqueid=uniqueid)
-        for uniqueid in (UP_CHANNEL, GONE_CHANNEL)))
+    outcomes = place(
+        engine,
+        world.settings,
+        *(
+            Call(script="card", keys=(world.card + "#", world.pin + "#", "0015551234#"), uniqueid=uniqueid)
+            for uniqueid in (UP_CHANNEL, GONE_CHANNEL)
+        ),
+    )
     return [out.variables["BILL_SESSION"] for out in outcomes]
 
 
@@ -49,31 +54,50 @@ def test_status_reports_servers_calls_fastagi_and_reservations(cli, engine, tmp_
             monkeypatch.setenv("ASTERISKBILL_ARI_USER", "tester")
             monkeypatch.setenv("ASTERISKBILL_ARI_PASSWORD", "tester")
             cli("servers", "add", "pbx-2", "--ari-url", refusing.url, "--ari-user", "tester", "--ari-password", "x")
-            cli("servers", "add", "pbx-3", "--ari-url", f"http://127.0.0.1:{closed_port}", "--ari-user", "tester",
-                "--ari-password", "tester")
+            cli(
+                "servers",
+                "add",
+                "pbx-3",
+                "--ari-url",
+                f"http://127.0.0.1:{closed_port}",
+                "--ari-user",
+                "tester",
+                "--ari-password",
+                "tester",
+            )
             async with await start_server(BillingApps(engine, world.settings).apps, port=0) as fastagi:
                 monkeypatch.setenv("ASTERISKBILL_FASTAGI_PORT", str(fastagi.address[1]))
                 found = await asyncio.to_thread(cli, "status", "--json")
                 text = await asyncio.to_thread(cli, "status")
             return json.loads(found.stdout), text.stdout
+
     found, text = asyncio.run(asyncio.wait_for(main(), 60))
 
     assert found["version"] and found["fastagi"]["answers"] is True
     db = found["database"]
-    assert (db["kind"], db["revision"], db["current"], db["error"]) == (engine.dialect.name, migrate.head_revision(),
-                                                                        True, None)
+    assert (db["kind"], db["revision"], db["current"], db["error"]) == (
+        engine.dialect.name,
+        migrate.head_revision(),
+        True,
+        None,
+    )
     assert db["size"] > 0
     servers = {s["name"]: s for s in found["servers"]}
     assert [(name, s["state"], s["source"]) for name, s in servers.items()] == [
-        ("default", "up", "settings"), ("pbx-2", "unauthorized", "servers table"),
-        ("pbx-3", "unreachable", "servers table")]
+        ("default", "up", "settings"),
+        ("pbx-2", "unauthorized", "servers table"),
+        ("pbx-3", "unreachable", "servers table"),
+    ]
     assert (servers["default"]["version"], servers["default"]["entity_id"]) == (VERSION, ENTITY_ID)
     assert [c["session"] for c in servers["default"]["active_calls"]] == [up_call]
     assert "401" in servers["pbx-2"]["detail"] and servers["pbx-2"]["active_calls"] == []
     reservations = found["reservations"]
     assert (reservations["open"], reservations["held"]) == (2, {"USD": "36.00"})  # 3 h at 0.10/min, twice
     assert [c["session"] for c in reservations["on_no_server"]] == [gone_call]
-    assert [p.split(":")[0] for p in found["problems"]] == ["server pbx-2 is unauthorized", "server pbx-3 is unreachable"]
+    assert [p.split(":")[0] for p in found["problems"]] == [
+        "server pbx-2 is unauthorized",
+        "server pbx-3 is unreachable",
+    ]
     assert "PROBLEM: server pbx-3 is unreachable" in text and "UNAUTHORIZED" in text
     assert "2 open, holding 36.00 USD; 1 up on no server that answered" in text
 
@@ -84,7 +108,8 @@ def test_status_says_plainly_what_is_down_and_exits_0(cli, monkeypatch, closed_p
     assert found["fastagi"]["answers"] is False and found["servers"] == []
     assert found["problems"] == [
         "no Asterisk server is configured: calls are not settled (`asteriskbill servers add`)",
-        f"FastAGI does not answer on 127.0.0.1:{closed_port}: {found['fastagi']['detail']}"]
+        f"FastAGI does not answer on 127.0.0.1:{closed_port}: {found['fastagi']['detail']}",
+    ]
 
 
 def test_status_without_a_database_file_creates_none(tmp_path, monkeypatch, closed_port):

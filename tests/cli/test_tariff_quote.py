@@ -22,8 +22,16 @@ def test_tariff_create_list_show(cli):
     cli("tariff", "holiday", "add", "retail", "2026-12-25")
     cli("tariff", "holiday", "add", "retail", "2026-12-24", "--as", "sat")
     listed = json.loads(cli("tariff", "list", "--json").stdout)
-    assert listed == [{"name": "retail", "currency": "USD", "rounding": "0.01", "timezone": "Europe/Sofia",
-                       "rates": 0, "holidays": {"2026-12-24": "sat", "2026-12-25": "sun"}}]
+    assert listed == [
+        {
+            "name": "retail",
+            "currency": "USD",
+            "rounding": "0.01",
+            "timezone": "Europe/Sofia",
+            "rates": 0,
+            "holidays": {"2026-12-24": "sat", "2026-12-25": "sun"},
+        }
+    ]
     shown = cli("tariff", "show", "retail").stdout
     assert "2026-12-25 (priced as sun)" in shown
 
@@ -49,12 +57,17 @@ def test_tariff_errors_change_nothing(cli, engine):
 
 def test_quote_seconds_json_breakdown(cli, engine):
     cli("tariff", "create", "retail", "--currency", "USD")
-    add_rates(engine, "retail",
-              Rate("44", groups_from_increments(m("0.60"), 60, 60), destination="UK peak",
-                   time_from=time(8), time_to=time(18)),
-              Rate("44", groups_from_increments(m("0.06")), destination="UK"))
-    data = json.loads(cli("quote", "retail", "4420712345", "--seconds", "90",
-                          "--at", "2026-01-05T17:59:30", "--json").stdout)
+    add_rates(
+        engine,
+        "retail",
+        Rate(
+            "44", groups_from_increments(m("0.60"), 60, 60), destination="UK peak", time_from=time(8), time_to=time(18)
+        ),
+        Rate("44", groups_from_increments(m("0.06")), destination="UK"),
+    )
+    data = json.loads(
+        cli("quote", "retail", "4420712345", "--seconds", "90", "--at", "2026-01-05T17:59:30", "--json").stdout
+    )
     assert (data["prefix"], data["destination"], data["seconds"], data["cost"]) == ("44", "UK peak", 90, "0.63")
     assert [(s["destination"], s["start"], s["end"]) for s in data["spans"]] == [("UK peak", 0, 60), ("UK", 60, 90)]
     assert data["at"] == "2026-01-05T17:59:30+00:00"
@@ -62,8 +75,16 @@ def test_quote_seconds_json_breakdown(cli, engine):
 
 def test_quote_balance(cli, engine):
     cli("tariff", "create", "retail", "--currency", "USD")
-    add_rates(engine, "retail", Rate("1", (IntervalGroup(0, m("0.20"), 60), IntervalGroup(60, m("0.10"), 1)),
-                                     connect_fee=m("0.40"), destination="USA"))
+    add_rates(
+        engine,
+        "retail",
+        Rate(
+            "1",
+            (IntervalGroup(0, m("0.20"), 60), IntervalGroup(60, m("0.10"), 1)),
+            connect_fee=m("0.40"),
+            destination="USA",
+        ),
+    )
     data = json.loads(cli("quote", "retail", "15551234", "--balance", "0.625", "--json").stdout)
     assert (data["max_seconds"], data["cost"], data["capped"]) == (75, "0.625", False)
     text = cli("quote", "retail", "15551234", "--balance", "0.625").stdout

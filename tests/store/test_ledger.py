@@ -21,8 +21,7 @@ SECRET = b"k" * 32
 
 def setup_accounts(engine, *names: str) -> dict[str, int]:
     tariffs.create_tariff(engine, "retail", "USD", 1, "UTC")
-    return {name: accounts.create(engine, "op", NewAccount("extension", name, tariff="retail")).id
-            for name in names}
+    return {name: accounts.create(engine, "op", NewAccount("extension", name, tariff="retail")).id for name in names}
 
 
 def balances(engine) -> dict[str, int]:
@@ -39,17 +38,18 @@ def test_post_moves_the_balance_and_writes_the_entry(engine):
     with engine.begin() as conn:
         history = ledger.entries(conn, ids["a"])
     assert [(e.kind, e.amount, e.balance_after, e.reference, e.operator) for e in history] == [
-        ("call", -3_250_000, 6_750_000, "call-7", "agi"), ("recharge", 10 * MICRO, 10 * MICRO, "order-1", "op")]
+        ("call", -3_250_000, 6_750_000, "call-7", "agi"),
+        ("recharge", 10 * MICRO, 10 * MICRO, "order-1", "op"),
+    ]
     assert balances(engine) == {"a": 6_750_000}
 
 
 def test_post_commits_with_its_cause_or_not_at_all(engine, snapshot):
     ids = setup_accounts(engine, "a")
     before = snapshot()
-    with pytest.raises(RuntimeError):
-        with engine.begin() as conn:
-            ledger.post(conn, ids["a"], "recharge", MICRO, operator="op")
-            raise RuntimeError("the cause of the change failed")
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        ledger.post(conn, ids["a"], "recharge", MICRO, operator="op")
+        raise RuntimeError("the cause of the change failed")
     assert snapshot() == before
 
 
@@ -57,14 +57,15 @@ def test_refused_postings_change_nothing(engine, snapshot):
     ids = setup_accounts(engine, "a")
     accounts.change_status(engine, "op", "a", "close")
     before = snapshot()
-    for kind, amount, message in [("recharge", MICRO, "account a is closed"), ("recharge", -1, "more than 0"),
-                                  ("adjustment", 0, "other than 0")]:
-        with pytest.raises(LedgerError, match=message):
-            with engine.begin() as conn:
-                ledger.post(conn, ids["a"], kind, amount, operator="op")
-    with pytest.raises(LedgerError, match="no account with id 999"):
-        with engine.begin() as conn:
-            ledger.post(conn, 999, "recharge", 1, operator="op")
+    for kind, amount, message in [
+        ("recharge", MICRO, "account a is closed"),
+        ("recharge", -1, "more than 0"),
+        ("adjustment", 0, "other than 0"),
+    ]:
+        with pytest.raises(LedgerError, match=message), engine.begin() as conn:
+            ledger.post(conn, ids["a"], kind, amount, operator="op")
+    with pytest.raises(LedgerError, match="no account with id 999"), engine.begin() as conn:
+        ledger.post(conn, 999, "recharge", 1, operator="op")
     assert snapshot() == before
     with engine.begin() as conn:  # a call that happened is charged even on a closed account
         assert ledger.post(conn, ids["a"], "call", -5, operator="ari").balance_after == -5
@@ -74,22 +75,23 @@ def test_credit_new_accounts_only_credits_fresh_accounts(engine, snapshot):
     ids = setup_accounts(engine, "a", "b")
     everyone = select(Account.id)
     with engine.begin() as conn:
-        assert ledger.credit_new_accounts(conn, everyone, "face_value", 5 * MICRO, operator="op",
-                                          reference="batch-1") == 2
+        assert (
+            ledger.credit_new_accounts(conn, everyone, "face_value", 5 * MICRO, operator="op", reference="batch-1") == 2
+        )
     assert balances(engine) == {"a": 5 * MICRO, "b": 5 * MICRO}
     with engine.begin() as conn:
         assert [(e.kind, e.amount, e.balance_after, e.reference) for e in ledger.entries(conn, ids["b"])] == [
-            ("face_value", 5 * MICRO, 5 * MICRO, "batch-1")]
+            ("face_value", 5 * MICRO, 5 * MICRO, "batch-1")
+        ]
     with engine.begin() as conn:  # back to 0 but with entries: not a new account any more
         ledger.post(conn, ids["a"], "adjustment", -5 * MICRO, operator="op")
     before = snapshot()
-    with pytest.raises(ValueError, match="zero balance and no ledger entries"):
-        with engine.begin() as conn:
-            ledger.credit_new_accounts(conn, select(Account.id).where(Account.id == ids["a"]), "face_value", MICRO,
-                                       operator="op")
-    with pytest.raises(LedgerError, match="must be more than 0"):
-        with engine.begin() as conn:
-            ledger.credit_new_accounts(conn, everyone, "face_value", 0, operator="op")
+    with pytest.raises(ValueError, match="zero balance and no ledger entries"), engine.begin() as conn:
+        ledger.credit_new_accounts(
+            conn, select(Account.id).where(Account.id == ids["a"]), "face_value", MICRO, operator="op"
+        )
+    with pytest.raises(LedgerError, match="must be more than 0"), engine.begin() as conn:
+        ledger.credit_new_accounts(conn, everyone, "face_value", 0, operator="op")
     assert snapshot() == before
     assert ledger.check(engine) == (2, [])
 
@@ -101,8 +103,11 @@ def test_check_names_each_difference(engine):
             ledger.post(conn, ids[name], "recharge", 2 * MICRO, operator="op")
             ledger.post(conn, ids[name], "recharge", 3 * MICRO, operator="op")
         conn.execute(update(Account).where(Account.name == "a").values(balance=4 * MICRO))
-        first_of_b = conn.execute(select(LedgerEntry.id).where(LedgerEntry.account_id == ids["b"])
-                                  .order_by(LedgerEntry.id)).scalars().first()
+        first_of_b = (
+            conn.execute(select(LedgerEntry.id).where(LedgerEntry.account_id == ids["b"]).order_by(LedgerEntry.id))
+            .scalars()
+            .first()
+        )
         conn.execute(update(LedgerEntry).where(LedgerEntry.id == first_of_b).values(balance_after=1))
     checked, differences = ledger.check(engine)
     assert checked == 3
@@ -121,7 +126,7 @@ def test_concurrent_recharges_lose_nothing(engine):
         try:
             for _ in range(15):
                 accounts.post(engine, "op", "a", "recharge", MICRO)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=recharge_many) for _ in range(4)]
@@ -137,15 +142,19 @@ def test_concurrent_recharges_lose_nothing(engine):
 # -- random sequences of operations -----------------------------------------------------------------------
 
 amounts = st.integers(1, 50 * MICRO)
-operations = st.lists(st.one_of(
-    st.tuples(st.just("create"), st.sampled_from(["extension", "company", "gateway"]), st.booleans()),
-    st.tuples(st.sampled_from(["recharge", "refund"]), st.integers(0, 9), amounts),
-    st.tuples(st.just("adjustment"), st.integers(0, 9), st.integers(-50 * MICRO, 50 * MICRO)),
-    st.tuples(st.just("call"), st.integers(0, 9), st.integers(-50 * MICRO, 0)),
-    st.tuples(st.sampled_from(["freeze", "unfreeze", "close"]), st.integers(0, 9), st.none()),
-    st.tuples(st.just("generate"), st.integers(1, 4), amounts),
-    st.tuples(st.sampled_from(["card recharge", "card delete"]), st.integers(0, 9), amounts),
-), min_size=1, max_size=12)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.sampled_from(["extension", "company", "gateway"]), st.booleans()),
+        st.tuples(st.sampled_from(["recharge", "refund"]), st.integers(0, 9), amounts),
+        st.tuples(st.just("adjustment"), st.integers(0, 9), st.integers(-50 * MICRO, 50 * MICRO)),
+        st.tuples(st.just("call"), st.integers(0, 9), st.integers(-50 * MICRO, 0)),
+        st.tuples(st.sampled_from(["freeze", "unfreeze", "close"]), st.integers(0, 9), st.none()),
+        st.tuples(st.just("generate"), st.integers(1, 4), amounts),
+        st.tuples(st.sampled_from(["card recharge", "card delete"]), st.integers(0, 9), amounts),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 class Model:
@@ -158,8 +167,7 @@ class Model:
 
     def names(self, kind_is_card: bool) -> list[str]:
         with self.engine.begin() as conn:
-            return sorted(conn.execute(select(Account.name).where((Account.kind == "card") == kind_is_card))
-                          .scalars())
+            return sorted(conn.execute(select(Account.name).where((Account.kind == "card") == kind_is_card)).scalars())
 
     def company(self) -> str | None:
         with self.engine.begin() as conn:
@@ -173,8 +181,11 @@ class Model:
         if op == "create":
             self.serial += 1
             parent = self.company() if arg != "company" and amount else None
-            made = accounts.create(self.engine, "op", NewAccount(arg, f"{arg}{self.serial}", parent=parent,
-                                                                 tariff="retail", credit_limit=MICRO))
+            made = accounts.create(
+                self.engine,
+                "op",
+                NewAccount(arg, f"{arg}{self.serial}", parent=parent, tariff="retail", credit_limit=MICRO),
+            )
             self.balances[made.name] = 0
         elif op in ("recharge", "refund", "adjustment", "call"):
             name = self.pick(arg)

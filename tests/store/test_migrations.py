@@ -39,7 +39,9 @@ def test_sqlite_pragmas(sqlite_url):
 
     engine = make_engine(Settings(db=sqlite_url))
     with engine.connect() as conn:
-        pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                  for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
     engine.dispose()
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 2}

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
+from world import make_world
 
 from asteriskbill.store.models import Account, Reservation
-from world import make_world
 
 WORKER = Path(__file__).with_name("overspend_worker.py")
 PROCESSES = 30
@@ -20,9 +20,15 @@ def test_parallel_authorizations_never_hold_more_than_the_balance(cli, engine, t
     with engine.begin() as conn:
         account_id = conn.execute(select(Account.id).where(Account.name == world.card)).scalar_one()
     go = tmp_path / "go"
-    workers = [subprocess.Popen([sys.executable, str(WORKER), cli.db, str(account_id), str(go)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(PROCESSES)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), cli.db, str(account_id), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
     go.touch()
     results = []
     for worker in workers:

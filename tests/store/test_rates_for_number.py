@@ -1,6 +1,6 @@
 """The rates a number can be priced by: one query, shadowed prefixes left out, the same prices."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import insert
 
@@ -13,19 +13,20 @@ from asteriskbill.store.tariffs import rate_values, rates_for_number
 
 TARIFF = Tariff("retail", "USD")
 RATES = [
-    Rate("4", groups_from_increments(m("0.90"))),                       # shadowed by 44
+    Rate("4", groups_from_increments(m("0.90"))),  # shadowed by 44
     Rate("4420", groups_from_increments(m("0.30")), weekdays=frozenset({5})),
-    Rate("44", groups_from_increments(m("0.10"), 60, 6)),               # valid at every moment
+    Rate("44", groups_from_increments(m("0.10"), 60, 6)),  # valid at every moment
     Rate("442", groups_from_increments(m("0.20")), time_from=time(8), time_to=time(18)),
     Rate("44", groups_from_increments(m("0.05")), time_from=time(20), time_to=time(22)),
-    Rate("5", groups_from_increments(m("0.50"))),                       # not a prefix of the number
+    Rate("5", groups_from_increments(m("0.50"))),  # not a prefix of the number
 ]
 
 
 def store(engine) -> int:
     with engine.begin() as conn:
-        tid = conn.execute(insert(TariffRow).values(name="retail", currency="USD", rounding=1, timezone="UTC")
-                           .returning(TariffRow.id)).scalar_one()
+        tid = conn.execute(
+            insert(TariffRow).values(name="retail", currency="USD", rounding=1, timezone="UTC").returning(TariffRow.id)
+        ).scalar_one()
         conn.execute(insert(RateRow), [{"tariff_id": tid, **rate_values(r)} for r in RATES])
     return tid
 
@@ -46,7 +47,7 @@ def test_the_usable_rates_price_every_call_like_all_of_them(engine):
     with engine.begin() as conn:
         every = rates_for_number(conn, tid, "442071234", shadowed=True)
         usable = rates_for_number(conn, tid, "442071234")
-    monday = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    monday = datetime(2026, 1, 5, tzinfo=UTC)
     for hours in range(0, 24 * 7, 5):
         start = monday + timedelta(hours=hours, minutes=59)
         for seconds in (1, 61, 3 * 3600):

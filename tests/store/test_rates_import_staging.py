@@ -1,7 +1,7 @@
 """A rates import stages its rows under a new revision in short transactions and puts them in effect at once."""
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from asteriskbill.store import tariffs as repo
 from asteriskbill.store.engine import make_engine
 from asteriskbill.store.models import RateRow
 
-NOON = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
+NOON = datetime(2026, 1, 5, 12, tzinfo=UTC)
 ROWS = 60_000  # about 1.5 MiB: the progress callback runs in the middle of the file
 
 
@@ -57,8 +57,7 @@ def test_calls_are_authorized_during_a_long_import_and_see_the_old_prices(engine
         other.close()
         seen.append(uk_price(engine))
 
-    rates.import_rates(engine, "retail", price_list(tmp_path / "new.csv", "0.30"), replace=True,
-                       progress=in_the_middle)
+    rates.import_rates(engine, "retail", price_list(tmp_path / "new.csv", "0.30"), replace=True, progress=in_the_middle)
     assert len(seen) >= 2 and set(seen) == {600_000}  # the old price until the end
     assert uk_price(engine) == 300_000
     assert all_rows(engine) == ROWS + 1  # the replaced rates are gone, not just hidden
@@ -67,8 +66,7 @@ def test_calls_are_authorized_during_a_long_import_and_see_the_old_prices(engine
 def test_a_failed_import_leaves_no_row_behind(engine, tmp_path):
     rates.import_rates(engine, "retail", price_list(tmp_path / "old.csv", "0.60", rows=10))
     with pytest.raises(UserError, match=rf"line {ROWS + 3}: price"):
-        rates.import_rates(engine, "retail", price_list(tmp_path / "bad.csv", "0.30", last="45,X,abc"),
-                           replace=True)
+        rates.import_rates(engine, "retail", price_list(tmp_path / "bad.csv", "0.30", last="45,X,abc"), replace=True)
     assert uk_price(engine) == 600_000 and all_rows(engine) == 11
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from world import make_world, place
 
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing import master_csv
 from asteriskbill.services import recovery
 from asteriskbill.store.models import Cdr, LedgerEntry, Reservation
 from asteriskbill.store.types import utcnow
-from world import make_world, place
 
 CDR_FILE = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "ari" / "prepaid-cdr.txt"
 MASTER = [line for line in CDR_FILE.read_text().splitlines() if line.startswith('"')]
@@ -27,8 +27,11 @@ def world(cli, tmp_path):
 
 
 def authorize(engine, world, uniqueid: str) -> str:
-    [out] = place(engine, world.settings, Call(script="card", uniqueid=uniqueid,
-                                               keys=(world.card + "#", world.pin + "#", "0015551234#")))
+    [out] = place(
+        engine,
+        world.settings,
+        Call(script="card", uniqueid=uniqueid, keys=(world.card + "#", world.pin + "#", "0015551234#")),
+    )
     return out.variables["BILL_SESSION"]
 
 

@@ -14,25 +14,28 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PG_URL
 from sqlalchemy import func, select
+from world import make_world
 
 from asteriskbill.agi.peer import Call, call_fastagi
 from asteriskbill.store.models import Account, Cdr, LedgerEntry, Reservation
-from conftest import PG_URL
-from world import make_world
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ari"))
-from captures import CALLS, expected, frames, later_copy  # noqa: E402
-from fake_ari import ENTITY_ID, FakeAri  # noqa: E402
-from test_ari_servers import OTHER_ID, on, until  # noqa: E402
+from captures import CALLS, expected, frames, later_copy
+from fake_ari import ENTITY_ID, FakeAri
+from test_ari_servers import OTHER_ID, on, until
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="two serve processes need PostgreSQL: set ASTERISKBILL_TEST_PG="
-                                                   "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+pytestmark = pytest.mark.skipif(
+    not PG_URL,
+    reason="two serve processes need PostgreSQL: set ASTERISKBILL_TEST_PG="
+    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+)
 
 EXPECTED = expected()
 CALLS_PLACED = 20
-PER_CALL = 8_334              # 5 s (max_call_seconds) of USA at 0.10/min, rounded up
-MONEY = "0.025002"            # balance and credit limit: together six calls of 5 s
+PER_CALL = 8_334  # 5 s (max_call_seconds) of USA at 0.10/min, rounded up
+MONEY = "0.025002"  # balance and credit limit: together six calls of 5 s
 READY = re.compile(r"serving FastAGI on (\S+):(\d+)")
 
 
@@ -58,12 +61,27 @@ def cost_of(n: int) -> int:
 
 
 async def start_serve(db: str, ari: FakeAri, log: Path) -> tuple[asyncio.subprocess.Process, int]:
-    env = {**os.environ, "ASTERISKBILL_ARI_URL": ari.url, "ASTERISKBILL_ARI_USER": "tester",
-           "ASTERISKBILL_ARI_PASSWORD": "tester", "ASTERISKBILL_MAX_CALL_SECONDS": "5"}
+    env = {
+        **os.environ,
+        "ASTERISKBILL_ARI_URL": ari.url,
+        "ASTERISKBILL_ARI_USER": "tester",
+        "ASTERISKBILL_ARI_PASSWORD": "tester",
+        "ASTERISKBILL_MAX_CALL_SECONDS": "5",
+    }
     with log.open("w") as stderr:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+            sys.executable,
+            "-m",
+            "asteriskbill.cli",
+            "--db",
+            db,
+            "serve",
+            "--port",
+            "0",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
     for _ in range(600):
         if found := READY.search(log.read_text()):
             return process, int(found.group(2))
@@ -75,11 +93,13 @@ async def start_serve(db: str, ari: FakeAri, log: Path) -> tuple[asyncio.subproc
 
 def state(engine):
     with engine.begin() as conn:
-        reservations = conn.execute(select(Reservation.session, Reservation.status, Reservation.amount,
-                                           Reservation.uniqueid)).all()
+        reservations = conn.execute(
+            select(Reservation.session, Reservation.status, Reservation.amount, Reservation.uniqueid)
+        ).all()
         cdrs = {r.session: r for r in conn.execute(select(Cdr.session, Cdr.server, Cdr.cost, Cdr.uniqueid))}
-        charges = conn.execute(select(LedgerEntry.reference, LedgerEntry.amount)
-                               .where(LedgerEntry.kind == "call")).all()
+        charges = conn.execute(
+            select(LedgerEntry.reference, LedgerEntry.amount).where(LedgerEntry.kind == "call")
+        ).all()
         balance = conn.execute(select(Account.balance).where(Account.name == "shop-1")).scalar_one()
     return reservations, cdrs, charges, balance
 
@@ -87,8 +107,20 @@ def state(engine):
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engine, tmp_path):
     make_world(cli, tmp_path)  # tariff retail (USA 0.10/min per second) and a default route
-    cli("accounts", "create", "extension", "shop-1", "--tariff", "retail", "--accountcode", "shop-1",
-        "--credit-limit", MONEY, "--max-calls", str(CALLS_PLACED))
+    cli(
+        "accounts",
+        "create",
+        "extension",
+        "shop-1",
+        "--tariff",
+        "retail",
+        "--accountcode",
+        "shop-1",
+        "--credit-limit",
+        MONEY,
+        "--max-calls",
+        str(CALLS_PLACED),
+    )
     cli("accounts", "recharge", "shop-1", MONEY)
     usa = "0015551234"
 
@@ -96,21 +128,28 @@ def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engi
         async with FakeAri() as first_ari, FakeAri(entity_id=OTHER_ID) as second_ari:
             (first, first_port), (second, second_port) = await asyncio.gather(
                 start_serve(cli.db, first_ari, tmp_path / "first.log"),
-                start_serve(cli.db, second_ari, tmp_path / "second.log"))
+                start_serve(cli.db, second_ari, tmp_path / "second.log"),
+            )
             try:
-                calls = [Call(script="ext", args=(usa,), accountcode="shop-1", uniqueid=caller_uniqueid(n))
-                         for n in range(CALLS_PLACED)]
+                calls = [
+                    Call(script="ext", args=(usa,), accountcode="shop-1", uniqueid=caller_uniqueid(n))
+                    for n in range(CALLS_PLACED)
+                ]
                 ports = [first_port if n % 2 == 0 else second_port for n in range(CALLS_PLACED)]
-                outcomes = await asyncio.gather(*(call_fastagi(call, "127.0.0.1", port)
-                                                  for call, port in zip(calls, ports)))
-                granted = {n: out.variables["BILL_SESSION"] for n, out in enumerate(outcomes)
-                           if out.variables.get("BILL_STATUS") == "OK"}
+                outcomes = await asyncio.gather(
+                    *(call_fastagi(call, "127.0.0.1", port) for call, port in zip(calls, ports))
+                )
+                granted = {
+                    n: out.variables["BILL_SESSION"]
+                    for n, out in enumerate(outcomes)
+                    if out.variables.get("BILL_STATUS") == "OK"
+                }
                 refused = {out.variables.get("BILL_STATUS") for out in outcomes} - {"OK"}
                 reserved = await asyncio.to_thread(state, engine)
                 on_first = [f for n, s in granted.items() if n % 2 == 0 for f in ended_on(ENTITY_ID, n, s)]
                 on_second = [f for n, s in granted.items() if n % 2 == 1 for f in ended_on(OTHER_ID, n, s)]
                 first_ari.play(on_first)
-                second_ari.play(on_first + on_second)   # the first machine's calls seen twice, at once
+                second_ari.play(on_first + on_second)  # the first machine's calls seen twice, at once
                 await until(lambda: all(r.status == "settled" for r in state(engine)[0]), "every settlement")
                 await until(lambda: first_ari._queue.empty() and second_ari._queue.empty(), "both replays")
                 await asyncio.sleep(1.0)  # the second listener's settlements of the first machine's calls ran
@@ -120,6 +159,7 @@ def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engi
                 codes = [await process.wait() for process in (first, second)]
             assert codes == [0, 0], (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()
             return granted, refused, reserved
+
     granted, refused, (reservations, _, _, _) = asyncio.run(asyncio.wait_for(main(), 120))
 
     # authorization: never more held than balance + credit limit, and no credit left unused

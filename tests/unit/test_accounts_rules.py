@@ -15,15 +15,18 @@ def company(status=ACTIVE, tariff_id=1, currency="USD"):
     return AccountState("acme", "company", status, tariff_id, currency)
 
 
-@pytest.mark.parametrize("own, parent, status, reason", [
-    (ACTIVE, None, ACTIVE, ""),
-    (FROZEN, None, FROZEN, "extension acme-1 is frozen"),
-    (ACTIVE, ACTIVE, ACTIVE, ""),
-    (ACTIVE, FROZEN, FROZEN, "company acme is frozen"),
-    (ACTIVE, CLOSED, CLOSED, "company acme is closed"),
-    (FROZEN, ACTIVE, FROZEN, "extension acme-1 is frozen"),
-    (CLOSED, FROZEN, CLOSED, "extension acme-1 is closed"),
-])
+@pytest.mark.parametrize(
+    "own, parent, status, reason",
+    [
+        (ACTIVE, None, ACTIVE, ""),
+        (FROZEN, None, FROZEN, "extension acme-1 is frozen"),
+        (ACTIVE, ACTIVE, ACTIVE, ""),
+        (ACTIVE, FROZEN, FROZEN, "company acme is frozen"),
+        (ACTIVE, CLOSED, CLOSED, "company acme is closed"),
+        (FROZEN, ACTIVE, FROZEN, "extension acme-1 is frozen"),
+        (CLOSED, FROZEN, CLOSED, "extension acme-1 is closed"),
+    ],
+)
 def test_standing_is_the_worse_status(own, parent, status, reason):
     result = accounts.standing(account(own), company(parent) if parent else None)
     assert (result.status, result.reason, result.usable) == (status, reason, status == ACTIVE)
@@ -62,17 +65,25 @@ def test_parent_and_currency_rules():
         accounts.check_kind("booth")
 
 
-@pytest.mark.parametrize("kind, amount", [("recharge", 1), ("face_value", 5), ("refund", 1), ("adjustment", -3),
-                                          ("adjustment", 3), ("call", -1)])
+@pytest.mark.parametrize(
+    "kind, amount",
+    [("recharge", 1), ("face_value", 5), ("refund", 1), ("adjustment", -3), ("adjustment", 3), ("call", -1)],
+)
 def test_postings_accepted(kind, amount):
     ledger.check_posting(kind, amount, "a", ACTIVE)
     ledger.check_posting(kind, amount, "a", FROZEN)
 
 
-@pytest.mark.parametrize("kind, amount, message", [
-    ("recharge", 0, "must be more than 0"), ("recharge", -1, "must be more than 0"),
-    ("call", 1, "must be less than 0"), ("adjustment", 0, "other than 0"), ("refund", -5, "more than 0"),
-])
+@pytest.mark.parametrize(
+    "kind, amount, message",
+    [
+        ("recharge", 0, "must be more than 0"),
+        ("recharge", -1, "must be more than 0"),
+        ("call", 1, "must be less than 0"),
+        ("adjustment", 0, "other than 0"),
+        ("refund", -5, "more than 0"),
+    ],
+)
 def test_postings_of_the_wrong_sign_refused(kind, amount, message):
     with pytest.raises(LedgerError, match=message):
         ledger.check_posting(kind, amount, "a", ACTIVE)

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
 from asteriskbill.money import parse_amount as m
@@ -6,7 +6,7 @@ from asteriskbill.rating.engine import Pricing
 from asteriskbill.rating.model import Rate, Tariff, groups_from_increments
 from asteriskbill.store.tariffs import from_snapshot, snapshot
 
-NOW = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 TARIFF = Tariff("retail", "USD", rounding=m("0.01"), timezone="Europe/Sofia", holidays={NOW.date(): 6})
 PER_MINUTE = Rate("44", groups_from_increments(m("0.60"), 60, 6), destination="UK", grace=3)
 

@@ -1,6 +1,6 @@
 """Callshop decisions (pure): who may start, on which terms, and what the stop settles."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -12,13 +12,18 @@ from asteriskbill.billing.callshop import Bill, BoothState, CallshopError
 IDLE = BoothState("booth-1", True, "active", 0, "USD", None)
 
 
-@pytest.mark.parametrize("state, message", [
-    (BoothState("acme-1", False, "active", 0, "USD", None), "acme-1 is not a booth"),
-    (BoothState("booth-1", True, "active", 0, "USD", datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)),
-     "started at 2026-01-02 03:04 UTC and is not stopped yet"),
-    (BoothState("booth-1", True, "frozen", 0, "USD", None), "booth booth-1 is frozen"),
-    (BoothState("booth-1", True, "active", -1, "USD", None), "has a balance of -0.000001 USD"),
-])
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        (BoothState("acme-1", False, "active", 0, "USD", None), "acme-1 is not a booth"),
+        (
+            BoothState("booth-1", True, "active", 0, "USD", datetime(2026, 1, 2, 3, 4, tzinfo=UTC)),
+            "started at 2026-01-02 03:04 UTC and is not stopped yet",
+        ),
+        (BoothState("booth-1", True, "frozen", 0, "USD", None), "booth booth-1 is frozen"),
+        (BoothState("booth-1", True, "active", -1, "USD", None), "has a balance of -0.000001 USD"),
+    ],
+)
 def test_start_refusals(state, message):
     with pytest.raises(CallshopError, match=message):
         rules.check_start(state)
@@ -27,7 +32,7 @@ def test_start_refusals(state, message):
 def test_stop_refusals():
     with pytest.raises(CallshopError, match="is not started"):
         rules.check_stop(IDLE, 0)
-    started = BoothState("booth-1", True, "active", 0, "USD", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    started = BoothState("booth-1", True, "active", 0, "USD", datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(CallshopError, match="is in a call"):
         rules.check_stop(started, 1)
     rules.check_stop(started, 0)

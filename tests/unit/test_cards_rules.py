@@ -1,16 +1,26 @@
 """Card numbers (Luhn), PINs and their keyed hash, and the card status decision."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from asteriskbill.billing import cards
-from asteriskbill.billing.cards import (ACTIVE, DELETED, DISABLED, EXPIRED, FIRST_USE, MANUAL, NEW, NOW, CardError,
-                                        CardState)
+from asteriskbill.billing.cards import (
+    ACTIVE,
+    DELETED,
+    DISABLED,
+    EXPIRED,
+    FIRST_USE,
+    MANUAL,
+    NEW,
+    NOW,
+    CardError,
+    CardState,
+)
 
-T0 = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("number", ["79927398713", "4111111111111111", "5500005555555559", "18"])
@@ -30,7 +40,7 @@ def test_luhn_catches_every_single_digit_mistake(payload, data):
     position = data.draw(st.integers(0, len(number) - 1))
     wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != number[position]]))
     assert cards.luhn_valid(number)
-    assert not cards.luhn_valid(number[:position] + wrong + number[position + 1:])
+    assert not cards.luhn_valid(number[:position] + wrong + number[position + 1 :])
 
 
 def test_parse_number_refuses_mistyped_before_lookup():
@@ -76,17 +86,20 @@ def state(status=ACTIVE, activation=NOW, valid_days=None, expires_at=None, activ
     return CardState("79927398713", status, activation, valid_days, expires_at, activated_at)
 
 
-@pytest.mark.parametrize("card, status, usable, activates, reason", [
-    (state(), ACTIVE, True, False, ""),
-    (state(expires_at=T0 + timedelta(seconds=1)), ACTIVE, True, False, ""),
-    (state(expires_at=T0), EXPIRED, False, False, "expired on 2026-06-01 12:00 UTC"),
-    (state(NEW, FIRST_USE, valid_days=30), NEW, True, True, ""),
-    (state(NEW, FIRST_USE, expires_at=T0 - timedelta(days=1)), EXPIRED, False, False, "expired on 2026-05-31"),
-    (state(NEW, MANUAL), NEW, False, False, "is not activated yet"),
-    (state(DISABLED), DISABLED, False, False, "is disabled"),
-    (state(DISABLED, expires_at=T0 - timedelta(days=1)), DISABLED, False, False, "is disabled"),
-    (state(DELETED), DELETED, False, False, "is deleted"),
-])
+@pytest.mark.parametrize(
+    "card, status, usable, activates, reason",
+    [
+        (state(), ACTIVE, True, False, ""),
+        (state(expires_at=T0 + timedelta(seconds=1)), ACTIVE, True, False, ""),
+        (state(expires_at=T0), EXPIRED, False, False, "expired on 2026-06-01 12:00 UTC"),
+        (state(NEW, FIRST_USE, valid_days=30), NEW, True, True, ""),
+        (state(NEW, FIRST_USE, expires_at=T0 - timedelta(days=1)), EXPIRED, False, False, "expired on 2026-05-31"),
+        (state(NEW, MANUAL), NEW, False, False, "is not activated yet"),
+        (state(DISABLED), DISABLED, False, False, "is disabled"),
+        (state(DISABLED, expires_at=T0 - timedelta(days=1)), DISABLED, False, False, "is disabled"),
+        (state(DELETED), DELETED, False, False, "is deleted"),
+    ],
+)
 def test_decide(card, status, usable, activates, reason):
     decision = cards.decide(card, T0)
     assert (decision.status, decision.usable, decision.activates) == (status, usable, activates)

@@ -46,8 +46,13 @@ def test_every_line_is_well_formed():
 
 def test_it_uses_what_the_agi_sets_and_the_apps_that_exist():
     text = DIALPLAN.read_text()
-    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= {"BILL_STATUS", "BILL_SESSION", "BILL_MAX_MS", "BILL_DIAL",
-                                                           "BILL_NUMBER"}
+    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= {
+        "BILL_STATUS",
+        "BILL_SESSION",
+        "BILL_MAX_MS",
+        "BILL_DIAL",
+        "BILL_NUMBER",
+    }
     assert set(re.findall(r"AGI\(agi://127\.0\.0\.1:4573/(\w+)", text)) <= set(APP_NAMES)
     assert "Dial(${BILL_DIAL},60,L(${BILL_MAX_MS}" in text
 

@@ -1,19 +1,27 @@
 """Report periods and retention ages: the forms operators type, calendar months, time zones."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from asteriskbill.billing.periods import Age, PeriodError, before, bound, check_period, parse_age
 
-UTC = timezone.utc
+UTC = UTC
 
 
-@pytest.mark.parametrize("text, age", [
-    ("6months", Age(6, "month")), ("180days", Age(180, "day")), ("2weeks", Age(2, "week")),
-    ("1year", Age(1, "year")), ("1 month", Age(1, "month")), (" 3 YEARS ", Age(3, "year")), ("1day", Age(1, "day")),
-])
+@pytest.mark.parametrize(
+    "text, age",
+    [
+        ("6months", Age(6, "month")),
+        ("180days", Age(180, "day")),
+        ("2weeks", Age(2, "week")),
+        ("1year", Age(1, "year")),
+        ("1 month", Age(1, "month")),
+        (" 3 YEARS ", Age(3, "year")),
+        ("1day", Age(1, "day")),
+    ],
+)
 def test_ages_operators_type(text, age):
     assert parse_age(text) == age
 
@@ -28,15 +36,18 @@ def test_age_prints_as_typed():
     assert [str(parse_age(t)) for t in ("6months", "1 year", "1days")] == ["6months", "1year", "1day"]
 
 
-@pytest.mark.parametrize("moment, age, expected", [
-    (datetime(2026, 8, 31, 12, tzinfo=UTC), "6months", datetime(2026, 2, 28, 12, tzinfo=UTC)),
-    (datetime(2028, 8, 31, tzinfo=UTC), "6months", datetime(2028, 2, 29, tzinfo=UTC)),  # a leap year
-    (datetime(2026, 3, 15, tzinfo=UTC), "6months", datetime(2025, 9, 15, tzinfo=UTC)),
-    (datetime(2026, 1, 31, tzinfo=UTC), "1month", datetime(2025, 12, 31, tzinfo=UTC)),
-    (datetime(2028, 2, 29, tzinfo=UTC), "1year", datetime(2027, 2, 28, tzinfo=UTC)),
-    (datetime(2026, 11, 27, 22, 5, tzinfo=UTC), "180days", datetime(2026, 5, 31, 22, 5, tzinfo=UTC)),
-    (datetime(2026, 1, 10, tzinfo=UTC), "2weeks", datetime(2025, 12, 27, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "moment, age, expected",
+    [
+        (datetime(2026, 8, 31, 12, tzinfo=UTC), "6months", datetime(2026, 2, 28, 12, tzinfo=UTC)),
+        (datetime(2028, 8, 31, tzinfo=UTC), "6months", datetime(2028, 2, 29, tzinfo=UTC)),  # a leap year
+        (datetime(2026, 3, 15, tzinfo=UTC), "6months", datetime(2025, 9, 15, tzinfo=UTC)),
+        (datetime(2026, 1, 31, tzinfo=UTC), "1month", datetime(2025, 12, 31, tzinfo=UTC)),
+        (datetime(2028, 2, 29, tzinfo=UTC), "1year", datetime(2027, 2, 28, tzinfo=UTC)),
+        (datetime(2026, 11, 27, 22, 5, tzinfo=UTC), "180days", datetime(2026, 5, 31, 22, 5, tzinfo=UTC)),
+        (datetime(2026, 1, 10, tzinfo=UTC), "2weeks", datetime(2025, 12, 27, tzinfo=UTC)),
+    ],
+)
 def test_before_counts_calendar_months(moment, age, expected):
     assert before(moment, parse_age(age)) == expected
 

@@ -1,6 +1,6 @@
 """Hand-computed cases for the rating engine (prices are per minute unless said otherwise)."""
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,7 @@ from asteriskbill.money import parse_amount as m
 from asteriskbill.rating.engine import NoRateError, Pricing, cost, max_duration
 from asteriskbill.rating.model import IntervalGroup, Rate, RatingError, Tariff, groups_from_increments
 
-UTC = timezone.utc
+UTC = UTC
 MONDAY_NOON = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 USD = Tariff("retail", "USD")
 
@@ -22,12 +22,27 @@ def price_of(seconds, *rates, tariff=USD, at=MONDAY_NOON, number="4420712345"):
     return cost(tariff, list(rates), number, at, seconds).cost
 
 
-@pytest.mark.parametrize("inc, seconds, expected", [
-    ((60, 60), 1, "0.60"), ((60, 60), 60, "0.60"), ((60, 60), 61, "1.20"), ((60, 60), 120, "1.20"),
-    ((60, 6), 1, "0.60"), ((60, 6), 60, "0.60"), ((60, 6), 61, "0.66"), ((60, 6), 66, "0.66"), ((60, 6), 67, "0.72"),
-    ((30, 6), 1, "0.30"), ((30, 6), 30, "0.30"), ((30, 6), 31, "0.36"), ((30, 6), 37, "0.42"),
-    ((1, 1), 1, "0.01"), ((1, 1), 59, "0.59"), ((1, 1), 61, "0.61"),
-])
+@pytest.mark.parametrize(
+    "inc, seconds, expected",
+    [
+        ((60, 60), 1, "0.60"),
+        ((60, 60), 60, "0.60"),
+        ((60, 60), 61, "1.20"),
+        ((60, 60), 120, "1.20"),
+        ((60, 6), 1, "0.60"),
+        ((60, 6), 60, "0.60"),
+        ((60, 6), 61, "0.66"),
+        ((60, 6), 66, "0.66"),
+        ((60, 6), 67, "0.72"),
+        ((30, 6), 1, "0.30"),
+        ((30, 6), 30, "0.30"),
+        ((30, 6), 31, "0.36"),
+        ((30, 6), 37, "0.42"),
+        ((1, 1), 1, "0.01"),
+        ((1, 1), 59, "0.59"),
+        ((1, 1), 61, "0.61"),
+    ],
+)
 def test_increments(inc, seconds, expected):
     """0.60/min is 0.01 per second: a started increment is billed in full."""
     assert price_of(seconds, rate(inc=inc)) == m(expected)
@@ -190,16 +205,19 @@ def test_dst_change_is_absolute_time():
     assert cost(sofia, [OFF], "4420", start, 120).cost == m("0.12")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(prefix="44a"), "must be digits"),
-    (dict(groups=(IntervalGroup(0, 1, 60), IntervalGroup(30, 1, 1))), "not a multiple"),
-    (dict(groups=(IntervalGroup(5, 1, 1),)), "first starting at 0"),
-    (dict(time_from=time(8)), "go together"),
-    (dict(weekdays=frozenset()), "at least one day"),
-    (dict(date_from=date(2026, 2, 1), date_to=date(2026, 1, 1)), "after date_to"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"prefix": "44a"}, "must be digits"),
+        ({"groups": (IntervalGroup(0, 1, 60), IntervalGroup(30, 1, 1))}, "not a multiple"),
+        ({"groups": (IntervalGroup(5, 1, 1),)}, "first starting at 0"),
+        ({"time_from": time(8)}, "go together"),
+        ({"weekdays": frozenset()}, "at least one day"),
+        ({"date_from": date(2026, 2, 1), "date_to": date(2026, 1, 1)}, "after date_to"),
+    ],
+)
 def test_invalid_rates(kwargs, message):
-    values = dict(prefix="44", groups=(IntervalGroup(0, 1, 1),)) | kwargs
+    values = {"prefix": "44", "groups": (IntervalGroup(0, 1, 1),)} | kwargs
     with pytest.raises(RatingError, match=message):
         Rate(**values)
 
@@ -223,5 +241,6 @@ def test_buy_cost_per_vendor_currency_when_a_call_crosses_rates():
     charge = cost(USD, [peak, off], "4420", datetime(2026, 1, 5, 17, 59, tzinfo=UTC), 120)  # 60 s of each
     assert charge.buy_costs == {"EUR": m("0.30"), "BGN": m("0.02")}
     # 7 s at 0.10/min: 0.0116666... rounded up in its own currency
-    assert cost(USD, [rate("0.5", buy_price=m("0.10"), buy_currency="EUR")], "4420", MONDAY_NOON, 7).buy_costs == \
-        {"EUR": 11_667}
+    assert cost(USD, [rate("0.5", buy_price=m("0.10"), buy_currency="EUR")], "4420", MONDAY_NOON, 7).buy_costs == {
+        "EUR": 11_667
+    }

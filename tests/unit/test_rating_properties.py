@@ -1,8 +1,9 @@
 """Invariants of cost and max_duration, over random tariffs, rates, call starts and balances."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from asteriskbill.money import ceil_div
 from asteriskbill.rating.engine import Pricing, cost
@@ -33,18 +34,20 @@ def rate_sets(draw):
     if draw(st.booleans()):
         start = draw(st.integers(0, 23))
         end = (start + draw(st.integers(1, 23))) % 24
-        rates.append(Rate("44", draw(groups()), connect_fee=fee, grace=grace,
-                          time_from=time(start), time_to=time(end)))
+        rates.append(Rate("44", draw(groups()), connect_fee=fee, grace=grace, time_from=time(start), time_to=time(end)))
     if draw(st.booleans()):
         rates.append(Rate("4420", draw(groups()), weekdays=frozenset({0, 1, 2, 3, 4})))
     return rates
 
 
-tariffs = st.builds(Tariff, name=st.just("t"), currency=st.just("USD"),
-                    rounding=st.sampled_from([1, 1, 10_000, 50_000]),
-                    timezone=st.sampled_from(["UTC", "Europe/Sofia", "America/Bogota"]))
-starts = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                      timezones=st.just(timezone.utc))
+tariffs = st.builds(
+    Tariff,
+    name=st.just("t"),
+    currency=st.just("USD"),
+    rounding=st.sampled_from([1, 1, 10_000, 50_000]),
+    timezone=st.sampled_from(["UTC", "Europe/Sofia", "America/Bogota"]),
+)
+starts = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 caps = st.integers(0, 4 * 3600)
 
 

@@ -9,5 +9,23 @@ from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Pre
 from asteriskbill.store.models.routes import RouteRow
 from asteriskbill.store.models.tariffs import Holiday, RateRow, Tariff
 
-__all__ = ["Account", "AuditEntry", "Base", "BoothSession", "CurrencyRate", "Preference", "Server", "Card", "CardBatch", "CardCallerId", "Cdr", "Holiday", "LedgerEntry",
-           "NumberPlanRow", "RateRow", "Reservation", "RouteRow", "Tariff"]
+__all__ = [
+    "Account",
+    "AuditEntry",
+    "Base",
+    "BoothSession",
+    "Card",
+    "CardBatch",
+    "CardCallerId",
+    "Cdr",
+    "CurrencyRate",
+    "Holiday",
+    "LedgerEntry",
+    "NumberPlanRow",
+    "Preference",
+    "RateRow",
+    "Reservation",
+    "RouteRow",
+    "Server",
+    "Tariff",
+]

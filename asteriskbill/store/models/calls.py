@@ -20,8 +20,10 @@ class Reservation(Base):
 
     __tablename__ = "reservations"
     # by account: what an account holds; by status: the calls up now and recovery's overdue scan
-    __table_args__ = (Index("ix_reservations_account_id_status", "account_id", "status"),
-                      Index("ix_reservations_status", "status"))
+    __table_args__ = (
+        Index("ix_reservations_account_id_status", "account_id", "status"),
+        Index("ix_reservations_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session: Mapped[str] = mapped_column(String(36), unique=True)  # BILL_SESSION

@@ -25,7 +25,7 @@ class BoothSession(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total: Mapped[int | None] = mapped_column(BigInteger)  # calls charged, set at the stop
-    paid: Mapped[int | None] = mapped_column(BigInteger)   # taken at the stop (postpaid) or change given (-)
+    paid: Mapped[int | None] = mapped_column(BigInteger)  # taken at the stop (postpaid) or change given (-)
     operator: Mapped[str] = mapped_column(String(64))
 
 

@@ -41,10 +41,12 @@ class RateRow(Base):
     """One rate; interval groups are kept in their canonical text "START:PRICE:INCREMENT:UNIT;..."."""
 
     __tablename__ = "rates"
-    __table_args__ = (Index("ix_rates_tariff_id_prefix", "tariff_id", "prefix"),
-                      # by revision alone: a (tariff_id, revision) index would tempt the planner away from
-                      # (tariff_id, prefix) in the longest-prefix lookup
-                      Index("ix_rates_revision", "revision"))
+    __table_args__ = (
+        Index("ix_rates_tariff_id_prefix", "tariff_id", "prefix"),
+        # by revision alone: a (tariff_id, revision) index would tempt the planner away from
+        # (tariff_id, prefix) in the longest-prefix lookup
+        Index("ix_rates_revision", "revision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"))
