@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help venv run init test test-fast bench clean
+.PHONY: help venv run init lint test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,11 @@ init: $(STAMP) ## Create or upgrade the database (default SQLite file, or $ASTER
 
 run: init ## Install, migrate the database and start the engine (FastAGI + ARI listener)
 	$(BIN)/asteriskbill serve
+
+lint: $(STAMP) ## ruff (lint and format) and mypy: zero findings
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: $(STAMP) ## Run the whole test suite (PostgreSQL too when $ASTERISKBILL_TEST_PG is set)
 	$(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS)
