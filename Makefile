@@ -5,15 +5,17 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help venv run init lint test bench clean
+.PHONY: help venv run init lint test bench constraints clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): setup.cfg pyproject.toml
+# Every version comes from constraints.txt; setuptools first, so that the editable install (and the wheel
+# test) build with the pinned one rather than whatever build isolation would fetch.
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt --upgrade pip setuptools
+	$(BIN)/pip install --quiet -c constraints.txt --no-build-isolation -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtualenv and install asteriskbill with its dev tools
@@ -35,5 +37,9 @@ test: $(STAMP) ## Run the whole test suite (PostgreSQL too when $ASTERISKBILL_TE
 bench: $(STAMP) ## Run the benchmarks in bench/ and print their tables
 	$(BIN)/python -m bench
 
+constraints: ## Re-pin constraints.txt to what .venv holds (after upgrading a package there on purpose)
+	{ sed '/^[^#]/,$$d' constraints.txt; $(BIN)/pip freeze --all --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info build dist

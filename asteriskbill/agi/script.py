@@ -1,30 +1,61 @@
-"""agi-bin entry: `python -m asteriskbill.agi.script card|ext` runs one call over stdin/stdout.
+"""Process-per-call AGI: the console scripts ``asteriskbill-card`` / ``asteriskbill-ext`` (and
+``python -m asteriskbill.agi.script card|ext``) run one call over stdin/stdout.
 
-Settings come from the config file and ASTERISKBILL_* variables, as for every command.
+Settings come from the config file and ASTERISKBILL_* variables, as for every command. SIGHUP (Asterisk's
+hang-up) is ignored from the entry function's first statement, as ``trap "" HUP`` did in the shell wrappers,
+until ``stdio.run`` turns it into ``channel.hung_up``. Everything heavier is imported after that, so when
+Asterisk starts a console script directly only the interpreter's own start-up is unprotected (agi-bin/'s
+wrappers trap it before that too).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-
-from asteriskbill.agi import stdio
 
 
 def main(argv: list[str]) -> int:
+    """Run the app named by ``argv[0]`` (``card`` or ``ext``; the AGI arguments follow) for the call on
+    stdin/stdout; returns the exit status."""
     if not argv or argv[0] not in ("card", "ext"):  # the AGI arguments follow; they come in the env block too
         print("usage: python -m asteriskbill.agi.script card|ext", file=sys.stderr)
         return 2
+    from asteriskbill.agi import stdio
     from asteriskbill.agi.apps import BillingApps
+    from asteriskbill.errors import UserError
     from asteriskbill.settings import load
-    from asteriskbill.store.engine import make_engine
+    from asteriskbill.store.ready import connect
 
-    settings = load()
-    engine = make_engine(settings)
+    try:
+        settings = load()
+        engine = connect(settings)  # refused unless `asteriskbill init` made it at this code's schema
+    except UserError as exc:  # bad settings, or a database not ready or out of reach: one line for the log
+        print(f"asteriskbill-{argv[0]}: error: {exc}", file=sys.stderr)
+        return 1
     try:
         return stdio.run(BillingApps(engine, settings).apps[argv[0]])
     finally:
         engine.dispose()
 
 
+def _ignore_sighup() -> None:
+    # SIGHUP's default action kills the process: before stdio.run handles it, a hang-up must not stop the
+    # script half-way (settings read, engine opened), so it is ignored like the shell's `trap "" HUP`
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def card() -> int:
+    """Console script ``asteriskbill-card``: ``AGI(/path/to/asteriskbill-card)``."""
+    _ignore_sighup()
+    return main(["card", *sys.argv[1:]])
+
+
+def ext() -> int:
+    """Console script ``asteriskbill-ext``: ``AGI(/path/to/asteriskbill-ext[,NUMBER])``."""
+    _ignore_sighup()
+    return main(["ext", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
+    _ignore_sighup()
     sys.exit(main(sys.argv[1:]))

@@ -62,14 +62,15 @@ class FastAgiServer:
         self.allow = allow or LOOPBACK
         self.idle_timeout = idle_timeout
         self.status_variable = status_variable
-        self.sessions: set[asyncio.Task] = set()
+        self.sessions: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound host and port (useful with port 0)."""
         assert self._server is not None
-        return self._server.sockets[0].getsockname()[:2]
+        address: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
+        return address
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._connected, host, port, reuse_address=True)
@@ -116,10 +117,12 @@ class FastAgiServer:
         """Stop accepting, cancel running sessions (their abort hooks run), and wait for them."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
         for task in list(self.sessions):
             task.cancel()
         await asyncio.gather(*self.sessions, return_exceptions=True)
+        if self._server is not None:
+            # last: from Python 3.12.1 on, wait_closed() also waits for the connections the sessions hold
+            await self._server.wait_closed()
 
     async def serve_forever(self) -> None:
         assert self._server is not None

@@ -10,12 +10,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+from asteriskbill.errors import UserError
+
+# Shipped inside the package (package data), so an installed wheel migrates without the checkout.
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(engine: Engine | None = None, connection=None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    # Built in code: no alembic.ini at run time (the one at the repository root is for `alembic revision`).
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))  # the value is %-interpolated
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -40,4 +44,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # an empty versions folder: an installation that lost its package data
+        raise UserError(f"no migrations in {MIGRATIONS / 'versions'}: reinstall asteriskbill")
+    return head

@@ -26,6 +26,33 @@ def test_check_detects_drift(engine):
         table._columns.remove(extra)
 
 
+def test_upgrades_keep_the_data(tmp_path):
+    """A database made by the first revision, with a tariff and a rate in it, upgraded to head: SQLite's
+    batch migrations copy whole tables, and the rows must come through."""
+    from asteriskbill.settings import Settings
+    from asteriskbill.store.engine import make_engine
+
+    engine = make_engine(Settings(db=f"sqlite:///{tmp_path / 'old.db'}"))
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO tariffs (id, name, currency, rounding, timezone, created_at)"
+            " VALUES (1, 'retail', 'USD', 1, 'UTC', '2026-11-27 10:00:00.000000')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO rates (tariff_id, prefix, destination, intervals, connect_fee, grace, weekdays, weight)"
+            " VALUES (1, '44', 'United Kingdom', '0:600000:60', 0, 0, 127, 0)"
+        )
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT prefix, destination, intervals, revision FROM rates").all()
+        tariff = conn.exec_driver_sql("SELECT name, rates_revision FROM tariffs").one()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("44", "United Kingdom", "0:600000:60", 0)]
+    assert tuple(tariff) == ("retail", 0)
+
+
 def test_init_is_idempotent(cli, engine):
     cli("init")
     result = cli("init")
