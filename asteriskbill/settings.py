@@ -1,37 +1,78 @@
-"""Settings in one place: defaults < TOML config file < ASTERISKBILL_* environment < CLI flags."""
+"""Settings in one place: defaults < TOML config file < ASTERISKBILL_* environment < CLI flags.
+
+Every value given is checked when loaded (CHECKS), so a mistake is named with its setting and where it
+came from before any command runs, not found later as a wrong number or a traceback.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from asteriskbill.billing.periods import parse_age
 from asteriskbill.errors import UserError
 
-DEFAULT_CONFIG = Path("/etc/asteriskbill/asteriskbill.toml")
-DEFAULT_DATA_DIR = Path("/var/lib/asteriskbill")
+SYSTEM_CONFIG = Path("/etc/asteriskbill/asteriskbill.toml")
+SYSTEM_DATA_DIR = Path("/var/lib/asteriskbill")
 ENV_PREFIX = "ASTERISKBILL_"
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 class SettingsError(UserError, ValueError):
     """A configuration value that cannot be used."""
 
 
+# -- default paths: the system's for root, the user's own (XDG base directories) for anyone else ----------
+
+
+def _xdg(env: Mapping[str, str], name: str, fallback: str) -> Path:
+    value = env.get(name, "")
+    if os.path.isabs(value):  # the XDG spec ignores a relative value
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / fallback
+
+
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the database and the secret go by default: a folder this user can create."""
+    if os.geteuid() == 0:
+        return SYSTEM_DATA_DIR
+    return _xdg(env, "XDG_DATA_HOME", ".local/share") / "asteriskbill"
+
+
+def config_file(env: Mapping[str, str] = os.environ) -> Path:
+    """The config file read when none is given (it need not exist)."""
+    if os.geteuid() == 0:
+        return SYSTEM_CONFIG
+    return _xdg(env, "XDG_CONFIG_HOME", ".config") / "asteriskbill" / "asteriskbill.toml"
+
+
+def default_paths(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    folder = data_dir(env)
+    return {"db": f"sqlite:///{folder / 'asteriskbill.db'}", "secret_file": str(folder / "secret")}
+
+
 @dataclass(frozen=True)
 class Settings:
     # The store: any SQLAlchemy URL; a SQLite file by default.
-    db: str = f"sqlite:///{DEFAULT_DATA_DIR / 'asteriskbill.db'}"
+    db: str = field(default_factory=lambda: default_paths()["db"])
     # SQLite durability: FULL survives power loss after COMMIT (see bench/ for its cost).
     sqlite_synchronous: str = "FULL"
     sqlite_busy_timeout_ms: int = 5000
     # IANA zone for tariffs created without --timezone.
     timezone: str = "UTC"
     # Installation secret for PIN hashes: kept outside the database.
-    secret_file: str = str(DEFAULT_DATA_DIR / "secret")
+    secret_file: str = field(default_factory=lambda: default_paths()["secret_file"])
     # Calls: longest call a single authorization may reserve for (seconds).
     max_call_seconds: int = 10800
     # The global number plan (companies may override it): see billing/numbers.py.
@@ -64,45 +105,173 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _coerce(name: str, value: Any, kind: Any) -> Any:
-    kind_text = str(kind)
+def _number(kind: type[int] | type[float], value: Any) -> int | float:
     try:
-        if kind is int or kind_text == "int":
-            return int(value)
-        if kind is float or kind_text == "float":
-            return float(value)
-        if kind_text.startswith("tuple"):
-            if isinstance(value, str):
-                return tuple(part.strip() for part in value.split(",") if part.strip())
-            return tuple(str(v) for v in value)
-        if kind_text.startswith("Mapping"):
-            if not isinstance(value, Mapping):
-                raise TypeError("a table is expected")
-            return {str(k): str(v) for k, v in value.items()}
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"setting {name}={value!r}: {exc}") from None
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError("not a whole number" if kind is int else "not a number") from None
+
+
+def _coerce(value: Any, kind: Any) -> Any:
+    kind_text = str(kind)
+    if kind is int or kind_text == "int":
+        return _number(int, value)
+    if kind is float or kind_text == "float":
+        return _number(float, value)
+    if kind_text.startswith("tuple"):
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(str(v) for v in value)
+    if kind_text.startswith("Mapping"):
+        if not isinstance(value, Mapping):
+            raise TypeError("a table is expected")
+        return {str(k): str(v) for k, v in value.items()}
     return str(value)
 
 
-def load(config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
-    """Build the settings: defaults, then the config file, then the environment, then ``flags``."""
-    env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    path = Path(config or env.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG)
-    if config or path.exists():
+# -- checks: each returns what is wrong with a value, or None ----------------------------------------------
+
+Check = Callable[[Any], str | None]
+
+
+def _digits(*, empty: bool = False) -> Check:
+    expected = "digits only, or empty" if empty else "digits only"
+    pattern = re.compile("[0-9]*" if empty else "[0-9]+")  # str.isdigit() would take "²" and "٤"
+    return lambda value: None if pattern.fullmatch(value) else f"{expected}, e.g. 44"
+
+
+def _between(low: float, high: float | None = None) -> Check:
+    expected = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+    return lambda value: None if low <= value and (high is None or value <= high) else expected
+
+
+def _one_of(*choices: str) -> Check:
+    return lambda value: None if value.upper() in choices else f"one of {', '.join(choices)}"
+
+
+def _zone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "not an IANA time zone, e.g. Europe/Sofia or UTC"
+    return None
+
+
+def _age(value: str) -> str | None:
+    try:
+        parse_age(value)
+    except UserError:
+        return "not an age like 6months, 180days, 2weeks or 1year"
+    return None
+
+
+def _db_url(value: str) -> str | None:
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return "not a database URL, e.g. sqlite:////path/to/billing.db or postgresql+psycopg://user@host/db"
+    try:
+        url.get_dialect()  # the module connecting needs anyway: a typo such as postgres:// is told here
+    except NoSuchModuleError:
+        return f"no database kind {url.drivername!r} in SQLAlchemy, e.g. sqlite:/// or postgresql+psycopg://"
+    return None
+
+
+def _http_url(value: str) -> str | None:
+    return None if value == "" or re.match(r"https?://[^/\s]+", value) else "not a URL like http://127.0.0.1:8088"
+
+
+def _networks(value: tuple[str, ...]) -> str | None:
+    for entry in value:
         try:
-            with path.open("rb") as handle:
-                values.update(tomllib.load(handle))
-        except FileNotFoundError:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} is not an IP address or network, e.g. 10.0.0.5 or 10.0.0.0/24"
+    return None
+
+
+def _not_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+CHECKS: dict[str, Check] = {
+    "db": _db_url,
+    "sqlite_synchronous": _one_of(*SYNCHRONOUS_LEVELS),
+    "sqlite_busy_timeout_ms": _between(1),
+    "timezone": _zone,
+    "secret_file": _not_empty,
+    "max_call_seconds": _between(1),
+    "country_code": _digits(),
+    "area_code": _digits(empty=True),
+    "outside_line": _digits(empty=True),
+    "international_prefix": _digits(),
+    "national_prefix": _digits(),
+    "number_max_length": _between(6, 20),  # E.164 allows 15 digits
+    "fastagi_host": _not_empty,
+    "fastagi_port": _between(1, 65535),
+    "fastagi_allow": _networks,
+    "fastagi_idle_timeout": _between(0.1),
+    "pin_max_failures": _between(1),
+    "pin_failure_window_seconds": _between(1),
+    "pin_lock_seconds": _between(1),
+    "ari_url": _http_url,
+    "ari_app": _not_empty,
+    "cdr_retention": _age,
+}
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value as an error quotes it: a database URL without its password."""
+    text = repr(value)
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text) if name == "db" else text
+
+
+def _checked(name: str, value: Any, kind: Any, origin: str) -> Any:
+    """``value`` as its field's type, if its check passes; else a SettingsError naming the setting."""
+    try:
+        value = _coerce(value, kind)
+    except (TypeError, ValueError) as exc:
+        problem: str | None = str(exc)
+    else:
+        problem = CHECKS[name](value) if name in CHECKS else None
+    if problem:
+        raise SettingsError(f"setting {name}={_shown(name, value)} (from {origin}): {problem}")
+    return value
+
+
+def _read_config(path: Path, explicit: bool) -> dict[str, Any]:
+    """The settings of the TOML file ``path``; an absent file is no error unless it was asked for."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        if explicit:
             raise SettingsError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"config file {path}: {exc}") from None
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+def load(config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+    """Build the settings: defaults, then the config file, then the environment, then ``flags``; each
+    value given is checked (SettingsError names the setting and where it came from)."""
+    env = os.environ if env is None else env
+    explicit = config or env.get(f"{ENV_PREFIX}CONFIG")
+    path = Path(explicit or config_file(env))
+    values = _read_config(path, bool(explicit))
     known = {f.name: f.type for f in fields(Settings)}
     unknown = set(values) - set(known)
     if unknown:
         raise SettingsError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
+    origins = dict.fromkeys(values, f"config file {path}")
     for name in known:
         if f"{ENV_PREFIX}{name.upper()}" in env:
             values[name] = env[f"{ENV_PREFIX}{name.upper()}"]
-    values.update({k: v for k, v in flags.items() if v is not None})
-    return Settings(**{k: _coerce(k, v, known[k]) for k, v in values.items()})
+            origins[name] = f"{ENV_PREFIX}{name.upper()}"
+    for name, value in flags.items():
+        if value is not None:
+            values[name], origins[name] = value, f"--{name.replace('_', '-')}"
+    checked = {name: _checked(name, value, known[name], origins[name]) for name, value in values.items()}
+    return Settings(**{**default_paths(env), **checked})

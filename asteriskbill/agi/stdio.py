@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import sys
 from typing import BinaryIO, NoReturn
 
@@ -51,7 +52,7 @@ class _StdoutProtocol(asyncio.streams.FlowControlMixin):
         if not self._closed.done():
             self._closed.set_result(None)
 
-    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future:
+    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
         return self._closed
 
 
@@ -83,11 +84,28 @@ def run(
     signal.signal(signal.SIGHUP, sighup)
     stdin = stdin or os.fdopen(os.dup(0), "rb", buffering=0)
     stdout = stdout or os.fdopen(os.dup(1), "wb", buffering=0)
+    problem = _not_from_asterisk(stdin, stdout)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         outcome = asyncio.run(_run(app, stdin, stdout, sighup, status_variable))
     finally:
         signal.signal(signal.SIGHUP, sighup)  # closing the loop reset SIGHUP to its deadly default
     return 1 if outcome == ERROR else 0
+
+
+def _not_from_asterisk(stdin: BinaryIO, stdout: BinaryIO) -> str | None:
+    """Asterisk talks to an AGI script over pipes; a regular file (``script < file``) is no call, and asyncio
+    cannot wait on one anyway."""
+    for name, stream in (("stdin", stdin), ("stdout", stdout)):
+        mode = os.fstat(stream.fileno()).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+            return (
+                f"AGI script: {name} is a file, not a pipe from Asterisk — run it from the dialplan, "
+                "e.g. AGI(/path/to/agi-bin/asteriskbill-ext)"
+            )
+    return None
 
 
 def main(app: App) -> NoReturn:

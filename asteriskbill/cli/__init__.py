@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from asteriskbill import __version__
 from asteriskbill import settings as settings_module
 from asteriskbill.cli.common import App
-from asteriskbill.errors import UserError
+from asteriskbill.explain import explain
 
 
 class Group(click.Group):
-    """Turns an error a person can act on into one line on stderr and exit status 1."""
+    """Turns an error a person can act on (bad input, or the environment: see explain.py) into one line on
+    stderr and exit status 1; --debug (ASTERISKBILL_DEBUG=1) keeps the traceback instead."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): click's main() ends quietly with status 1
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, App) else None
+            line = None if ctx.params.get("debug") else explain(exc, app.settings if app else None)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,12 +35,16 @@ class Group(click.Group):
     "--config",
     type=click.Path(dir_okay=False),
     envvar="ASTERISKBILL_CONFIG",
-    help="TOML settings file [default: /etc/asteriskbill/asteriskbill.toml].",
+    help="TOML settings file [default: /etc/asteriskbill/asteriskbill.toml as root, "
+    "else $XDG_CONFIG_HOME/asteriskbill/asteriskbill.toml].",
 )
 @click.option("--db", help="Database URL (any SQLAlchemy URL) [env: ASTERISKBILL_DB].")
 @click.option("--operator", help="Name recorded in the audit log [default: the OS user].")
+@click.option(
+    "--debug", is_flag=True, envvar="ASTERISKBILL_DEBUG", help="Show the traceback of an error, not one line."
+)
 @click.pass_context
-def main(ctx: click.Context, config: str | None, db: str | None, operator: str | None) -> None:
+def main(ctx: click.Context, config: str | None, db: str | None, operator: str | None, debug: bool) -> None:
     """Prepaid billing for Asterisk: tariffs, rates, cards, accounts, calls and CDRs.
 
     Settings come from defaults, then the config file, then ASTERISKBILL_* variables,

@@ -6,7 +6,7 @@ import click
 
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app
 from asteriskbill.services import ledger
-from asteriskbill.store import migrate
+from asteriskbill.store import migrate, ready
 
 
 @click.command()
@@ -14,16 +14,18 @@ from asteriskbill.store import migrate
 def init(app: App) -> None:
     """Create the database or upgrade it to the newest schema.
 
-    Safe to run again: it only applies the migrations that are missing.
+    Safe to run again: it only applies the migrations that are missing. The only command that
+    creates a database (a SQLite file and its folder); every other one refuses a database init did
+    not make.
 
     Example:
 
         asteriskbill init
     """
-    migrate.upgrade(app.engine)
+    engine = app.open(ready.create)
+    migrate.upgrade(engine)
     click.echo(
-        f"database {app.engine.url.render_as_string(hide_password=True)} is at revision "
-        f"{migrate.current_revision(app.engine)}"
+        f"database {engine.url.render_as_string(hide_password=True)} is at revision {migrate.current_revision(engine)}"
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from asteriskbill.money import format_amount
 from asteriskbill.settings import Settings
-from asteriskbill.store.engine import make_engine
+from asteriskbill.store import ready
 
 
 @dataclass
@@ -31,8 +31,13 @@ class App:
 
     @property
     def engine(self) -> Engine:
+        """The database, refused unless `asteriskbill init` made it at this code's schema (store/ready.py)."""
+        return self.open(ready.connect)
+
+    def open(self, opener: Callable[[Settings], Engine]) -> Engine:
+        """The engine ``opener`` gives: ready.create for `init`, make_engine for `status`, which reports."""
         if self._engine is None:
-            self._engine = make_engine(self.settings)
+            self._engine = opener(self.settings)
         return self._engine
 
 
@@ -75,9 +80,9 @@ def echo_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
         return
     cells = [["" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def money(amount: int, currency: str) -> str:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import sys
 
 import click
 
 from asteriskbill import runtime
 from asteriskbill.cli.common import App, pass_app
-from asteriskbill.store import migrate
+from asteriskbill.explain import shown_url
+from asteriskbill.services import servers
+from asteriskbill.services.servers import AriServer
+from asteriskbill.settings import Settings
 
 
 @click.command()
@@ -22,7 +28,8 @@ def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
 
     Runs until SIGINT or SIGTERM; servers added or removed are followed within 30 s. Once FastAGI
     listens it prints "asteriskbill serving FastAGI on HOST:PORT" to stderr (--port 0 picks a free
-    port). The database must be at the newest schema (`asteriskbill init`).
+    port), then where the database, the secret and the log are and what to type next. The database
+    must be at the newest schema (`asteriskbill init`).
 
     Example:
 
@@ -35,14 +42,47 @@ def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("asteriskbill.serve").setLevel(logging.INFO)
-    if migrate.current_revision(app.engine) != migrate.head_revision():
-        raise click.ClickException("the database is not at the newest schema: run `asteriskbill init` first")
-    settings = app.settings.replace(fastagi_host=host, fastagi_port=port)
+    engine = app.engine  # refused unless `asteriskbill init` made it at this code's schema
+    # the settings in effect, so that an error (the port is taken) names the address really used
+    app.settings = settings = app.settings.replace(fastagi_host=host, fastagi_port=port)
+    followed = servers.servers(engine, settings)
     runtime.run(
-        app.engine,
+        engine,
         settings,
-        ready=lambda bound, port: click.echo(f"asteriskbill serving FastAGI on {bound}:{port}", err=True),
+        ready=lambda bound, port: click.echo(banner(settings, f"{bound}:{port}", followed, verbose), err=True),
     )
+
+
+def banner(settings: Settings, address: str, followed: list[AriServer], verbose: bool) -> str:
+    """What `serve` says once it listens: where everything is, and what to type next."""
+    me = invoked_as()
+    secret = settings.secret_file + ("" if os.path.exists(settings.secret_file) else " (created on first need)")
+    if followed:
+        ari = "following " + ", ".join(f"{s.name} ({s.ari_url})" for s in followed)
+        after = f"{me} status"
+    else:
+        ari = "no Asterisk server configured: calls are authorized but NOT settled"
+        after = f"{me} servers add pbx1 --ari-url http://127.0.0.1:8088 --ari-user asteriskbill --ari-password SECRET"
+    lines = [
+        f"asteriskbill serving FastAGI on {address}",
+        f"  database  {shown_url(settings.db)}",
+        f"  secret    {secret}",
+        f"  log       this terminal (stderr){'' if verbose else '; -v logs every settled call'}",
+        f"  FastAGI   AGI(agi://{address}/card) and AGI(agi://{address}/ext)",
+        f"  ARI       {ari}",
+        f"  next      {after}  (in another terminal)",
+    ]
+    return "\n".join(lines)
+
+
+def invoked_as() -> str:
+    """How to type this asteriskbill again: its name if PATH finds it, else the path it was started by."""
+    found = shutil.which("asteriskbill")
+    if found and os.path.realpath(found) == os.path.realpath(sys.argv[0]):
+        return "asteriskbill"
+    if os.path.basename(sys.argv[0]) == "asteriskbill":
+        return sys.argv[0]
+    return f"{sys.executable} -m asteriskbill.cli"
 
 
 COMMANDS = [serve]

@@ -7,6 +7,7 @@ import click
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, pass_app, stamp
 from asteriskbill.money import format_amount
 from asteriskbill.services import status as service
+from asteriskbill.store.engine import make_engine
 
 
 def _call(call: service.OpenCall) -> dict:
@@ -110,7 +111,7 @@ def status(app: App, as_json: bool, timeout: float) -> None:
 
         asteriskbill status --json
     """
-    found = service.status(app.engine, app.settings, timeout)
+    found = service.status(app.open(make_engine), app.settings, timeout)  # it reports a database not ready
     if as_json:
         echo_json(status_dict(found))
     else:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import csv
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import Table
+from openpyxl.workbook.workbook import Workbook
+from sqlalchemy import String, Table
 
 from asteriskbill.errors import UserError
+from asteriskbill.explain import explain
 
 MAX_ERRORS = 20
 PROGRESS_STEP = 1 << 20
@@ -33,8 +35,9 @@ def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[ob
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
     count = 0
-    for count, row in enumerate(rows, 1):
+    for row in rows:
         writer.writerow(["" if cell is None else str(cell) for cell in row])
+        count += 1
     return count
 
 
@@ -68,8 +71,9 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]],
         page = book.create_sheet(sheet)
         page.append(list(columns))
         count = 0
-        for count, row in enumerate(rows, 1):
+        for row in rows:
             page.append(["" if cell is None else str(cell) for cell in row])
+            count += 1
         book.save(handle)
     return count
 
@@ -124,15 +128,15 @@ def fields(columns: list[str], values: list[str]) -> dict[str, str]:
     extra = [f for f in values[len(columns) :] if f.strip()]
     if extra:
         raise UserError(f"{len(columns) + len(extra)} fields, but the header has {len(columns)} columns")
-    return dict(zip(columns, values))
+    return dict(zip(columns, values, strict=False))  # a short line leaves its last columns out
 
 
 def widths(table: Table) -> dict[str, int]:
     """The length of each text column of a table, for ``check_widths``."""
-    return {c.name: c.type.length for c in table.columns if getattr(c.type, "length", None)}
+    return {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
 
 
-def check_widths(limits: dict[str, int], values: dict) -> None:
+def check_widths(limits: Mapping[str, int], values: Mapping[str, str | None]) -> None:
     """A text value that would not fit its column is refused, naming the column."""
     for name, width in limits.items():
         value = values.get(name)
@@ -146,21 +150,23 @@ def read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Lin
         if source.suffix.lower() == ".xlsx":
             book = openpyxl.load_workbook(source, read_only=True, data_only=True)
             return _xlsx_lines(book, source.stat().st_size, progress)
-        return _csv_lines(source.open("rb"), progress)
+        return _csv_lines(source, source.open("rb"), progress)
     except OSError as exc:
         raise UserError(f"cannot read {source}: {exc.strerror}") from None
     except (zipfile.BadZipFile, InvalidFileException):
         raise UserError(f"{source.name} is not an XLSX workbook") from None
 
 
-def _csv_lines(raw, progress: Progress) -> Iterator[Line]:
+def _csv_lines(source: Path, raw: IO[bytes], progress: Progress) -> Iterator[Line]:
     with raw:
         reader = csv.reader(_decoded(raw, progress))
-        for values in reader:
-            yield reader.line_num, values
+        try:
+            yield from ((reader.line_num, values) for values in reader)
+        except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): where it is, in explain()'s words
+            raise UserError(f"{source.name} line {reader.line_num}: {explain(exc)}") from None
 
 
-def _decoded(raw, progress: Progress) -> Iterator[str]:
+def _decoded(raw: IO[bytes], progress: Progress) -> Iterator[str]:
     """UTF-8 text lines (a leading byte-order mark, as Excel writes, is dropped), reporting bytes read."""
     pending = 0
     for number, data in enumerate(raw, 1):
@@ -175,7 +181,7 @@ def _decoded(raw, progress: Progress) -> Iterator[str]:
     progress(pending)
 
 
-def _xlsx_lines(book, size: int, progress: Progress) -> Iterator[Line]:
+def _xlsx_lines(book: Workbook, size: int, progress: Progress) -> Iterator[Line]:
     try:
         for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
             yield number, [_cell_text(value) for value in cells]
@@ -184,7 +190,7 @@ def _xlsx_lines(book, size: int, progress: Progress) -> Iterator[Line]:
     progress(size)
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     """A cell as the text a CSV field would hold (exports write text; a spreadsheet may make numbers)."""
     if value is None:
         return ""

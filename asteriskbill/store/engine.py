@@ -1,16 +1,19 @@
-"""Engine factory: SQLite with WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE; any other URL as is."""
+"""Engine factory: SQLite with WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE; any other URL as is.
+
+It opens what it is given (a SQLite file is created on first connect): commands open their database through
+store/ready.py, which refuses one that `asteriskbill init` did not make.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ContextManager
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from asteriskbill.settings import Settings
 
-SYNCHRONOUS_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 READ_ONLY = "asteriskbill_read_only"  # execution option: see ``reading``
 
 
@@ -18,11 +21,7 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
     url = make_url(settings.db)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    synchronous = settings.sqlite_synchronous.upper()
-    if synchronous not in SYNCHRONOUS_LEVELS:
-        raise ValueError(f"sqlite_synchronous must be one of {sorted(SYNCHRONOUS_LEVELS)}")
+    synchronous = settings.sqlite_synchronous.upper()  # one of settings.SYNCHRONOUS_LEVELS: checked when loaded
     engine = create_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -48,7 +47,7 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
     return engine
 
 
-def reading(engine: Engine) -> ContextManager[Connection]:
+def reading(engine: Engine) -> AbstractContextManager[Connection]:
     """A transaction that only reads (reports, exports): one consistent snapshot that, on SQLite,
     does not hold the write lock, so a minute-long export never makes a settlement wait."""
     return engine.execution_options(**{READ_ONLY: True}).begin()
@@ -56,3 +55,10 @@ def reading(engine: Engine) -> ContextManager[Connection]:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database or another kind."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return None
+    return Path(url.database)
