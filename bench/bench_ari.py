@@ -7,15 +7,11 @@ as a long-running listener sees them; the bound is ``json.loads`` alone on the s
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from asteriskbill.ari.events import parse_event
 from asteriskbill.ari.tracker import CallTracker, FinishedCall
 from bench.common import Row, per_second, timer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ari"))
-import captures
+from tests.helpers import captures
 
 COPIES = 250
 

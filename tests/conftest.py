@@ -7,15 +7,17 @@ import shutil
 import uuid
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from asteriskbill.cli import main
 from asteriskbill.settings import Settings
 from asteriskbill.store import migrate
 from asteriskbill.store.base import Base
 from asteriskbill.store.engine import make_engine
+
+# the helpers' asserts explain their failures like the tests' own: registered before any is imported
+pytest.register_assert_rewrite("tests.helpers")
+from tests.helpers.cli import Cli  # noqa: E402
 
 PG_URL = os.environ.get("ASTERISKBILL_TEST_PG")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
@@ -84,24 +86,6 @@ def engine(settings):
     engine = make_engine(settings)
     yield engine
     engine.dispose()
-
-
-class Cli:
-    """Runs the real `asteriskbill` command in-process against one database."""
-
-    def __init__(self, db: str):
-        self.db = db
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True, input: str | None = None):
-        result = self.runner.invoke(
-            main, ["--db", self.db, "--operator", "tester", *map(str, args)], input=input, catch_exceptions=False
-        )
-        if ok:
-            assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
-        else:
-            assert result.exit_code != 0, f"expected a failure, got: {result.output}"
-        return result
 
 
 @pytest.fixture

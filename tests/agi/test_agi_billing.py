@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from world import make_world, place
 
 from asteriskbill.agi.peer import Call, call_process
 from asteriskbill.services import calls
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
+from tests.helpers.world import make_world, place
 
 UK = "00442071234567"
 

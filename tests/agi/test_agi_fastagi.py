@@ -13,6 +13,7 @@ from asteriskbill.agi.peer import Call, call_fastagi
 from asteriskbill.agi.protocol import CallerHangup, ConnectionClosed, DeadChannel, Env, PromptMissing
 from asteriskbill.agi.server import start_server
 from asteriskbill.errors import UserError
+from tests.helpers.waiting import until
 
 ENV = (
     b"agi_network: yes\nagi_network_script: card\nagi_request: agi://127.0.0.1/card\n"
@@ -170,8 +171,7 @@ def test_connection_lost_mid_command_runs_the_abort_hooks():
             writer.write(ENV)
             assert await reader.readline() == b"ANSWER\n"
             writer.close()  # Asterisk goes away without a reply
-            while not released:
-                await asyncio.sleep(0.01)
+            await until(lambda: released, "the abort hooks to run", seconds=10, interval=0.01)
 
     run(scenario())
     assert released == ["reservation"] and len(failures) == 1
@@ -242,7 +242,7 @@ def test_a_non_loopback_address_needs_an_allow_list(host, allow):
 
 
 def test_a_bad_allow_entry_is_one_clear_error():
-    with pytest.raises(UserError, match="'asterisk.example' is not an IP address"):
+    with pytest.raises(UserError, match=r"'asterisk\.example' is not an IP address"):
         run(start_server({}, "127.0.0.1", 0, allow=["asterisk.example"]))
 
 
@@ -291,10 +291,7 @@ def test_a_port_check_is_not_a_warning(caplog):
             _, writer = await asyncio.open_connection(*server.address)
             writer.close()
             await writer.wait_closed()
-            for _ in range(100):
-                if "dropped" in caplog.text:
-                    return
-                await asyncio.sleep(0.01)
+            await until(lambda: "dropped" in caplog.text, "the server to log the dropped connection", 10, 0.01)
 
     run(scenario())
     [record] = [r for r in caplog.records if "dropped" in r.getMessage()]

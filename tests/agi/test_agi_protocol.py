@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agi_captures import AGI, CAPTURES
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from asteriskbill.agi.protocol import (
     parse_command,
     parse_reply,
 )
+from tests.helpers.agi_captures import AGI, CAPTURES
 
 TRANSCRIPTS = [*sorted(AGI.glob("*-*.log")), CAPTURES / "ari" / "prepaid-fastagi-sessions.log"]
 TRANSCRIPTS = [p for p in TRANSCRIPTS if p.name not in ("caller-simulator-actions.log",)]

@@ -5,12 +5,9 @@ The peer sends exactly the recorded '<' bytes and requires exactly the recorded 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
-from agi_captures import AGI, CAPTURES
-from agi_replay_app import make_app
 
 from asteriskbill.agi.channel import Digits
 from asteriskbill.agi.peer import read_transcript, replay_fastagi, replay_process
@@ -23,8 +20,10 @@ from asteriskbill.agi.protocol import (
     decode_line,
 )
 from asteriskbill.agi.server import start_server
+from tests.helpers import helper_command, python_env
+from tests.helpers.agi_captures import AGI, CAPTURES
+from tests.helpers.agi_replay_app import make_app
 
-PROGRAM = Path(__file__).with_name("agi_replay_program.py")
 # The program side of these cannot be written on an API that waits for each reply, by design:
 NOT_REPRODUCIBLE = {
     "stdio-pipeline.log": "writes a second command while STREAM FILE/GET DATA runs (the API never pipelines)",
@@ -50,7 +49,8 @@ def _sent_by_program(lines) -> list[bytes]:
 
 @pytest.mark.parametrize("name", STDIO)
 def test_stdio_replay(name):
-    lines, status = asyncio.run(replay_process(AGI / name, [sys.executable, str(PROGRAM), str(AGI / name)]))
+    program = helper_command("agi_replay_program", str(AGI / name))
+    lines, status = asyncio.run(replay_process(AGI / name, program, environ=python_env()))
     recorded = read_transcript(AGI / name)
     assert _sent_by_program(lines) == _sent_by_program(recorded)
     assert status == (3 if name == "stdio-exit-nonzero.log" else 0)

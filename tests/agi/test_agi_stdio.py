@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 from asteriskbill.agi.peer import Call, call_process
-
-PROGRAM = str(Path(__file__).with_name("agi_stdio_apps.py"))
+from tests.helpers import helper_command, python_env
 
 
 def place(name: str, call: Call):
-    return asyncio.run(call_process(call, [sys.executable, PROGRAM, name]))
+    return asyncio.run(call_process(call, helper_command("agi_stdio_apps", name), environ=python_env()))
 
 
 def test_a_whole_call():

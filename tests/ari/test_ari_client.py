@@ -7,15 +7,14 @@ import socket
 from datetime import timedelta
 
 import pytest
-from captures import CALLS, all_frames, expected, frames, jumble
-from fake_ari import ENTITY_ID, VERSION, FakeAri
-from test_ari_tracker import check
 
 from asteriskbill.ari.client import AriClient, AriError, Mark
 from asteriskbill.ari.events import parse_event
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
 from asteriskbill.ari.tracker import EVENT_GAP, CallTracker, IncompleteCall
 from asteriskbill.settings import Settings
+from tests.helpers.captures import CALLS, all_frames, check, expected, frames, jumble
+from tests.helpers.fake_ari import ENTITY_ID, VERSION, FakeAri
 
 EXPECTED = expected()
 GUARD = 60  # seconds: a broken test fails instead of hanging; never an assertion about speed
@@ -73,7 +72,7 @@ def test_every_capture_through_the_client():
             return reports
 
     reports = run(main())
-    for call, report in zip(CALLS, reports):
+    for call, report in zip(CALLS, reports, strict=True):
         check(call, report)
 
 
@@ -115,7 +114,7 @@ def test_reconnects_after_the_server_drops_the_socket(caplog):
             return reports
 
     reports = run(main())
-    for call, report in zip(CALLS, reports):
+    for call, report in zip(CALLS, reports, strict=True):
         check(call, report)
     messages = [r.getMessage() for r in caplog.records if r.name == "asteriskbill.ari"]
     assert sum("connected" in m for m in messages) == 2
@@ -242,7 +241,7 @@ def test_rest_calls():
 def test_rest_with_wrong_credentials_raises_a_clear_error():
     async def main():
         async with FakeAri() as fake, client_for(fake, password="wrong") as client:
-            with pytest.raises(AriError, match="401.*ari_user/ari_password") as error:
+            with pytest.raises(AriError, match=r"401.*ari_user/ari_password") as error:
                 await client.channel_ids()
             return error.value.status
 

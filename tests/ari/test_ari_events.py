@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from captures import all_frames, frames
 
 from asteriskbill.ari.events import (
     BadFrame,
@@ -14,6 +13,7 @@ from asteriskbill.ari.events import (
     VarsetEvent,
     parse_event,
 )
+from tests.helpers.captures import all_frames, frames
 
 
 def _first(call, kind, **where):

@@ -6,32 +6,18 @@ import asyncio
 import json
 import re
 
-from fake_ari import ENTITY_ID, FakeAri
 from sqlalchemy import select
-from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 from asteriskbill.runtime import Listeners, serve
 from asteriskbill.services import servers
 from asteriskbill.store.models import Cdr, LedgerEntry, Reservation
-
-OTHER_ID = "02:fc:00:00:00:02"  # a second Asterisk's entity id
-
-
-def on(entity_id: str, playlist: list[str]) -> list[str]:
-    """The frames as that Asterisk would send them."""
-    return [frame.replace(f'"asterisk_id":"{ENTITY_ID}"', f'"asterisk_id":"{entity_id}"') for frame in playlist]
+from tests.helpers.calls import OTHER_ID, authorize, call_frames, marker, on
+from tests.helpers.fake_ari import ENTITY_ID, FakeAri
+from tests.helpers.waiting import until
 
 
 def add_server(cli, name: str, ari: FakeAri) -> None:
     cli("servers", "add", name, "--ari-url", ari.url, "--ari-user", "tester", "--ari-password", "tester")
-
-
-async def until(condition, what: str, seconds: float = 30) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await asyncio.to_thread(condition):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def settled(engine, count: int):
@@ -46,7 +32,7 @@ def identified(engine, settings, name: str, asterisk_id: str):
     return lambda: {s.name: s.asterisk_id for s in servers.servers(engine, settings)}.get(name) == asterisk_id
 
 
-def test_one_listener_per_server_each_cdr_records_its_asterisk(cli, engine, world):  # noqa: F811
+def test_one_listener_per_server_each_cdr_records_its_asterisk(cli, engine, world):
     """pbx-a is in the table when serve starts; pbx-b is added while it runs and followed without a restart."""
     world.settings = world.settings.replace(max_call_seconds=5)
     cli("cards", "recharge", world.card, "0.008334")  # two calls of 5 s
@@ -83,7 +69,7 @@ def test_one_listener_per_server_each_cdr_records_its_asterisk(cli, engine, worl
     cli("check")
 
 
-def test_events_without_asterisk_id_get_the_servers_entity_id(cli, engine, world):  # noqa: F811
+def test_events_without_asterisk_id_get_the_servers_entity_id(cli, engine, world):
     session, max_ms = authorize(engine, world, "2001")
     playlist = [re.sub(r',"asterisk_id":"[^"]*"', "", f) for f in call_frames("2001", session, max_ms)]
     assert not any("asterisk_id" in frame for frame in playlist)
@@ -106,23 +92,23 @@ def test_events_without_asterisk_id_get_the_servers_entity_id(cli, engine, world
         assert conn.execute(select(Cdr.server)).scalars().all() == [OTHER_ID]
 
 
-def test_a_call_seen_by_two_listeners_is_settled_once(cli, engine, world):  # noqa: F811
+def test_a_call_seen_by_two_listeners_is_settled_once(cli, engine, world, not_billed):
     """The same events reach two listeners (two names for one Asterisk, or two `serve`s): one charge."""
     session, max_ms = authorize(engine, world, "2002")
     playlist = call_frames("2002", session, max_ms)
+    (a_marker, a_end), (b_marker, b_end) = marker(), marker()
 
     async def main():
         stop = asyncio.Event()
         async with FakeAri() as a, FakeAri() as b:
             add_server(cli, "pbx", a)
             add_server(cli, "pbx-again", b)
-            a.play(playlist)
-            b.play(playlist)
+            a.play(playlist + a_end)
+            b.play(playlist + b_end)
             running = asyncio.create_task(serve(engine, world.settings.replace(fastagi_port=0), stop))
             try:
-                await until(settled(engine, 1), "the call")
-                await until(lambda: a._queue.empty() and b._queue.empty(), "both replays")
-                await asyncio.sleep(0.5)  # both listeners' settlements have run (one was a no-op)
+                # each listener logs its marker once it has settled the call (one of the two a no-op)
+                await until(lambda: {a_marker, b_marker} <= not_billed.sessions, "both listeners' settlements")
             finally:
                 stop.set()
                 await asyncio.wait_for(running, 10)

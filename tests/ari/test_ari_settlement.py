@@ -6,38 +6,14 @@ import asyncio
 import json
 
 import pytest
-from captures import expected, frames, jumble
-from fake_ari import FakeAri
 from sqlalchemy import select
-from world import make_world, place
 
-from asteriskbill.agi.peer import Call
 from asteriskbill.runtime import Listener
-from asteriskbill.store.models import Account, Cdr, LedgerEntry, Reservation
-
-EXPECTED = expected()
-USA = "0015551234"  # 0.10/min per second: 0.008334 pays exactly 5 s, like the captures' L(5000)
-
-
-def call_frames(call: str, session: str, max_ms: int) -> list[str]:
-    """A capture as if our AGI had authorized it: its BILL_SESSION and BILL_MAX_MS are ours."""
-    original = EXPECTED[call].session
-    return [
-        frame.replace(original, session).replace(
-            '"variable":"BILL_MAX_MS","value":"5000"', f'"variable":"BILL_MAX_MS","value":"{max_ms}"'
-        )
-        for frame in frames(call)
-    ]
-
-
-def authorize(engine, world, call: str) -> tuple[str, int]:
-    [out] = place(
-        engine,
-        world.settings,
-        Call(script="card", keys=(world.card + "#", world.pin + "#", USA + "#"), uniqueid=EXPECTED[call].uniqueid),
-    )
-    assert out.variables["BILL_STATUS"] == "OK", out.variables
-    return out.variables["BILL_SESSION"], int(out.variables["BILL_MAX_MS"])
+from asteriskbill.store.models import Account, Cdr, LedgerEntry
+from tests.helpers.calls import EXPECTED, NotBilled, authorize, call_frames, marker
+from tests.helpers.captures import frames, jumble
+from tests.helpers.fake_ari import FakeAri
+from tests.helpers.waiting import until
 
 
 def start_listener(engine, settings, ari: FakeAri, safety_interval: float = 3600) -> tuple[Listener, asyncio.Task]:
@@ -54,26 +30,23 @@ async def stop(task: asyncio.Task) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def listen(engine, settings, ari: FakeAri, settled: int) -> None:
-    """Run the listener until ``settled`` reservations are no longer open."""
-    listener, task = start_listener(engine, settings, ari)
+async def listen(engine, settings, ari: FakeAri, not_billed: NotBilled) -> None:
+    """Run a listener until it has handled all that ``ari`` has queued and settled the calls it ended: until
+    a marker call played last is logged as not billed."""
+    session, playlist = marker()
+    ari.play(playlist)
+    _, task = start_listener(engine, settings, ari)
     try:
-        for _ in range(1200):
-            await asyncio.sleep(0.05)
-            with engine.begin() as conn:
-                done = conn.execute(select(Reservation.status).where(Reservation.status != "open")).all()
-            if len(done) >= settled and listener.queue.empty():
-                return
-        raise AssertionError("the listener did not settle the calls in 60 s")
+        await until(lambda: session in not_billed.sessions, "the listener to handle every frame played")
     finally:
         await stop(task)
 
 
-def replay(engine, settings, playlist: list[str], settled: int = 1) -> None:
+def replay(engine, settings, playlist: list[str], not_billed: NotBilled) -> None:
     async def main():
         async with FakeAri() as ari:
             ari.play(playlist)
-            await listen(engine, settings, ari, settled)
+            await listen(engine, settings, ari, not_billed)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -88,16 +61,11 @@ def card_state(engine, world):
     return balance, cdrs, charges
 
 
-@pytest.fixture
-def world(cli, tmp_path):
-    return make_world(cli, tmp_path, card_value="0.008334")
-
-
 @pytest.mark.parametrize("call", sorted(EXPECTED))
-def test_each_capture_gives_its_cdr_and_charge(cli, engine, world, call):
+def test_each_capture_gives_its_cdr_and_charge(cli, engine, world, not_billed, call):
     session, max_ms = authorize(engine, world, call)
     assert max_ms == 5000
-    replay(engine, world.settings, call_frames(call, session, max_ms))
+    replay(engine, world.settings, call_frames(call, session, max_ms), not_billed)
     balance, cdrs, charges = card_state(engine, world)
     outcome, ms = EXPECTED[call].outcome, EXPECTED[call].billable_ms
     billed = min(-(-ms // 1000), 5)
@@ -118,24 +86,24 @@ def test_each_capture_gives_its_cdr_and_charge(cli, engine, world, call):
     cli("check")  # every balance equals its ledger
 
 
-def test_cut_by_dial_limit_never_costs_more_than_was_available(engine, world):
+def test_cut_by_dial_limit_never_costs_more_than_was_available(engine, world, not_billed):
     """2002: L(5000) ended the bridge after 5004 ms; the card had exactly what 5 s cost."""
     session, max_ms = authorize(engine, world, "2002")
-    replay(engine, world.settings, call_frames("2002", session, max_ms))
+    replay(engine, world.settings, call_frames("2002", session, max_ms), not_billed)
     balance, [cdr], _ = card_state(engine, world)
     assert (cdr.billable_ms, cdr.billed_seconds, balance) == (5004, 5, 0)
 
 
-def test_events_twice_and_shuffled_charge_once(engine, world):
+def test_events_twice_and_shuffled_charge_once(engine, world, not_billed):
     session, max_ms = authorize(engine, world, "2001")
     playlist = call_frames("2001", session, max_ms)
-    replay(engine, world.settings, jumble(playlist, seed=3) + jumble(playlist, seed=4))
-    replay(engine, world.settings, playlist)  # a second listener run sees the whole call again
+    replay(engine, world.settings, jumble(playlist, seed=3) + jumble(playlist, seed=4), not_billed)
+    replay(engine, world.settings, playlist, not_billed)  # a second listener run sees the whole call again
     balance, cdrs, charges = card_state(engine, world)
     assert len(cdrs) == 1 and charges == [-6_667] and balance == 8_334 - 6_667
 
 
-def test_listener_restarted_mid_call_charges_once(engine, world):
+def test_listener_restarted_mid_call_charges_once(engine, world, not_billed):
     """The first listener sees the start and dies; the next one sees only the end (the UserEvent)."""
     session, max_ms = authorize(engine, world, "2007")
     playlist = call_frames("2007", session, max_ms)
@@ -144,32 +112,23 @@ def test_listener_restarted_mid_call_charges_once(engine, world):
     async def main():
         async with FakeAri() as ari:  # listener 1: start of the call, then killed
             ari.play(playlist[: answered + 3])
-            _, task = start_listener(engine, world.settings, ari)
-            await asyncio.sleep(1.0)
-            await stop(task)
+            await listen(engine, world.settings, ari, not_billed)
+        assert card_state(engine, world)[1:] == ([], [])  # the start of a call bills nothing
         async with FakeAri() as ari:  # listener 2: the rest of the call
             ari.play(playlist[answered + 3 :])
-            await listen(engine, world.settings, ari, 1)
+            await listen(engine, world.settings, ari, not_billed)
 
     asyncio.run(asyncio.wait_for(main(), 120))
-    balance, [cdr], charges = card_state(engine, world)
+    _, [cdr], charges = card_state(engine, world)
     # Asterisk's own ANSWEREDTIME_MS from the hangup handler's UserEvent: 2003 ms -> 3 s
     assert (cdr.outcome, cdr.billed_seconds, charges) == ("ANSWER", 3, [-5_000])
-    replay(engine, world.settings, playlist)  # and a full replay later changes nothing
+    replay(engine, world.settings, playlist, not_billed)  # and a full replay later changes nothing
     assert card_state(engine, world)[2] == [-5_000]
 
 
-def test_unknown_session_is_not_billed(engine, world):
-    replay_frames = frames("2001")  # a call this database never authorized
-
-    async def main():
-        async with FakeAri() as ari:
-            ari.play(replay_frames)
-            _, task = start_listener(engine, world.settings, ari)
-            await asyncio.sleep(1.5)
-            await stop(task)
-
-    asyncio.run(main())
+def test_unknown_session_is_not_billed(engine, world, not_billed):
+    replay(engine, world.settings, frames("2001"), not_billed)  # a call this database never authorized
+    assert EXPECTED["2001"].session in not_billed.sessions  # the listener did see the call end
     assert card_state(engine, world)[1:] == ([], [])
 
 
@@ -183,11 +142,10 @@ def test_safety_net_hangs_up_an_overdue_call(engine, world):
         async with FakeAri() as ari:
             ari.play(playlist[: answered + 1])  # answered on 23 Nov with a 5 s limit: long overdue now
             _, task = start_listener(engine, world.settings, ari, safety_interval=0.1)
-            for _ in range(100):
-                await asyncio.sleep(0.05)
-                if ari.deleted:
-                    break
-            await stop(task)
+            try:
+                await until(lambda: ari.deleted, "the safety net's DELETE /channels", seconds=10)
+            finally:
+                await stop(task)
             return ari.deleted
 
     assert asyncio.run(asyncio.wait_for(main(), 30)) == [caller]

@@ -2,7 +2,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from captures import CALLS, all_frames, expected, frames, jumble, later_copy
 
 from asteriskbill.ari.events import GenericEvent, parse_event
 from asteriskbill.ari.tracker import (
@@ -11,23 +10,16 @@ from asteriskbill.ari.tracker import (
     NO_FINAL_DIALSTATUS,
     NOT_DIALED,
     CallTracker,
-    FinishedCall,
     IncompleteCall,
     replay,
 )
+from tests.helpers.captures import CALLS, all_frames, check, expected, frames, jumble, later_copy
 
 EXPECTED = expected()
 
 
 def events(frame_list):
     return [parse_event(frame) for frame in frame_list]
-
-
-def check(call: str, report) -> None:
-    want = EXPECTED[call]
-    assert isinstance(report, FinishedCall), report
-    assert (report.session, report.outcome, report.uniqueid) == (want.session, want.outcome, want.uniqueid)
-    assert abs(report.billable_ms - want.billable_ms) <= 10, (call, report.billable_ms)
 
 
 @pytest.mark.parametrize("call", CALLS)
@@ -77,7 +69,7 @@ def test_nothing_settles_inside_the_settle_window():
 def test_the_frame_set_replayed_twice_reports_each_call_once(retention_ms):
     reports = replay(events(all_frames() * 2), CallTracker(retention_ms=retention_ms))
     assert len(reports) == 8
-    for call, report in zip(CALLS, reports):
+    for call, report in zip(CALLS, reports, strict=True):
         check(call, report)
 
 

@@ -7,12 +7,14 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
-from fake_ari import FakeAri
 from sqlalchemy import select
-from test_ari_settlement import authorize, call_frames, world  # noqa: F401  (fixture)
 
 from asteriskbill.store.models import Cdr, LedgerEntry
+from tests.helpers.calls import authorize, call_frames, marker, not_billed_in
+from tests.helpers.fake_ari import FakeAri
+from tests.helpers.waiting import until
 
 
 def free_port() -> int:
@@ -21,34 +23,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def start_serve(db: str, ari: FakeAri) -> asyncio.subprocess.Process:
+async def start_serve(db: str, ari: FakeAri, log: Path) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "ASTERISKBILL_ARI_URL": ari.url,
         "ASTERISKBILL_ARI_USER": "tester",
         "ASTERISKBILL_ARI_PASSWORD": "tester",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "asteriskbill.cli",
-        "--db",
-        db,
-        "serve",
-        "--port",
-        str(free_port()),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def until(condition, seconds: float = 30) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
+    with log.open("w") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "asteriskbill.cli",
+            "--db",
+            db,
+            "serve",
+            "--port",
+            str(free_port()),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
 
 
 def charges(engine) -> list[int]:
@@ -56,30 +51,34 @@ def charges(engine) -> list[int]:
         return conn.execute(select(LedgerEntry.amount).where(LedgerEntry.kind == "call")).scalars().all()
 
 
-def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world):  # noqa: F811
+def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world, tmp_path):
     session, max_ms = authorize(engine, world, "2001")
     playlist = call_frames("2001", session, max_ms)
     answered = next(i for i, f in enumerate(playlist) if '"dialstatus":"ANSWER"' in f and '"caller"' in f)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first_marker, first_end = marker()
+    second_marker, second_end = marker()
 
     async def main():
         async with FakeAri() as ari:
-            ari.play(playlist[: answered + 2])
-            first = await start_serve(cli.db, ari)
-            await until(lambda: ari.upgrades and ari._queue.empty())
-            await asyncio.sleep(0.3)
+            ari.play(playlist[: answered + 2] + first_end)
+            first = await start_serve(cli.db, ari, first_log)
+            # once it logs the marker call played after them, it has handled the call's start
+            await until(lambda: not_billed_in(first_log, first_marker), "the first serve to see the call start")
+            assert not charges(engine)
             first.send_signal(signal.SIGKILL)
             assert await first.wait() == -signal.SIGKILL
-            ari.drop()  # the dead listener's socket goes away
+            await until(lambda: ari.open_sockets == 0, "the dead listener's socket to close")
             ari.play(playlist[answered + 2 :])  # the call goes on and ends meanwhile
             ari.play(playlist)  # the same frames again: no new bill
-            second = await start_serve(cli.db, ari)
+            ari.play(second_end)
+            second = await start_serve(cli.db, ari, second_log)
             try:
-                await until(lambda: charges(engine))
-                await asyncio.sleep(1.0)
+                await until(lambda: not_billed_in(second_log, second_marker), "the second serve to handle every frame")
             finally:
                 second.terminate()
-                _, err = await second.communicate()
-            assert second.returncode == 0, err.decode()
+                await second.wait()
+            assert second.returncode == 0, second_log.read_text()
 
     asyncio.run(asyncio.wait_for(main(), 90))
     # Asterisk's own ANSWEREDTIME_MS from the UserEvent (3506 ms) -> 4 s at 0.10/min

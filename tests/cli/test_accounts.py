@@ -60,7 +60,10 @@ def test_create_list_show(acme):
     }
     text = acme("accounts", "show", "acme-0001").stdout
     assert "tariff:       retail (its company's)" in text and "balance:      0.00 USD" in text
-    names = lambda *args: [a["name"] for a in json.loads(acme("accounts", "list", "--json", *args).stdout)]
+
+    def names(*args: str) -> list[str]:
+        return [a["name"] for a in json.loads(acme("accounts", "list", "--json", *args).stdout)]
+
     assert names("--parent", "acme") == ["acme-0001", "trunk-1"]
     assert names("--kind", "extension") == ["acme-0001", "solo"]
     assert names("--search", "00") == ["acme-0001", "solo"]  # the extension 200 matches too

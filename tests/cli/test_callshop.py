@@ -8,13 +8,13 @@ import re
 
 import pytest
 from sqlalchemy import select
-from world import make_world, place
 
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.money import format_amount, parse_amount
 from asteriskbill.services.settlement import settle
 from asteriskbill.store.models import Account, AuditEntry, LedgerEntry, Reservation
+from tests.helpers.world import make_world, place
 
 UK, USA = "00442071234567", "0015551234"  # retail: UK 0.60/min billed 60/6, USA 0.10/min per second
 BOOTH = "booth-301"

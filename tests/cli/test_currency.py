@@ -78,7 +78,10 @@ def test_rates_by_date_listed_and_used_to_convert(cli, leva):
         {"base": "USD", "quote": "BGN", "rate": "1.79", "valid_from": "2026-12-01", "valid_until": "2026-12-09"},
         {"base": "USD", "quote": "BGN", "rate": "1.80", "valid_from": "2026-12-10", "valid_until": None},
     ]
-    convert = lambda day: json.loads(cli("currency", "convert", "10", "USD", "BGN", "--date", day, "--json").stdout)
+
+    def convert(day: str) -> dict:
+        return json.loads(cli("currency", "convert", "10", "USD", "BGN", "--date", day, "--json").stdout)
+
     assert (convert("2026-12-01")["converted"], convert("2026-12-09")["converted"]) == ("17.90", "17.90")
     assert (convert("2026-12-10")["converted"], convert("2027-03-01")["converted"]) == ("18.00", "18.00")
     assert (
@@ -125,7 +128,10 @@ def test_set_rate_refuses_bad_input_and_changes_nothing(cli, engine, snapshot, a
 
 def test_set_rate_date_defaults_to_today_in_the_timezone_setting(cli, monkeypatch):
     monkeypatch.setenv("ASTERISKBILL_TIMEZONE", "Pacific/Kiritimati")  # UTC+14: often a day ahead of UTC
-    today = lambda: datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+
+    def today() -> str:
+        return datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+
     before = today()
     cli("currency", "set-rate", "EUR", "BGN", "1.95583")
     (rate,) = json.loads(cli("currency", "list", "--json").stdout)

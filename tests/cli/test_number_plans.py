@@ -1,6 +1,6 @@
 import json
 
-from world import make_world
+from tests.helpers.world import make_world
 
 
 def test_normalize_with_global_and_company_plans(cli, tmp_path, monkeypatch):

@@ -5,10 +5,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
-from world import make_world
+
+from tests.helpers.waiting import wait_for
+from tests.helpers.world import make_world
 
 
 def free_port() -> int:
@@ -27,15 +28,20 @@ def served(cli, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
+        assert server.poll() is None, f"serve exited: {server.communicate()[1]}"
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
         except OSError:
-            time.sleep(0.1)
-    yield world, str(port)
-    server.terminate()
+            return False
+        return True
+
+    try:
+        wait_for(listening, f"serve to listen on port {port}", interval=0.1)
+        yield world, str(port)
+    finally:
+        server.terminate()
     assert server.wait(timeout=30) == 0, server.stderr.read()
 
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import Cli
-from world import make_world, place
 
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import Call
 from asteriskbill.agi.server import start_server
 from asteriskbill.store import migrate
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "ari"))
-from fake_ari import ENTITY_ID, VERSION, FakeAri
+from tests.helpers.cli import Cli
+from tests.helpers.fake_ari import ENTITY_ID, VERSION, FakeAri
+from tests.helpers.world import make_world, place
 
 UP_CHANNEL, GONE_CHANNEL = "1795467901.289", "1795467999.999"  # the caller leg of capture 2001; a call gone
 

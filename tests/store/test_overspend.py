@@ -2,15 +2,14 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import func, select
-from world import make_world
 
 from asteriskbill.store.models import Account, Reservation
+from tests.helpers import helper_command, python_env
+from tests.helpers.waiting import wait_for
+from tests.helpers.world import make_world
 
-WORKER = Path(__file__).with_name("overspend_worker.py")
 PROCESSES = 30
 
 
@@ -19,17 +18,25 @@ def test_parallel_authorizations_never_hold_more_than_the_balance(cli, engine, t
     world = make_world(cli, tmp_path, card_value="0.60", card_args=("--max-calls", str(PROCESSES)))
     with engine.begin() as conn:
         account_id = conn.execute(select(Account.id).where(Account.name == world.card)).scalar_one()
-    go = tmp_path / "go"
+    go, ready = tmp_path / "go", [tmp_path / f"ready-{n}" for n in range(PROCESSES)]
     workers = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), cli.db, str(account_id), str(go)],
+            helper_command("overspend_worker", cli.db, str(account_id), str(path), str(go)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=python_env(),
         )
-        for _ in range(PROCESSES)
+        for path in ready
     ]
-    go.touch()
+    try:  # a worker that died before it was ready is reported below with its stderr
+        wait_for(
+            lambda: all(path.exists() for path in ready) or any(w.poll() is not None for w in workers),
+            "every worker to connect",
+            seconds=120,
+        )
+    finally:
+        go.touch()
     results = []
     for worker in workers:
         out, err = worker.communicate(timeout=120)

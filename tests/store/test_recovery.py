@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from world import make_world, place
 
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing import master_csv
 from asteriskbill.services import recovery
 from asteriskbill.store.models import Cdr, LedgerEntry, Reservation
 from asteriskbill.store.types import utcnow
+from tests.helpers import ASTERISK
+from tests.helpers.world import make_world, place
 
-CDR_FILE = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "ari" / "prepaid-cdr.txt"
+CDR_FILE = ASTERISK / "ari" / "prepaid-cdr.txt"
 MASTER = [line for line in CDR_FILE.read_text().splitlines() if line.startswith('"')]
 ANSWERED, BUSY, UNKNOWN = "1795467901.289", "1795467920.305", "1795467999.999"  # caller legs of 2001, 2003
 LATER = utcnow() + timedelta(hours=4)  # past every maximum + ring allowance + grace

@@ -14,20 +14,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL
 from sqlalchemy import func, select
-from world import make_world
 
 from asteriskbill.agi.peer import Call, call_fastagi
 from asteriskbill.store.models import Account, Cdr, LedgerEntry, Reservation
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "ari"))
-from captures import CALLS, expected, frames, later_copy
-from fake_ari import ENTITY_ID, FakeAri
-from test_ari_servers import OTHER_ID, on, until
+from tests.helpers.calls import OTHER_ID, marker, not_billed_in, on
+from tests.helpers.captures import CALLS, expected, frames, later_copy
+from tests.helpers.fake_ari import ENTITY_ID, FakeAri
+from tests.helpers.waiting import until
+from tests.helpers.world import make_world
 
 pytestmark = pytest.mark.skipif(
-    not PG_URL,
+    not os.environ.get("ASTERISKBILL_TEST_PG"),
     reason="two serve processes need PostgreSQL: set ASTERISKBILL_TEST_PG="
     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
 )
@@ -137,7 +135,7 @@ def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engi
                 ]
                 ports = [first_port if n % 2 == 0 else second_port for n in range(CALLS_PLACED)]
                 outcomes = await asyncio.gather(
-                    *(call_fastagi(call, "127.0.0.1", port) for call, port in zip(calls, ports))
+                    *(call_fastagi(call, "127.0.0.1", port) for call, port in zip(calls, ports, strict=True))
                 )
                 granted = {
                     n: out.variables["BILL_SESSION"]
@@ -148,11 +146,18 @@ def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engi
                 reserved = await asyncio.to_thread(state, engine)
                 on_first = [f for n, s in granted.items() if n % 2 == 0 for f in ended_on(ENTITY_ID, n, s)]
                 on_second = [f for n, s in granted.items() if n % 2 == 1 for f in ended_on(OTHER_ID, n, s)]
-                first_ari.play(on_first)
-                second_ari.play(on_first + on_second)  # the first machine's calls seen twice, at once
+                (first_marker, first_end), (second_marker, second_end) = marker(), marker()
+                first_ari.play(on_first + first_end)
+                second_ari.play(on_first + on_second + second_end)  # the first machine's calls seen twice, at once
                 await until(lambda: all(r.status == "settled" for r in state(engine)[0]), "every settlement")
-                await until(lambda: first_ari._queue.empty() and second_ari._queue.empty(), "both replays")
-                await asyncio.sleep(1.0)  # the second listener's settlements of the first machine's calls ran
+                # each serve logs its marker once it has settled every call played before (twice-seen ones too)
+                await until(
+                    lambda: (
+                        not_billed_in(tmp_path / "first.log", first_marker)
+                        and not_billed_in(tmp_path / "second.log", second_marker)
+                    ),
+                    "both serves to settle every call played",
+                )
             finally:
                 for process in (first, second):
                     process.terminate()

@@ -5,12 +5,12 @@ No Asterisk runs here to `dialplan reload` it, so this reads it as Asterisk's pb
 """
 
 import re
-from pathlib import Path
 
 from asteriskbill.agi.apps import APP_NAMES
+from tests.helpers import ASTERISK, ROOT
 
-DIALPLAN = Path(__file__).resolve().parents[2] / "dialplan" / "extensions_asteriskbill.conf"
-CAPTURE = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "extensions_capture.conf"
+DIALPLAN = ROOT / "dialplan" / "extensions_asteriskbill.conf"
+CAPTURE = ASTERISK / "extensions_capture.conf"
 APPLICATIONS = {"NoOp", "Set", "AGI", "GotoIf", "Dial", "Hangup", "Playback", "UserEvent", "Return"}
 LINE = re.compile(r"^(?:exten => (?P<exten>[^,]+),1|\s*same => n)(?:\((?P<label>\w+)\))?,(?P<app>\w+)\((?P<args>.*)\)$")
 

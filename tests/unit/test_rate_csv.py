@@ -234,7 +234,7 @@ def rates(draw) -> Rate:
         starts.append(starts[-1] + increment * draw(st.integers(1, 5)))
     groups = tuple(
         IntervalGroup(start, draw(st.integers(0, 10**8)), increment, draw(st.sampled_from([60, 60, 1, 6])))
-        for start, increment in zip(starts, increments)
+        for start, increment in zip(starts, increments, strict=True)
     )
     window = draw(st.none() | st.tuples(clock, clock).filter(lambda w: w[0] != w[1]))
     dates = sorted(draw(st.lists(st.dates(), min_size=2, max_size=2)))

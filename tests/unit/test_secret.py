@@ -28,5 +28,5 @@ def test_unsafe_secrets_refused(tmp_path):
     path.chmod(0o640)
     with pytest.raises(UserError, match="readable by others: chmod 600"):
         installation_secret(path)
-    with pytest.raises(UserError, match="cannot read installation secret .*: Not a directory"):
+    with pytest.raises(UserError, match=r"cannot read installation secret .*: Not a directory"):
         installation_secret(tmp_path / "secret" / "inside-a-file", create=True)

@@ -1,4 +1,4 @@
-"""agi-bin style programs for the stdio tests: ``agi_stdio_apps.py NAME [AGI args...]``."""
+"""agi-bin style programs for the stdio tests: ``python -m tests.helpers.agi_stdio_apps NAME [AGI args...]``."""
 
 import asyncio
 import sys

@@ -1,4 +1,4 @@
-"""A fake Asterisk ARI on a real TCP port, answering like the real one (shared/asterisk/ari-http-samples.txt).
+"""A fake Asterisk ARI on a real TCP port, answering like the real one (fixtures/asterisk/ari-http-samples.txt).
 
 * ``GET /ari/events?app=...`` websocket upgrade with Basic auth or ``api_key=user:password``; wrong or missing
   credentials -> a plain ``401`` (``WWW-Authenticate: Basic realm="Asterisk REST Interface"``,
@@ -8,7 +8,8 @@
 
 Frames are sent exactly as given, in the order they are queued with ``play``; ``drop(lost)`` queues the loss
 of the connection: ``lost`` frames happen while nobody listens (they change the channel list, are never sent)
-and the next connection goes on with what is queued after the drop.
+and the next connection goes on with what is queued after the drop. ``open_sockets`` counts the event
+sockets connected now (it drops to 0 once the fake has seen a killed listener's socket close).
 
     async with FakeAri() as ari:
         ari.play(frames)
@@ -59,6 +60,7 @@ class FakeAri:
         self.upgrades: list[int] = []  # the status answered to each websocket upgrade
         self.deleted: list[str] = []  # channel ids hung up with DELETE
         self.channels: dict[str, dict] = {}  # id -> snapshot of every channel up
+        self.open_sockets = 0
         self._queue: asyncio.Queue = asyncio.Queue()
         self._server = None
 
@@ -109,6 +111,7 @@ class FakeAri:
 
     async def _stream(self, socket: ServerConnection) -> None:
         closed = asyncio.ensure_future(socket.wait_closed())
+        self.open_sockets += 1
         try:
             while True:
                 getter = asyncio.ensure_future(self._queue.get())
@@ -125,6 +128,7 @@ class FakeAri:
                 self._apply(item)
                 await socket.send(item)
         finally:
+            self.open_sockets -= 1
             closed.cancel()
 
     # -- HTTP ----------------------------------------------------------------------------------------

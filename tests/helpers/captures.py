@@ -1,18 +1,20 @@
-"""The real ARI captures (shared/asterisk/ari/) and what each call must come to (README §3 table)."""
+"""The real ARI captures (tests/fixtures/asterisk/ari/) and what each call must come to (README §3 table)."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import random
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from asteriskbill.ari.events import parse_timestamp
+from asteriskbill.ari.tracker import FinishedCall
+from tests.helpers import ASTERISK
 
-DIR = Path(__file__).resolve().parents[3] / "shared" / "asterisk" / "ari"
+DIR = ASTERISK / "ari"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ def expected() -> dict[str, Expected]:
     }
 
 
+_expected = functools.cache(expected)
+
+
 def stamp_ms(frame: str) -> float:
     return parse_timestamp(json.loads(frame)["timestamp"]).timestamp() * 1000
 
@@ -92,3 +97,11 @@ def jumble(frames: list[str], seed: int, window_ms: float = 3, duplicates: float
         for _ in range(2 if rng.random() < duplicates else 1):
             keyed.append((stamp_ms(frame) + rng.uniform(0, window_ms), index, frame))
     return [frame for *_, frame in sorted(keyed)]
+
+
+def check(call: str, report) -> None:
+    """``report`` is capture ``call`` as the README says: its session, outcome, caller leg and talk time."""
+    want = _expected()[call]
+    assert isinstance(report, FinishedCall), report
+    assert (report.session, report.outcome, report.uniqueid) == (want.session, want.outcome, want.uniqueid)
+    assert abs(report.billable_ms - want.billable_ms) <= 10, (call, report.billable_ms)
