@@ -36,7 +36,7 @@ def print_table(rows: list[Row]) -> None:
     cells = [header] + [(r.benchmark, r.measure, r.figure, r.note) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(4)]
     for index, cell in enumerate(cells):
-        print("| " + " | ".join(v.ljust(w) for v, w in zip(cell, widths)) + " |")
+        print("| " + " | ".join(v.ljust(w) for v, w in zip(cell, widths, strict=True)) + " |")
         if index == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from asteriskbill.agi.channel import Channel
@@ -81,12 +82,13 @@ def _echo_server(ready) -> None:
     asyncio.run(main())
 
 
-def _in_process(target: Callable, *args) -> tuple[multiprocessing.Process, int]:
+def _in_process(target: Callable, *args) -> tuple[BaseProcess, int]:
     context = multiprocessing.get_context("fork")
     here, there = context.Pipe()
     process = context.Process(target=target, args=(*args, there), daemon=True)
     process.start()
-    return process, here.recv()
+    port: int = here.recv()
+    return process, port
 
 
 # -- the drivers ------------------------------------------------------------------------------------------
@@ -135,9 +137,9 @@ def fastagi_rows(
     server, port = _in_process(_fastagi_server, {"card": app})
     try:
         asyncio.run(_drive(port, session, CONCURRENCY))  # warm up
-        cpu = _cpu_seconds(server.pid)
+        cpu = _cpu_seconds(server)
         seconds, commands = asyncio.run(_drive(port, session, sessions))
-        cpu = _cpu_seconds(server.pid) - cpu
+        cpu = _cpu_seconds(server) - cpu
     finally:
         server.kill()
     bound_server, bound_port = _in_process(_echo_server)
@@ -168,9 +170,10 @@ def fastagi_rows(
     ]
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(process: BaseProcess) -> float:
     """User + system CPU of a live process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    assert process.pid is not None  # started
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

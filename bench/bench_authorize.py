@@ -28,7 +28,7 @@ SETTLEMENTS = 2000
 RATES = 10_000
 
 
-def _cli(db: str, *args: str) -> None:
+def _cli(db: str, *args: str | Path) -> None:
     result = CliRunner().invoke(cli_main, ["--db", db, "--operator", "bench", *map(str, args)])
     if result.exit_code:
         raise RuntimeError(result.output)

@@ -105,7 +105,7 @@ def _asteriskbill(engine, numbers: list[str], moment: datetime) -> tuple[float, 
         with timer() as elapsed:
             for number in numbers:
                 rate = select_rate(tariff, repo.rates_for_number(conn, tid, number), moment)
-                found.append(rate and rate.prefix)
+                found.append(None if rate is None else rate.prefix)
     return elapsed(), found
 
 

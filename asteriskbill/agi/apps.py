@@ -15,11 +15,13 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
 from asteriskbill.agi.channel import Channel
 from asteriskbill.agi.protocol import Env, PromptMissing
+from asteriskbill.agi.session import App
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.cards import luhn_valid
 from asteriskbill.money import MICRO
@@ -47,6 +49,8 @@ TRIES = 3
 APP_NAMES = ("card", "ext")  # AGI(agi://host/card), AGI(agi://host/ext,NUMBER)
 log = logging.getLogger("asteriskbill.agi")
 DIGIT_TIMEOUT_MS = 6000
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class BillingApps:
@@ -58,10 +62,10 @@ class BillingApps:
         self.prompts = {**DEFAULT_PROMPTS, **settings.prompts}
 
     @property
-    def apps(self) -> dict[str, Callable]:
+    def apps(self) -> dict[str, App]:
         return {name: getattr(self, name) for name in APP_NAMES}
 
-    async def _db(self, function: Callable, *args, **kwargs):
+    async def _db(self, function: Callable[Concatenate[Engine, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return await asyncio.to_thread(functools.partial(function, self.engine, *args, **kwargs))
 
     # -- calling cards ---------------------------------------------------------------------------------
@@ -74,6 +78,7 @@ class BillingApps:
         if login.status is not BillStatus.OK:
             await self._refuse(channel, login.status, login.reason)
             return
+        assert login.account_id is not None  # an OK login names its account
         await self._announce_balance(channel, login.account_id)
         dialled = (
             env.args[0]
@@ -83,18 +88,19 @@ class BillingApps:
         await self._authorize(channel, env, login.account_id, dialled, announce=True)
 
     async def _card_login(self, channel: Channel) -> calls.Login:
-        for attempt in range(1, TRIES + 1):
-            number = (await channel.get_data(self.prompts["card_number"], DIGIT_TIMEOUT_MS, 19)).digits
-            if not luhn_valid(number):  # mistyped: refused before any lookup
-                login = calls.Login(BillStatus.UNKNOWN_CARD, reason=f"card number {number!r} is not valid")
-            else:
-                pin = (await channel.get_data(self.prompts["pin"], DIGIT_TIMEOUT_MS, 12)).digits
-                login = await self._db(calls.card_login, self.settings, number, pin)
+        for _ in range(TRIES - 1):
+            login = await self._card_try(channel)
             if login.status not in SILENT_REFUSALS or login.status is BillStatus.LOCKED:
                 return login
-            if attempt < TRIES:  # after the last try the refusal itself says "invalid" and goodbye
-                await self._play(channel, "invalid")
-        return login
+            await self._play(channel, "invalid")
+        return await self._card_try(channel)  # after the last try the refusal itself says "invalid" and goodbye
+
+    async def _card_try(self, channel: Channel) -> calls.Login:
+        number = (await channel.get_data(self.prompts["card_number"], DIGIT_TIMEOUT_MS, 19)).digits
+        if not luhn_valid(number):  # mistyped: refused before any lookup
+            return calls.Login(BillStatus.UNKNOWN_CARD, reason=f"card number {number!r} is not valid")
+        pin = (await channel.get_data(self.prompts["pin"], DIGIT_TIMEOUT_MS, 12)).digits
+        return await self._db(calls.card_login, self.settings, number, pin)
 
     async def _announce_balance(self, channel: Channel, account_id: int) -> None:
         balance = await self._db(calls.balance, account_id)
@@ -113,6 +119,7 @@ class BillingApps:
         if login.status is not BillStatus.OK:
             await self._refuse(channel, login.status, login.reason, speak=False)
             return
+        assert login.account_id is not None  # an OK login names its account
         await self._authorize(channel, env, login.account_id, env.args[0], announce=False)
 
     # -- shared ----------------------------------------------------------------------------------------

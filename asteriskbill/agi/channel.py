@@ -1,6 +1,6 @@
 """The application's view of one call: ``async def app(channel, env)`` over any byte stream pair.
 
-Rules learnt from the captures (/work/shared/asterisk/agi/):
+Rules learnt from the captures (tests/fixtures/asterisk/agi/):
 - one command at a time: a line written while STREAM FILE / GET DATA runs aborts it without a reply, so
   commands are serialised by a lock and never pipelined;
 - ``200 result=-1`` from a media command means hang-up *or* a missing prompt. A HANGUP already seen, or
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from asteriskbill.agi.protocol import (
@@ -44,7 +44,7 @@ from asteriskbill.agi.protocol import (
 log = logging.getLogger("asteriskbill.agi")
 
 READ_SIZE = 64 * 1024
-AbortHook = Callable[[], Awaitable[None] | None]
+AbortHook = Callable[[], Awaitable[object] | None]  # a plain function, or an async one (its result is ignored)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Channel:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         decoder: Decoder,
-        early: list[Event] = (),
+        early: Iterable[Event] = (),
     ):
         self.env = env
         self.hung_up = False  # Asterisk said the channel is gone (HANGUP, SIGHUP, 511, -1 confirmed)
@@ -147,6 +147,8 @@ class Channel:
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, Hangup):
             self.notify_hangup()
+        elif not isinstance(event, Reply):  # a second environment block: the decoder yields only one
+            log.warning("unexpected AGI environment on %s: %r", self.env.channel, event)
         elif self._stale:
             self._stale -= 1
         elif self._waiting is not None and not self._waiting.done():

@@ -2,7 +2,7 @@
 
 It connects to a FastAGI server over TCP, or spawns an agi-bin script with real pipes, sends the
 environment block, and answers every command the way the captured Asterisk did (README of
-/work/shared/asterisk §2 and §5): digit ASCII codes and ``endpos`` for STREAM FILE, digit strings and
+tests/fixtures/asterisk §2 and §5): digit ASCII codes and ``endpos`` for STREAM FILE, digit strings and
 ``(timeout)`` for GET DATA, ``-1`` for a missing prompt, 510 for unknown commands, multi-line 520 usage,
 511 on a dead channel for everything but variables/VERBOSE/DATABASE/EXEC/NOOP. The caller is a ``Call``:
 ``keys`` is a queue of key presses, one entry per input command (GET DATA, WAIT FOR DIGIT, and STREAM FILE
@@ -27,9 +27,10 @@ import re
 import signal
 import time
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from asteriskbill.agi.protocol import decode_line, encode_line, format_env, parse_command
 
@@ -61,28 +62,32 @@ SPECS: dict[str, tuple[int, int, tuple[str, ...]]] = {
         2,
         2,
         (
-            "Deletes an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",
+            "Deletes an entry in the Asterisk database for a given <replaceable>family</replaceable> and "
+            "<replaceable>key</replaceable>.",
         ),
     ),
     "DATABASE DELTREE": (
         1,
         2,
         (
-            "Deletes a <replaceable>family</replaceable> or specific <replaceable>keytree</replaceable> within a <replaceable>family</replaceable> in the Asterisk database.",
+            "Deletes a <replaceable>family</replaceable> or specific <replaceable>keytree</replaceable> within a "
+            "<replaceable>family</replaceable> in the Asterisk database.",
         ),
     ),
     "DATABASE GET": (
         2,
         2,
         (
-            "Retrieves an entry in the Asterisk database for a given <replaceable>family</replaceable> and <replaceable>key</replaceable>.",
+            "Retrieves an entry in the Asterisk database for a given <replaceable>family</replaceable> and "
+            "<replaceable>key</replaceable>.",
         ),
     ),
     "DATABASE PUT": (
         3,
         3,
         (
-            "Adds or updates an entry in the Asterisk database for a given <replaceable>family</replaceable>, <replaceable>key</replaceable>, and <replaceable>value</replaceable>.",
+            "Adds or updates an entry in the Asterisk database for a given <replaceable>family</replaceable>, "
+            "<replaceable>key</replaceable>, and <replaceable>value</replaceable>.",
         ),
     ),
     "EXEC": (1, 2, ("Executes <replaceable>application</replaceable> with given <replaceable>options</replaceable>.",)),
@@ -99,7 +104,9 @@ SPECS: dict[str, tuple[int, int, tuple[str, ...]]] = {
         1,
         1,
         (
-            "Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns <literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the variable in parentheses.",
+            "Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns "
+            "<literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the variable in "
+            "parentheses.",
         ),
     ),
     "HANGUP": (0, 1, ("Hangs up the specified channel. If no channel name is given, hangs up the current channel",)),
@@ -113,7 +120,9 @@ SPECS: dict[str, tuple[int, int, tuple[str, ...]]] = {
         2,
         3,
         (
-            "Say a given number, returning early if any of the given DTMF digits are received on the channel.  Returns <literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of the digit if one was pressed or <literal>-1</literal> on error/hangup.",
+            "Say a given number, returning early if any of the given DTMF digits are received on the channel.  Returns "
+            "<literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of "
+            "the digit if one was pressed or <literal>-1</literal> on error/hangup.",
         ),
     ),
     "SET AUTOHANGUP": (
@@ -131,6 +140,7 @@ SPECS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     ),
 }
 _ids = itertools.count(1)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -185,7 +195,7 @@ class Outcome:
 
     @property
     def commands(self) -> list[str]:
-        return [decode_line(line.data) for line in self.lines if line.direction == ">"]
+        return [decode_line(line.data) for line in self.lines if line.direction == ">" and isinstance(line.data, bytes)]
 
     def transcript(self) -> str:
         return "\n".join(map(str, self.lines))
@@ -509,7 +519,7 @@ async def _converse(fake: Asterisk, link: _Link, env: bytes) -> None:
     link.note("EOF from the AGI program")
 
 
-async def _within(coro, timeout: float, link: _Link | None = None):
+async def _within(coro: Awaitable[_T], timeout: float, link: _Link | None = None) -> _T:
     try:
         return await asyncio.wait_for(coro, timeout)
     except TimeoutError:
@@ -518,7 +528,12 @@ async def _within(coro, timeout: float, link: _Link | None = None):
 
 
 async def call_fastagi(
-    call: Call, host: str = "127.0.0.1", port: int = 4573, *, db: dict | None = None, timeout: float = 60.0
+    call: Call,
+    host: str = "127.0.0.1",
+    port: int = 4573,
+    *,
+    db: dict[tuple[str, str], str] | None = None,
+    timeout: float = 60.0,
 ) -> Outcome:
     """Place ``call`` on a FastAGI server like ``AGI(agi://host:port/script?query,args)`` would."""
     fake = Asterisk(call, db)
@@ -539,7 +554,7 @@ async def call_process(
     call: Call,
     argv: Sequence[str],
     *,
-    db: dict | None = None,
+    db: dict[tuple[str, str], str] | None = None,
     timeout: float = 60.0,
     environ: Mapping[str, str] | None = None,
 ) -> Outcome:
@@ -557,11 +572,12 @@ async def call_process(
             env=environ,
         )
     except OSError as exc:  # Asterisk: NOTFOUND when the file does not exist, FAILURE when exec fails
-        status = "NOTFOUND" if isinstance(exc, FileNotFoundError) else "FAILURE"
-        return Outcome(status, {}, [Line("*", f"failed to execute {argv[0]}: {exc}")])
+        agistatus = "NOTFOUND" if isinstance(exc, FileNotFoundError) else "FAILURE"
+        return Outcome(agistatus, {}, [Line("*", f"failed to execute {argv[0]}: {exc}")])
     link = _ProcessLink(process)
     link.note(f"spawned {argv[-1]} as pid {process.pid}", spawned)
-    stderr = asyncio.ensure_future(process.stderr.read())  # type: ignore[union-attr]
+    assert process.stderr is not None  # stderr=PIPE
+    stderr = asyncio.ensure_future(process.stderr.read())
     try:
         await _within(_converse(fake, link, fake.env(argv[-1])), timeout, link)
         status = await _within(process.wait(), timeout, link)
@@ -575,7 +591,7 @@ async def call_process(
 
 # -- replay of captured transcripts ------------------------------------------------------------------------
 def read_transcript(path: str | os.PathLike[str]) -> list[Line]:
-    """The lines of a capture in /work/shared/asterisk/agi/ (timestamps and '#' comments dropped)."""
+    """The lines of a capture in tests/fixtures/asterisk/agi/ (timestamps and '#' comments dropped)."""
     lines = []
     for text in Path(path).read_text().splitlines():
         if not text or text.startswith("#"):
@@ -596,7 +612,8 @@ async def _replay(lines: list[Line], link: _Link) -> None:
 
     for index, line in enumerate(lines):
         if line.direction == "<":
-            outgoing.append(line.data)  # type: ignore[arg-type]
+            assert isinstance(line.data, bytes)  # read_transcript: '<' and '>' lines are bytes, '*' notes text
+            outgoing.append(line.data)
             continue
         flush()
         if line.direction == ">":

@@ -1,6 +1,6 @@
 """The AGI wire format, both directions, with no I/O (shared by the transports and the fake Asterisk).
 
-What Asterisk really sends (see /work/shared/asterisk/agi/): an ``agi_*: value`` block ended by an empty line
+What Asterisk really sends (see tests/fixtures/asterisk/agi/): an ``agi_*: value`` block ended by an empty line
 (over TCP it arrives in several reads), then one final line per command: ``200 result=N [(data)] [endpos=N]``,
 ``510 ...``, ``511 ...`` or a multi-line ``520-...`` whose middle lines carry no prefix, up to ``520 ...``.
 FastAGI adds a bare ``HANGUP`` line whenever the channel hangs up, even between commands and after our
@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 MAX_LINE = 16 * 1024  # longest line accepted from the peer (usage texts are ~300 bytes)
 MAX_ENV_LINES = 256  # a real block has ~25 lines plus the AGI() arguments
@@ -72,7 +71,7 @@ class Text(str):
     """An argument always sent in double quotes (messages, escape digits), like Asterisk's own tools do."""
 
 
-Arg = Union[str, int, Text]
+Arg = str | int | Text
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ class Hangup:
     """The bare ``HANGUP`` line: the channel hung up (sent unsolicited, FastAGI only)."""
 
 
-Event = Union[Env, Reply, Hangup]
+Event = Env | Reply | Hangup
 
 _REPLY = re.compile(r"200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?")
 _SAFE = re.compile(r"[A-Za-z0-9_.,:@/+${}()-]+")

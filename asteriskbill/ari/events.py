@@ -100,11 +100,13 @@ class GenericEvent(Event):
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def parse_timestamp(text: str) -> datetime:
-    """``2026-11-23T21:05:01.629+0000`` -> aware UTC datetime."""
+def parse_timestamp(text: object) -> datetime:
+    """``2026-11-23T21:05:01.629+0000`` -> aware UTC datetime; anything else (None, a number) is a BadFrame."""
     try:
+        if not isinstance(text, str):
+            raise ValueError(text)
         value = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+    except ValueError:
         raise BadFrame(f"bad timestamp {text!r}") from None
     if value.tzinfo is None:
         raise BadFrame(f"timestamp {text!r} has no UTC offset")

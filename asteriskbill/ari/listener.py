@@ -36,7 +36,9 @@ async def call_reports(
                 reports = tracker.flush()
             elif frame is Mark.CONNECTED:
                 connections += 1
-                reports = tracker.flush() + (await _resync(client, tracker) if connections > 1 else [])
+                reports = tracker.flush()
+                if connections > 1:
+                    reports += await _resync(client, tracker)
             else:
                 try:
                     event = parse_event(frame)

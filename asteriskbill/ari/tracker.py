@@ -1,7 +1,7 @@
 """Correlate ARI events into billed calls (pure: no I/O, no asyncio, no clock).
 
 Feed events in arrival order; ``feed`` and ``flush`` return the calls that ended. Rules (from the real
-captures in shared/asterisk/ari/, README §3 and §5):
+captures in tests/fixtures/asterisk/ari/, README §3 and §5):
 
 * A billed call is the channel on which ``ChannelVarset BILL_SESSION`` is seen (the caller leg the AGI
   ran on); ``BILL_MAX_MS`` on the same channel is the authorized maximum.
@@ -29,7 +29,7 @@ One tracker per Asterisk (channel ids are unique per Asterisk only).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -126,10 +126,10 @@ class _Leg:
     """One peer the caller dialled."""
 
     peer_id: str
+    began_at: datetime
     dialstring: str = ""
-    began_at: datetime | None = None
     status: str = ""  # the final status, once known
-    status_at: datetime | None = None
+    status_at: datetime | None = None  # when it became known
 
 
 @dataclass
@@ -162,10 +162,6 @@ class _Track:
         return self.session or self.userevent.get("session") or None
 
 
-def _earlier(a: datetime | None, b: datetime) -> datetime:
-    return b if a is None or b < a else a
-
-
 def _int_or_none(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
 
@@ -190,15 +186,16 @@ class CallTracker:
         """Apply one event; return the calls it lets settle."""
         if self._watermark is None or event.timestamp > self._watermark:
             self._watermark = event.timestamp
+        watermark = self._watermark
         self._apply(event)
-        horizon = self._watermark - self._settle
-        results = self._settle_where(lambda t: t.destroyed_at <= horizon)
-        self._collect_garbage()
+        horizon = watermark - self._settle
+        results = self._settle_where(lambda destroyed_at: destroyed_at <= horizon)
+        self._collect_garbage(watermark)
         return results
 
     def flush(self) -> list[FinishedCall | IncompleteCall]:
         """Report every call whose caller was destroyed (call when the event stream is idle, or at the end)."""
-        return self._settle_where(lambda t: True)
+        return self._settle_where(lambda destroyed_at: True)
 
     def in_progress(self) -> list[CallInProgress]:
         """Billed calls whose caller channel is still up (BILL_SESSION seen, not destroyed)."""
@@ -224,9 +221,9 @@ class CallTracker:
                 track.gap = True
                 continue
             self._drop(track)
-            result = self._report(track, EVENT_GAP)
-            if result is not None:
-                lost.append(result)
+            session = self._claim(track)
+            if session is not None:
+                lost.append(self._incomplete(track, session, EVENT_GAP))
         return lost
 
     # -- applying events -------------------------------------------------------------------------
@@ -237,8 +234,8 @@ class CallTracker:
                 self._dial(event, caller)
             case VarsetEvent(channel=Channel() as channel):
                 self._varset(self._track(channel, event), event)
-            case HangupEvent(type="ChannelDestroyed"):
-                self._destroyed(self._track(event.channel, event), event)
+            case HangupEvent(type="ChannelDestroyed", channel=channel):
+                self._destroyed(self._track(channel, event), event)
             case BridgeEvent(type="ChannelLeftBridge", channel=Channel() as channel):
                 track = self._track(channel, event)
                 if event.timestamp not in track.left_bridge:
@@ -246,8 +243,13 @@ class CallTracker:
             case UserEvent(eventname=name, channel=Channel() as channel) if name == USER_EVENT:
                 track = self._track(channel, event)
                 track.userevent = track.userevent or dict(event.userevent)
-            case ChannelEvent() | HangupEvent() | BridgeEvent(channel=Channel()) | UserEvent(channel=Channel()):
-                self._track(event.channel, event)
+            case (
+                ChannelEvent(channel=channel)
+                | HangupEvent(channel=channel)
+                | BridgeEvent(channel=Channel() as channel)
+                | UserEvent(channel=Channel() as channel)
+            ):
+                self._track(channel, event)
 
     def _track(self, channel: Channel, event: Event) -> _Track:
         track = self._tracks.get(channel.id)
@@ -275,9 +277,9 @@ class CallTracker:
         if track.dial_at is None or event.timestamp < track.dial_at:  # the caller as it dialled
             track.dial_at, track.context, track.exten = event.timestamp, caller.context, caller.exten
             track.caller_number = caller.caller_number or track.caller_number
-        leg = track.legs.setdefault(peer.id, _Leg(peer.id))
+        leg = track.legs.setdefault(peer.id, _Leg(peer.id, event.timestamp))
         leg.dialstring = leg.dialstring or event.dialstring
-        leg.began_at = _earlier(leg.began_at, event.timestamp)
+        leg.began_at = min(leg.began_at, event.timestamp)
         if event.dialstatus not in NOT_FINAL and (leg.status_at is None or event.timestamp < leg.status_at):
             leg.status, leg.status_at = event.dialstatus, event.timestamp
 
@@ -289,29 +291,39 @@ class CallTracker:
 
     # -- reporting -------------------------------------------------------------------------------
 
-    def _settle_where(self, ready) -> list[FinishedCall | IncompleteCall]:
-        tracks = sorted(
-            (self._tracks[i] for i in self._pending if ready(self._tracks[i])), key=lambda t: (t.destroyed_at, t.id)
-        )
-        results = []
-        for track in tracks:
+    def _settle_where(self, ready: Callable[[datetime], bool]) -> list[FinishedCall | IncompleteCall]:
+        """Report the destroyed callers whose destruction time is ``ready``, in order of destruction."""
+        ended: list[tuple[datetime, _Track]] = []
+        for track_id in self._pending:
+            track = self._tracks[track_id]
+            if track.destroyed_at is not None and ready(track.destroyed_at):  # pending: always destroyed
+                ended.append((track.destroyed_at, track))
+        ended.sort(key=lambda end: (end[0], end[1].id))
+        results: list[FinishedCall | IncompleteCall] = []
+        for ended_at, track in ended:
             self._pending.discard(track.id)
-            result = self._report(track, self._problem(track))
+            result = self._report(track, ended_at)
             if result is not None:
                 results.append(result)
         return results
 
-    def _problem(self, track: _Track) -> str | None:
+    def _report(self, track: _Track, ended_at: datetime) -> FinishedCall | IncompleteCall | None:
+        """The one report of a call whose caller was destroyed at ``ended_at``; None for a channel that is
+        not a billed call or was reported."""
+        session = self._claim(track)
+        if session is None:
+            return None
         if track.session is None:
-            return MISSED_START
+            return self._incomplete(track, session, MISSED_START)
         if track.gap:
-            return EVENT_GAP
-        if self._outcome(track) is None:
-            return NO_FINAL_DIALSTATUS
-        return None
+            return self._incomplete(track, session, EVENT_GAP)
+        outcome = self._outcome(track)
+        if outcome is None:
+            return self._incomplete(track, session, NO_FINAL_DIALSTATUS)
+        return self._finished(track, session, outcome, ended_at)
 
-    def _report(self, track: _Track, problem: str | None) -> FinishedCall | IncompleteCall | None:
-        """The one report of a call; None for a channel that is not a billed call or was reported."""
+    def _claim(self, track: _Track) -> str | None:
+        """Mark the channel reported; its session when this is the first report of a billed call, else None."""
         track.done = True
         session = track.any_session
         if session is None or session in self._reported:
@@ -319,19 +331,23 @@ class CallTracker:
         self._reported[session] = None
         if len(self._reported) > self._remember:
             del self._reported[next(iter(self._reported))]
-        answered_ms = _int_or_none(track.userevent.get("answeredtime_ms"))
-        if problem is not None:
-            return IncompleteCall(
-                session,
-                problem,
-                track.asterisk_id,
-                track.id,
-                track.name,
-                track.destroyed_at,
-                track.userevent.get("dialstatus", ""),
-                answered_ms,
-            )
-        talks = [(leg.status_at, self._talk_end(track, leg)) for leg in self._answered(track)]
+        return session
+
+    @staticmethod
+    def _incomplete(track: _Track, session: str, problem: str) -> IncompleteCall:
+        return IncompleteCall(
+            session,
+            problem,
+            track.asterisk_id,
+            track.id,
+            track.name,
+            track.destroyed_at,
+            track.userevent.get("dialstatus", ""),
+            _int_or_none(track.userevent.get("answeredtime_ms")),
+        )
+
+    def _finished(self, track: _Track, session: str, outcome: str, ended_at: datetime) -> FinishedCall:
+        talks = [(start, self._talk_end(track, leg, start, ended_at)) for start, leg in self._answers(track)]
         legs = sorted(track.legs.values(), key=lambda leg: leg.began_at)
         return FinishedCall(
             session=session,
@@ -343,40 +359,46 @@ class CallTracker:
             context=track.context,
             exten=track.exten,
             dialstring=legs[0].dialstring if legs else "",
-            outcome=self._outcome(track),
+            outcome=outcome,
             created_at=track.created_at,
             dial_started_at=legs[0].began_at if legs else None,
             answered_at=min((start for start, _ in talks), default=None),
             talk_ended_at=max((end for _, end in talks), default=None),
-            ended_at=track.destroyed_at,
+            ended_at=ended_at,
             billable_ms=sum((end - start) // MS for start, end in talks),
             hangup_cause=track.cause,
             hangup_cause_txt=track.cause_txt,
             max_ms=track.max_ms,
-            asterisk_answered_ms=answered_ms,
+            asterisk_answered_ms=_int_or_none(track.userevent.get("answeredtime_ms")),
         )
 
     @staticmethod
-    def _answered(track: _Track) -> list[_Leg]:
-        return sorted((leg for leg in track.legs.values() if leg.status == ANSWER), key=lambda leg: leg.status_at)
+    def _answers(track: _Track) -> list[tuple[datetime, _Leg]]:
+        """The answered legs with the time of their answer, earliest first."""
+        answers = [
+            (leg.status_at, leg) for leg in track.legs.values() if leg.status == ANSWER and leg.status_at is not None
+        ]
+        return sorted(answers, key=lambda answer: answer[0])
 
     def _answered_at(self, track: _Track) -> datetime | None:
-        answered = self._answered(track)
-        return answered[0].status_at if answered else None
+        answers = self._answers(track)
+        return answers[0][0] if answers else None
 
     def _outcome(self, track: _Track) -> str | None:
+        """The call's outcome; None while a leg has no final status."""
         legs = list(track.legs.values())
         if not legs:
             return NOT_DIALED
-        if self._answered(track):
+        if self._answers(track):
             return ANSWER
-        if any(leg.status_at is None for leg in legs):
+        finals = [(leg.status_at, leg.status) for leg in legs if leg.status_at is not None]
+        if len(finals) < len(legs):
             return None
-        return max(legs, key=lambda leg: leg.status_at).status
+        return max(finals, key=lambda final: final[0])[1]
 
-    def _talk_end(self, track: _Track, leg: _Leg) -> datetime:
-        """First bridge exit of caller or peer after the answer; else the peer's, else the caller's end."""
-        start = leg.status_at
+    def _talk_end(self, track: _Track, leg: _Leg, start: datetime, ended_at: datetime) -> datetime:
+        """First bridge exit of caller or peer after the answer at ``start``; else the peer's, else the caller's
+        end (``ended_at``)."""
         peer = self._tracks.get(leg.peer_id)
         peer_left = peer.left_bridge if peer else []
         left = [t for t in (*track.left_bridge, *peer_left) if t >= start]
@@ -384,7 +406,7 @@ class CallTracker:
             return min(left)
         if peer is not None and peer.destroyed_at is not None and peer.destroyed_at >= start:
             return peer.destroyed_at
-        return max(track.destroyed_at, start)
+        return max(ended_at, start)
 
     def _linkedid(self, track: _Track) -> str:
         """Follow who created whom (the Dial caller of a peer, the ;1 half of a Local ;2) to the first channel."""
@@ -407,12 +429,13 @@ class CallTracker:
         if self._names.get(track.name) == track.id:
             del self._names[track.name]
 
-    def _collect_garbage(self) -> None:
-        """Drop channels destroyed more than ``retention_ms`` ago (event time) that no open call needs."""
-        if self._gc_at is not None and self._watermark - self._gc_at < timedelta(seconds=1):
+    def _collect_garbage(self, watermark: datetime) -> None:
+        """Drop channels destroyed more than ``retention_ms`` before ``watermark`` (the latest event time)
+        that no open call needs."""
+        if self._gc_at is not None and watermark - self._gc_at < timedelta(seconds=1):
             return
-        self._gc_at = self._watermark
-        horizon = self._watermark - self._retention
+        self._gc_at = watermark
+        horizon = watermark - self._retention
         needed = {peer for t in self._tracks.values() if t.any_session and not t.done for peer in t.legs}
         for track in [
             t

@@ -78,7 +78,8 @@ def check_pin_digits(pin_digits: int) -> None:
 
 def number_space(digits: int) -> int:
     """How many numbers of ``digits`` digits exist (no leading zero, last digit fixed by Luhn)."""
-    return 9 * 10 ** (digits - 2)
+    space: int = 9 * 10 ** (digits - 2)  # digits >= 2: an int (typeshed types int ** int as Any)
+    return space
 
 
 def new_number(digits: int) -> str:

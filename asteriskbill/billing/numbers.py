@@ -17,7 +17,7 @@ A leading '+' counts as the international prefix.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 from asteriskbill.errors import UserError
 
@@ -38,10 +38,27 @@ class NumberPlan:
     national_prefix: str = "0"
     max_length: int = 15
 
-    def overridden(self, **overrides: str | int | None) -> NumberPlan:
-        """This plan with a company's own values where it has them."""
-        names = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in overrides.items() if k in names and v not in (None, "")})
+    def overridden(
+        self,
+        *,
+        country_code: str | None = None,
+        area_code: str | None = None,
+        outside_line: str | None = None,
+        international_prefix: str | None = None,
+        national_prefix: str | None = None,
+        max_length: int | None = None,
+        **_others: object,
+    ) -> NumberPlan:
+        """This plan with a company's own values where it has them: None and "" keep this plan's value, other
+        names (a row's ``id``, ``account_id``) are ignored."""
+        return NumberPlan(
+            country_code or self.country_code,
+            area_code or self.area_code,
+            outside_line or self.outside_line,
+            international_prefix or self.international_prefix,
+            national_prefix or self.national_prefix,
+            self.max_length if max_length is None else max_length,
+        )
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def active(app: App, as_json: bool) -> None:
         echo_json(rows)
         return
     echo_table(
-        [{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found)],
+        [{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found, strict=True)],
         ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved"],
     )
 

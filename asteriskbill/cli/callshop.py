@@ -175,7 +175,7 @@ def status(app: App, as_json: bool) -> None:
                 "remaining": "" if b.remaining is None else money(b.remaining, b.currency),
                 "state": f"in a call to {b.call_number}" if b.call_number else b.state,
             }
-            for row, b in zip(rows, booths)
+            for row, b in zip(rows, booths, strict=True)
         ],
         ["booth", "extension", "state", "since", "mode", "total", "remaining"],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -87,10 +87,19 @@ def _progress(stack: ExitStack, length: int, label: str) -> Callable[[int], None
     return step
 
 
-def _pin_rows(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]):
+def _pin_rows(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> Iterator[list[str]]:
     validity = validity_text(batch.valid_days, batch.expires_at)
     value = format_amount(batch.face_value)
     return ([c.number, c.pin, value, batch.currency, batch.name, validity] for c in new_cards)
+
+
+def _pin_writer(path: Path) -> Callable[[card_batches.BatchView, list[card_batches.NewCard]], None]:
+    """What writes the PINs to ``path`` (readable by its owner only) once the cards exist, before they commit."""
+
+    def deliver(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> None:
+        sheets.write_file(path, PIN_COLUMNS, _pin_rows(batch, new_cards), sheet="cards", private=True)
+
+    return deliver
 
 
 @cards.command()
@@ -161,11 +170,8 @@ def generate(
         raise click.BadParameter(f"{output}: its folder does not exist or is not writable", param_hint="-o/--output")
     secret = installation_secret(app.settings.secret_file, create=True)
     # Written beside FILE, with its suffix (the format), renamed to FILE once the cards are committed.
-    partial = Path(output).with_name(f".{Path(output).stem}.partial{Path(output).suffix}") if output else None
-
-    def deliver(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> None:
-        sheets.write_file(partial, PIN_COLUMNS, _pin_rows(batch, new_cards), sheet="cards", private=True)
-
+    target = Path(output) if output else None
+    partial = target.with_name(f".{target.stem}.partial{target.suffix}") if target else None
     try:
         with ExitStack() as stack:
             batch, new_cards = card_batches.generate(
@@ -173,15 +179,15 @@ def generate(
                 secret,
                 app.operator,
                 spec,
-                deliver=deliver if partial else None,
+                deliver=_pin_writer(partial) if partial else None,
                 progress=_progress(stack, count, "generating cards"),
             )
     except BaseException:
         if partial:
             partial.unlink(missing_ok=True)
         raise
-    if partial:
-        os.replace(partial, output)
+    if partial and target:
+        os.replace(partial, target)
     else:
         sheets.write_csv(sys.stdout, PIN_COLUMNS, _pin_rows(batch, new_cards))
     click.echo(

@@ -98,7 +98,7 @@ def cdr_row(c: service.CdrView) -> list:
 def _buy_cells(c: service.CdrView) -> tuple:
     """buy_cost and margin in the CDR's currency, and buy_note: why they are empty although the rate
     has a buy price (no rate yet for that currency on the call's day)."""
-    if c.buy_currency is None:
+    if c.buy_currency is None or c.buy_cost is None:
         return _amount(c.buy_cost), _amount(c.margin), None
     return (
         None,
@@ -111,7 +111,7 @@ def _buy_cells(c: service.CdrView) -> tuple:
 
 
 def cdr_dict(c: service.CdrView) -> dict:
-    return dict(zip(COLUMNS, cdr_row(c)))
+    return dict(zip(COLUMNS, cdr_row(c), strict=True))
 
 
 def minutes(seconds: int) -> str:
@@ -185,7 +185,7 @@ def cdr() -> None:
 )
 @json_option
 @pass_app
-def list_(app: App, since, until, limit: int, as_json: bool, **given) -> None:
+def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None:
     """List CDRs, newest first.
 
     Example:
@@ -235,7 +235,7 @@ def _with_progress(rows: Iterable[service.CdrView], total: int) -> Iterator[list
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many [default: all].")
 @output_option(".csv", ".xlsx")
 @pass_app
-def export(app: App, since, until, limit: int | None, output: str | None, **given) -> None:
+def export(app: App, /, since, until, limit: int | None, output: str | None, **given) -> None:
     """Export CDRs (every column of `cdr list --json`) to FILE.csv or FILE.xlsx, or as CSV to
     standard output. Streams: millions of CDRs export without being held in memory.
 

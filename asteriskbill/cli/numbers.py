@@ -73,7 +73,7 @@ def plan_show(app: App, company: str | None, as_json: bool) -> None:
 @click.option("--national-prefix")
 @click.option("--max-length", type=click.IntRange(3, 20))
 @pass_app
-def plan_set(app: App, company: str, **values) -> None:
+def plan_set(app: App, /, company: str, **values) -> None:
     """Give COMPANY its own number plan values ("" returns a value to the global setting).
 
     Example:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 
 import click
@@ -9,7 +10,7 @@ import click
 from asteriskbill.money import MoneyError, parse_amount
 
 
-class Amount(click.ParamType):
+class Amount(click.ParamType[int]):
     """A decimal amount in the main unit ("10.50"), converted to integer micro-units."""
 
     name = "amount"
@@ -17,7 +18,7 @@ class Amount(click.ParamType):
     def __init__(self, negative: bool = False):
         self.negative = negative
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | int, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         try:
@@ -26,10 +27,10 @@ class Amount(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class IsoDate(click.ParamType):
+class IsoDate(click.ParamType[date]):
     name = "date"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | date, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
         try:
@@ -38,10 +39,10 @@ class IsoDate(click.ParamType):
             self.fail(f"{value!r} is not a date like 2026-12-25", param, ctx)
 
 
-class IsoDateTime(click.ParamType):
+class IsoDateTime(click.ParamType[datetime]):
     name = "datetime"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | datetime, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -56,22 +57,21 @@ DATE = IsoDate()
 DATETIME = IsoDateTime()
 
 
-class IsoMoment(click.ParamType):
+class IsoMoment(click.ParamType[date | datetime]):
     """A day (2026-12-25) or a moment (2026-12-25T18:30, with or without an offset), kept as given:
     a report period reads a day alone as all of it (billing/periods.py)."""
 
     name = "date|datetime"
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, date):
+    def convert(self, value: str | date, param: click.Parameter | None, ctx: click.Context | None) -> date | datetime:
+        if isinstance(value, date):  # a datetime is a date too
             return value
-        for parse in (date.fromisoformat, datetime.fromisoformat):
-            try:
-                return parse(value)
-            except ValueError:
-                pass
-        self.fail(f"{value!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30", param, ctx)
-        return None
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(value)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30", param, ctx)
 
 
 MOMENT = IsoMoment()

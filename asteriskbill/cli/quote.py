@@ -60,14 +60,14 @@ def quote(app: App, tariff: str, number: str, seconds: int | None, balance: int 
 
         asteriskbill quote retail 4420712345 --balance 5 --json
     """
-    if (seconds is None) == (balance is None):
-        raise click.UsageError("give exactly one of --seconds or --balance")
-    if seconds is not None:
+    if seconds is not None and balance is None:
         pricing = service.pricing(app.engine, tariff, number, at, seconds)
         charge = pricing.cost(seconds)
-    else:
+    elif seconds is None and balance is not None:
         pricing = service.pricing(app.engine, tariff, number, at, app.settings.max_call_seconds)
         charge = pricing.max_duration(balance)
+    else:
+        raise click.UsageError("give exactly one of --seconds or --balance")
     rate = pricing.rate
     data = {
         "tariff": tariff,

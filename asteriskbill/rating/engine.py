@@ -75,11 +75,10 @@ class Charge:
     def buy_costs(self) -> dict[str | None, int] | None:
         """What the billed seconds cost to buy, at each span's buy price per minute, per buy currency
         (None: the tariff's), each rounded up; {} for nothing billed, None if a rate has no buy price."""
-        blocks = [b for span in self.spans for b in span.blocks]
-        if any(b.rate.buy_price is None for b in blocks):
-            return None
         exact: dict[str | None, Fraction] = {}
-        for b in blocks:
+        for b in (b for span in self.spans for b in span.blocks):
+            if b.rate.buy_price is None:
+                return None
             currency = b.rate.buy_currency
             exact[currency] = exact.get(currency, Fraction(0)) + Fraction(b.billed * b.rate.buy_price, 60)
         return {currency: round_up(amount) for currency, amount in exact.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, time
 
@@ -68,7 +69,7 @@ class Rate:
             raise RatingError(f"prefix {self.prefix!r} must be digits")
         if not self.groups or self.groups[0].start != 0:
             raise RatingError("a rate needs interval groups, the first starting at 0 s")
-        for current, following in zip(self.groups, self.groups[1:]):
+        for current, following in itertools.pairwise(self.groups):
             length = following.start - current.start
             if length <= 0:
                 raise RatingError("interval groups must start at increasing seconds")
@@ -94,19 +95,30 @@ class Rate:
             return False
         if (self.date_from and day < self.date_from) or (self.date_to and day > self.date_to):
             return False
-        if self.time_from is None:
+        hours = self.hours
+        if hours is None:
             return True
-        if self.time_from < self.time_to:
-            return self.time_from <= at < self.time_to
-        return at >= self.time_from or at < self.time_to  # a window across midnight
+        time_from, time_to = hours
+        if time_from < time_to:
+            return time_from <= at < time_to
+        return at >= time_from or at < time_to  # a window across midnight
+
+    @property
+    def hours(self) -> tuple[time, time] | None:
+        """(time_from, time_to), or None for all day (the two are set together)."""
+        if self.time_from is None or self.time_to is None:
+            return None
+        return self.time_from, self.time_to
 
     @property
     def specificity(self) -> tuple[int, int, int]:
         """Higher is narrower: explicit weight first, then fewer weekdays, hours and dates covered."""
-        if self.time_from is None:
+        hours = self.hours
+        if hours is None:
             minutes = 1440
         else:
-            span = (self.time_to.hour * 60 + self.time_to.minute) - (self.time_from.hour * 60 + self.time_from.minute)
+            time_from, time_to = hours
+            span = (time_to.hour * 60 + time_to.minute) - (time_from.hour * 60 + time_from.minute)
             minutes = span % 1440
         days = (self.date_to - self.date_from).days if self.date_from and self.date_to else 10**6
         return (self.weight, -len(self.weekdays) * minutes, -days)

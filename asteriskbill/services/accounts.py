@@ -185,7 +185,8 @@ def insert_account(
 ) -> int:
     """Write a checked new account at balance 0, with its audit entry (``source``: the file it came from)."""
     account_id = conn.execute(
-        insert(Account.__table__).values(
+        insert(Account)
+        .values(
             kind=new.kind,
             name=new.name,
             parent_id=parent_id,
@@ -199,7 +200,8 @@ def insert_account(
             accountcode=new.accountcode,
             booth=new.booth,
         )
-    ).inserted_primary_key[0]
+        .returning(Account.id)
+    ).scalar_one()
     detail = {
         "kind": new.kind,
         "parent": new.parent,
@@ -225,9 +227,11 @@ def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
         with engine.begin() as conn:
             parent = find(conn, new.parent, lock=True) if new.parent else None
             tariff_id, tariff = get_tariff(conn, new.tariff) if new.tariff else (None, None)
-            currency = check_placement(new, parent and parent.state, parent and parent.effective_tariff, tariff)
+            currency = check_placement(
+                new, parent.state if parent else None, parent.effective_tariff if parent else None, tariff
+            )
             check_free(conn, new)
-            insert_account(conn, operator, new, parent and parent.id, tariff_id, currency)
+            insert_account(conn, operator, new, parent.id if parent else None, tariff_id, currency)
             return find(conn, new.name)
     except IntegrityError:  # a concurrent create took the name, extension or accountcode
         raise AccountError(f"account {new.name}: name, extension or accountcode is taken already") from None

@@ -126,9 +126,10 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
             )
         )
         audit.record(conn, ENGINE_OPERATOR, "card.pin-failure", number, {"failures": after.failures})
-        if after.locked(now):
-            audit.record(conn, ENGINE_OPERATOR, "card.pin-lock", number, {"until": after.locked_until.isoformat()})
-            return Login(BillStatus.LOCKED, reason=f"card {number} locked until {after.locked_until:%H:%M} UTC")
+        until = after.locked_until
+        if until is not None and after.locked(now):
+            audit.record(conn, ENGINE_OPERATOR, "card.pin-lock", number, {"until": until.isoformat()})
+            return Login(BillStatus.LOCKED, reason=f"card {number} locked until {until:%H:%M} UTC")
         return Login(BillStatus.WRONG_PIN, reason="wrong PIN")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 
 from asteriskbill.billing import callshop as rules
 from asteriskbill.billing.callshop import Bill, BoothState, CallshopError
@@ -296,9 +296,11 @@ def status(engine: Engine) -> list[BoothStatus]:
         last_stops = dict(
             conn.execute(
                 select(BoothSession.account_id, func.max(BoothSession.stopped_at)).group_by(BoothSession.account_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
-        calls = {}
+        calls: dict[int, Row[tuple[int, str, datetime]]] = {}
         for row in conn.execute(
             select(Reservation.account_id, Reservation.number, Reservation.created_at)
             .join(Account, Account.id == Reservation.account_id)
@@ -312,7 +314,9 @@ def status(engine: Engine) -> list[BoothStatus]:
                 .join(BoothSession, BoothSession.account_id == Cdr.account_id)
                 .where(BoothSession.stopped_at.is_(None), Cdr.created_at >= BoothSession.started_at)
                 .group_by(Cdr.account_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     return [
         _booth_status(b, sessions.get(b.id), last_stops.get(b.id), calls.get(b.id), int(totals.get(b.id) or 0))

@@ -267,7 +267,7 @@ def _insert_cards(
     )
     # A plain executemany and one SELECT beat INSERT ... RETURNING, which SQLite runs row by row here.
     numbers = [card.number for card in cards]
-    ids = dict(conn.execute(select(Account.name, Account.id).where(Account.name.in_(numbers))).all())
+    ids = dict(conn.execute(select(Account.name, Account.id).where(Account.name.in_(numbers))).tuples().all())
     active_now = spec.activation == NOW
     expires_at = rules.expiry(spec.valid_days, fixed, now if active_now else None)
     conn.execute(

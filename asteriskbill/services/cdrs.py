@@ -170,7 +170,7 @@ def stream(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]
 
 def _converted(late: LateConversions, cdr: CdrView) -> CdrView:
     """The CDR with its buy cost in its currency, if a rate for its day has been set since its settlement."""
-    if cdr.buy_currency is None:
+    if cdr.buy_currency is None or cdr.buy_cost is None:
         return cdr
     amount = late.convert(cdr.account, cdr.started_at, cdr.buy_cost, cdr.buy_currency, cdr.currency)
     return cdr if amount is None else replace(cdr, buy_cost=amount, buy_currency=None)
@@ -282,15 +282,15 @@ def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
     with reading(engine) as conn:
         rows = conn.execute(_where(conn, query, f)).all()
         late_totals = _late_totals(conn, conn.execute(_where(conn, late, f)))
-    classes: dict[tuple, dict[str, Totals]] = {}
+    classes: dict[tuple[str | None, str | None, str], dict[str, Totals]] = {}
     for key_, kind_, currency, call_class, calls, answered_, seconds, cost, buy, bought_ in rows:
         # int(): PostgreSQL sums BIGINT as NUMERIC
         totals = Totals(calls, int(answered_), int(seconds), int(cost), None if buy is None else int(buy), int(bought_))
         totals += late_totals.get((key_, kind_, currency, call_class), Totals())
         classes.setdefault((key_, kind_, currency), dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
     return [
-        StatsRow(*group, by_class)
-        for group, by_class in sorted(
+        StatsRow(key_, kind_, currency, by_class)
+        for (key_, kind_, currency), by_class in sorted(
             classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2])
         )
     ]

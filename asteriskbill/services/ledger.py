@@ -7,6 +7,7 @@ change (a recharge, a call, a card sale) commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Engine,
+    Row,
     Select,
     and_,
     bindparam,
@@ -147,7 +149,8 @@ class Difference:
     problem: str
 
 
-def _sum_differences(conn: Connection) -> list[tuple]:
+def _sum_differences(conn: Connection) -> Sequence[Row[tuple[str, str, int, int]]]:
+    """(name, currency, balance, total) of the accounts whose balance is not the sum of their entries."""
     total = cast(func.coalesce(func.sum(LedgerEntry.amount), 0), BigInteger)  # PostgreSQL sums to NUMERIC
     return conn.execute(
         select(Account.name, Account.currency, Account.balance, total.label("total"))
@@ -158,8 +161,9 @@ def _sum_differences(conn: Connection) -> list[tuple]:
     ).all()
 
 
-def _chain_breaks(conn: Connection) -> list[tuple]:
-    """Entries whose balance_after is not the previous entry's plus their own amount."""
+def _chain_breaks(conn: Connection) -> Sequence[Row[tuple[str, str, int, int, int, int]]]:
+    """(name, currency, id, previous, amount, balance_after) of the entries whose balance_after is not the
+    previous entry's plus their own amount."""
     previous = func.coalesce(
         func.lag(LedgerEntry.balance_after).over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id), 0
     )

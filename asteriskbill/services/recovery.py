@@ -23,6 +23,7 @@ from asteriskbill.store.models import Reservation
 from asteriskbill.store.types import utcnow
 
 RING_ALLOWANCE = timedelta(minutes=5)  # Dial may ring before the limit starts counting
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass
@@ -50,7 +51,7 @@ def expire(
     live_channels: set[str] | None,
     grace_seconds: int,
     master: MasterCsv | None = None,
-    zone: ZoneInfo = ZoneInfo("UTC"),
+    zone: ZoneInfo = UTC_ZONE,
     now: datetime | None = None,
 ) -> Recovered:
     """Settle (from ``master``) or release and flag every overdue reservation whose channel is gone."""

@@ -126,8 +126,9 @@ def _buy_cost(
     day = call_day(started_at, tariff.timezone)
     converter = Converter(conn)
     converted = [converter.convert(amount, bought or currency, currency, day) for bought, amount in costs.items()]
-    if None not in converted:
-        return sum(converted), None
+    known = [amount for amount in converted if amount is not None]
+    if len(known) == len(converted):
+        return sum(known), None
     if len(costs) == 1:
         ((bought, amount),) = costs.items()
         return amount, bought

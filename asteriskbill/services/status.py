@@ -15,7 +15,7 @@ from datetime import datetime
 
 import httpx
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from asteriskbill import __version__
 from asteriskbill.ari.client import AriClient, AriError
@@ -122,7 +122,7 @@ def status(engine: Engine, settings: Settings, timeout: float = PROBE_TIMEOUT) -
         followed = server_service.servers(engine, settings)
         open_calls = _open_calls(engine)
     probes, fastagi = asyncio.run(_probe_all(followed, settings, timeout))
-    states = [_state(server, probe, open_calls or []) for server, probe in zip(followed, probes)]
+    states = [_state(server, probe, open_calls or []) for server, probe in zip(followed, probes, strict=True)]
     held: dict[str, int] = {}
     for call in open_calls or ():
         held[call.currency] = held.get(call.currency, 0) + call.amount
@@ -141,8 +141,11 @@ def _database(engine: Engine) -> Database:
     try:
         revision = migrate.current_revision(engine)
         size = os.path.getsize(path) if path is not None else _server_size(engine)
-    except SQLAlchemyError as exc:
-        return Database(engine.dialect.name, shown, None, None, head, error=str(exc.orig or exc).splitlines()[0])
+    except SQLAlchemyError as exc:  # the driver's own message when there is one (only a DBAPIError has it)
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        return Database(
+            engine.dialect.name, shown, None, None, head, error=(str(cause).splitlines() or [repr(cause)])[0]
+        )
     return Database(engine.dialect.name, shown, size, revision, head)
 
 
@@ -185,11 +188,10 @@ class _Probe:
 
 
 async def _probe_all(followed: list[AriServer], settings: Settings, timeout: float) -> tuple[list[_Probe], FastAgi]:
-    *probes, fastagi = await asyncio.gather(
-        *(_probe(s, settings.ari_app, timeout) for s in followed),
+    return await asyncio.gather(
+        asyncio.gather(*(_probe(s, settings.ari_app, timeout) for s in followed)),
         _fastagi(settings.fastagi_host, settings.fastagi_port, timeout),
     )
-    return probes, fastagi
 
 
 async def _probe(server: AriServer, app: str, timeout: float) -> _Probe:

@@ -70,7 +70,9 @@ def list_tariffs(engine: Engine) -> list[TariffSummary]:
         counts = dict(
             conn.execute(
                 in_effect(select(RateRow.tariff_id, func.count()).select_from(RateRow)).group_by(RateRow.tariff_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         rows = conn.execute(select(TariffRow.__table__).order_by(TariffRow.name)).all()
         return [TariffSummary(repo.load_tariff(conn, row), counts.get(row.id, 0)) for row in rows]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, Select, delete, func, select
 
 from asteriskbill.billing.periods import Age, before
 from asteriskbill.errors import UserError
@@ -79,7 +79,8 @@ def _copy(source: Path, target: Path) -> int:
         check = dst.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise UserError(f"the copy of {source} failed its integrity check ({check}): not kept")
-        return dst.execute("SELECT count(*) FROM cdrs").fetchone()[0]
+        cdrs: int = dst.execute("SELECT count(*) FROM cdrs").fetchone()[0]
+        return cdrs
     finally:
         dst.close()
         src.close()
@@ -104,32 +105,39 @@ def purge(engine: Engine, operator: str, age: Age, *, apply: bool = False, now: 
     commits with the first batch. An interrupted purge leaves only old rows, for the next purge.
     """
     cutoff = before(now or utcnow(), age)
-    targets = (
-        (Cdr, select(Cdr.id).where(Cdr.started_at < cutoff)),
-        (
-            Reservation,
-            select(Reservation.id).where(Reservation.status.in_((SETTLED, RELEASED)), Reservation.closed_at < cutoff),
-        ),
+    old_cdrs = select(Cdr.id).where(Cdr.started_at < cutoff)
+    old_reservations = select(Reservation.id).where(
+        Reservation.status.in_((SETTLED, RELEASED)), Reservation.closed_at < cutoff
     )
     with engine.begin() as conn:
-        counts = [conn.execute(select(func.count()).select_from(old.subquery())).scalar_one() for _, old in targets]
+        cdrs, reservations = _count(conn, old_cdrs), _count(conn, old_reservations)
         if not apply:
-            return Purge(cutoff, *counts, deleted=False)
+            return Purge(cutoff, cdrs, reservations, deleted=False)
         audit.record(
             conn,
             operator,
             "cdr.purge",
             f"before {cutoff.isoformat()}",
-            {"older_than": str(age), "cdrs": counts[0], "reservations": counts[1]},
+            {"older_than": str(age), "cdrs": cdrs, "reservations": reservations},
         )
-        done = _delete_batch(conn, targets)
-    deleted = done
+        done = _delete_batch(conn, old_cdrs, old_reservations)
+    cdrs, reservations = done
     while max(done) == PURGE_BATCH:
         with engine.begin() as conn:
-            done = _delete_batch(conn, targets)
-        deleted = [a + b for a, b in zip(deleted, done)]
-    return Purge(cutoff, *deleted, deleted=True)
+            done = _delete_batch(conn, old_cdrs, old_reservations)
+        cdrs, reservations = cdrs + done[0], reservations + done[1]
+    return Purge(cutoff, cdrs, reservations, deleted=True)
 
 
-def _delete_batch(conn: Connection, targets) -> list[int]:
-    return [conn.execute(delete(table).where(table.id.in_(old.limit(PURGE_BATCH)))).rowcount for table, old in targets]
+def _count(conn: Connection, ids: Select[tuple[int]]) -> int:
+    return conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+
+
+def _delete_batch(
+    conn: Connection, old_cdrs: Select[tuple[int]], old_reservations: Select[tuple[int]]
+) -> tuple[int, int]:
+    """Delete up to PURGE_BATCH of the old CDRs and as many old reservations: how many of each went."""
+    return (
+        conn.execute(delete(Cdr).where(Cdr.id.in_(old_cdrs.limit(PURGE_BATCH)))).rowcount,
+        conn.execute(delete(Reservation).where(Reservation.id.in_(old_reservations.limit(PURGE_BATCH)))).rowcount,
+    )

@@ -91,7 +91,7 @@ def tariff_by_id(conn: Connection, tariff_id: int):
 
 
 def load_tariff(conn: Connection, row) -> Tariff:
-    holidays = conn.execute(_HOLIDAYS, {"tariff_id": row.id}).all()
+    holidays = conn.execute(_HOLIDAYS, {"tariff_id": row.id}).tuples().all()
     return Tariff(
         name=row.name,
         currency=row.currency,
