@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
-from pathlib import Path
 
 from sqlalchemy import select
 
 from asteriskbill.store.models import Cdr, LedgerEntry
 from tests.helpers.calls import authorize, call_frames, marker, not_billed_in
 from tests.helpers.fake_ari import FakeAri
+from tests.helpers.serve import start_serve
 from tests.helpers.waiting import until
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def start_serve(db: str, ari: FakeAri, log: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "ASTERISKBILL_ARI_URL": ari.url,
-        "ASTERISKBILL_ARI_USER": "tester",
-        "ASTERISKBILL_ARI_PASSWORD": "tester",
-    }
-    with log.open("w") as stderr:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "asteriskbill.cli",
-            "--db",
-            db,
-            "serve",
-            "--port",
-            str(free_port()),
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=stderr,
-        )
 
 
 def charges(engine) -> list[int]:
@@ -62,7 +30,7 @@ def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world, tmp_path
     async def main():
         async with FakeAri() as ari:
             ari.play(playlist[: answered + 2] + first_end)
-            first = await start_serve(cli.db, ari, first_log)
+            first, _ = await start_serve(cli.db, ari, first_log)
             # once it logs the marker call played after them, it has handled the call's start
             await until(lambda: not_billed_in(first_log, first_marker), "the first serve to see the call start")
             assert not charges(engine)
@@ -72,7 +40,7 @@ def test_sigkill_mid_call_then_restart_charges_once(cli, engine, world, tmp_path
             ari.play(playlist[answered + 2 :])  # the call goes on and ends meanwhile
             ari.play(playlist)  # the same frames again: no new bill
             ari.play(second_end)
-            second = await start_serve(cli.db, ari, second_log)
+            second, _ = await start_serve(cli.db, ari, second_log)
             try:
                 await until(lambda: not_billed_in(second_log, second_marker), "the second serve to handle every frame")
             finally:

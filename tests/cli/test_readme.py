@@ -2,12 +2,13 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.serve import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,12 +18,6 @@ def blocks_after(marker: str) -> tuple[str, str]:
     after = text[text.index(marker) :]
     commands, expected = re.findall(r"```(?:sh|text)\n(.*?)```", after, re.S)[:2]
     return commands, expected
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through"])

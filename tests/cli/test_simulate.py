@@ -8,14 +8,9 @@ import sys
 
 import pytest
 
+from tests.helpers.serve import free_port
 from tests.helpers.waiting import wait_for
 from tests.helpers.world import make_world
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

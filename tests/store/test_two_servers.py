@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +18,7 @@ from asteriskbill.store.models import Account, Cdr, LedgerEntry, Reservation
 from tests.helpers.calls import OTHER_ID, marker, not_billed_in, on
 from tests.helpers.captures import CALLS, expected, frames, later_copy
 from tests.helpers.fake_ari import ENTITY_ID, FakeAri
+from tests.helpers.serve import start_serve
 from tests.helpers.waiting import until
 from tests.helpers.world import make_world
 
@@ -34,7 +32,6 @@ EXPECTED = expected()
 CALLS_PLACED = 20
 PER_CALL = 8_334  # 5 s (max_call_seconds) of USA at 0.10/min, rounded up
 MONEY = "0.025002"  # balance and credit limit: together six calls of 5 s
-READY = re.compile(r"serving FastAGI on (\S+):(\d+)")
 
 
 def capture_of(n: int) -> str:
@@ -56,37 +53,6 @@ def cost_of(n: int) -> int:
     """What the settlement charges call ``n``: started seconds of talk, at most 5, at 0.10/min."""
     seconds = min(-(-EXPECTED[capture_of(n)].billable_ms // 1000), 5)
     return -(-seconds * 100_000 // 60)
-
-
-async def start_serve(db: str, ari: FakeAri, log: Path) -> tuple[asyncio.subprocess.Process, int]:
-    env = {
-        **os.environ,
-        "ASTERISKBILL_ARI_URL": ari.url,
-        "ASTERISKBILL_ARI_USER": "tester",
-        "ASTERISKBILL_ARI_PASSWORD": "tester",
-        "ASTERISKBILL_MAX_CALL_SECONDS": "5",
-    }
-    with log.open("w") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "asteriskbill.cli",
-            "--db",
-            db,
-            "serve",
-            "--port",
-            "0",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    for _ in range(600):
-        if found := READY.search(log.read_text()):
-            return process, int(found.group(2))
-        if process.returncode is not None:
-            break
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"serve did not start: {log.read_text()}")
 
 
 def state(engine):
@@ -125,8 +91,8 @@ def test_two_serve_processes_never_overspend_and_settle_each_call_once(cli, engi
     async def main():
         async with FakeAri() as first_ari, FakeAri(entity_id=OTHER_ID) as second_ari:
             (first, first_port), (second, second_port) = await asyncio.gather(
-                start_serve(cli.db, first_ari, tmp_path / "first.log"),
-                start_serve(cli.db, second_ari, tmp_path / "second.log"),
+                start_serve(cli.db, first_ari, tmp_path / "first.log", max_call_seconds="5"),
+                start_serve(cli.db, second_ari, tmp_path / "second.log", max_call_seconds="5"),
             )
             try:
                 calls = [
