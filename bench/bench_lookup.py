@@ -39,7 +39,7 @@ def run() -> list[Row]:
         size = _write_csv(source, rng)
         engine = make_engine(Settings(db=f"sqlite:///{path}"))
         migrate.upgrade(engine)
-        tariff_service.create_tariff(engine, "bench", "USD", 1, "UTC")
+        tariff_service.create_tariff(engine, "bench", "bench", "USD", 1, "UTC")
         with timer() as imported:
             result = rate_service.import_rates(engine, "bench", source)
         numbers = ["".join(rng.choices("0123456789", k=rng.randint(11, 13))) for _ in range(LOOKUPS)]

@@ -47,7 +47,9 @@ def import_(app: App, tariff: str, file: Path, replace: bool) -> None:
         asteriskbill rates import retail rates.csv --replace
     """
     with file_progress(file, PROGRESS_FROM) as advance:
-        result = service.import_rates(app.engine, tariff, file, replace=replace, progress=advance)
+        result = service.import_rates(
+            app.engine, tariff, file, replace=replace, progress=advance, operator=app.operator
+        )
     replaced = f" (replaced {result.replaced})" if replace else ""
     click.echo(
         f"imported {result.count:,} rate{'' if result.count == 1 else 's'} into tariff {result.tariff}{replaced}"
@@ -61,8 +63,9 @@ def import_(app: App, tariff: str, file: Path, replace: bool) -> None:
 def export(app: App, tariff: str, output: str | None) -> None:
     """Export the rates of TARIFF, by prefix, with the columns that import reads.
 
-    CSV on standard output, or to -o FILE.csv / FILE.xlsx (cells as text, so prefixes keep
-    their leading zeros and prices stay exact).
+    CSV on standard output, or to -o FILE.csv / FILE.xlsx (prefixes are text and keep their
+    leading zeros; prices are exact numbers). FILE is written whole or not at all, readable by its
+    owner only.
 
     Example:
 

@@ -11,14 +11,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, or_, select, tuple_, update
 
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 from asteriskbill.rating.csvrow import RATE_FIELDS, describe_validity, format_rate, parse_rate
 from asteriskbill.rating.engine import select_rate
 from asteriskbill.rating.model import WEEKDAYS, Rate, Tariff
-from asteriskbill.services import sheets, tariffs
+from asteriskbill.services import audit, sheets, tariffs
+from asteriskbill.services.calls import ENGINE_OPERATOR
+from asteriskbill.services.sheet_cells import Kind
 from asteriskbill.store import tariffs as repo
 from asteriskbill.store.engine import reading
-from asteriskbill.store.models import RateRow
+from asteriskbill.store.models import RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
@@ -42,81 +45,113 @@ def import_rates(
     source: str | Path,
     replace: bool = False,
     progress: sheets.Progress = lambda _bytes: None,
+    *,
+    operator: str = ENGINE_OPERATOR,
 ) -> ImportResult:
     """Write every rate of a CSV (or XLSX) file into a tariff, all or nothing.
 
     The rows are written under a new revision of the tariff's rates in short transactions (calls go
     on being authorized meanwhile: SQLite's write lock is held for one batch at a time), checked, and
-    put in effect in one small transaction at the end. ``replace`` retires the tariff's other rates in
-    that same transaction; without it a rate that has the prefix and validity of one in effect is an
-    error, as is such a pair within the file. On any error the staged rows are deleted again.
+    switched in by one small transaction at the end; until then no reader sees them, so the rows of an
+    import killed on the way are never priced. ``replace`` retires the tariff's other rates in that same
+    transaction; without it a rate that has the prefix and validity of one in effect is an error, as is
+    such a pair within the file. A refused import deletes its rows and gives its revision number back:
+    it changes nothing. After the switch, the rows nothing shows any more (retired, or left by an import
+    that did not finish) are deleted.
     """
     source = Path(source)
     lines = sheets.read(source, progress)
     columns = _header(source, lines)
     problems = sheets.Problems(source)
-    base, current, staged, tid = _stage_revision(engine, tariff_name)
-    new_base = staged if replace else base
+    stage = _stage(engine, tariff_name)
     try:
-        count = _insert(engine, tid, staged, columns, lines, problems)
+        count = _insert(engine, stage.tid, stage.revision, columns, lines, problems)
         problems.check()
         with reading(engine) as conn:
-            after = or_(RateRow.revision.between(new_base, current), RateRow.revision == staged)
-            _report_duplicates(conn, tid, after, tariff_name, source, columns, problems)
+            after = _in_effect_after(stage, replace)
+            _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems)
         problems.check()
-        replaced = _put_in_effect(engine, tariff_name, tid, current, staged, new_base, replace)
+        replaced = _switch_in(engine, tariff_name, stage, replace, operator, {"file": source.name, "rates": count})
     except BaseException:
-        _delete_revisions(engine, tid, staged, staged)
+        _delete_rates(engine, stage.tid, RateRow.revision == stage.revision)
+        _give_back(engine, stage)
         raise
-    _delete_revisions(engine, tid, 0, new_base - 1)  # what --replace retired
+    # Below this revision, a revision not switched in is dead: its import was killed, refused or superseded.
+    switched_in = select(RateRevision.revision).where(RateRevision.tariff_id == stage.tid)
+    _delete_rates(engine, stage.tid, RateRow.revision < stage.revision, RateRow.revision.not_in(switched_in))
     return ImportResult(tariff_name, count, replaced)
 
 
-def _stage_revision(engine: Engine, name: str) -> tuple[int, int, int, int]:
-    """(base, revision in effect, new revision to stage under, tariff id), the new revision handed out once."""
+@dataclass(frozen=True)
+class _Stage:
+    tid: int
+    current: int  # the revision last switched in when the import began
+    revision: int  # the import's own
+    handed_out: int  # the tariff's rates_staged before it
+
+
+def _stage(engine: Engine, name: str) -> _Stage:
+    """A new revision to stage under, handed out once: a number above every one rows may have."""
     with engine.begin() as conn:
         tid = tariffs.tariff_id(conn, name)
         row = conn.execute(
-            select(TariffRow.rates_base, TariffRow.rates_revision, TariffRow.rates_staged)
-            .where(TariffRow.id == tid)
-            .with_for_update()
+            select(TariffRow.rates_revision, TariffRow.rates_staged).where(TariffRow.id == tid).with_for_update()
         ).one()
-        staged = max(row.rates_staged, row.rates_revision) + 1
-        conn.execute(update(TariffRow).where(TariffRow.id == tid).values(rates_staged=staged))
-    return row.rates_base, row.rates_revision, staged, tid
+        stage = _Stage(tid, row.rates_revision, max(row.rates_staged, row.rates_revision) + 1, row.rates_staged)
+        conn.execute(update(TariffRow).where(TariffRow.id == tid).values(rates_staged=stage.revision))
+    return stage
 
 
-def _put_in_effect(engine: Engine, name: str, tid: int, current: int, staged: int, new_base: int, replace: bool) -> int:
-    """Make the staged revision the one in effect; returns how many rates it replaced."""
+def _give_back(engine: Engine, stage: _Stage) -> None:
+    """Hand the revision number back, its rows gone, unless another import was handed one since."""
     with engine.begin() as conn:
-        replaced = (
-            conn.execute(
-                in_effect(select(func.count()).select_from(RateRow)).where(RateRow.tariff_id == tid)
-            ).scalar_one()
-            if replace
-            else 0
+        conn.execute(
+            update(TariffRow)
+            .where(TariffRow.id == stage.tid, TariffRow.rates_staged == stage.revision)
+            .values(rates_staged=stage.handed_out)
         )
+
+
+def _in_effect_after(stage: _Stage, replace: bool) -> ColumnElement[bool]:
+    """The tariff's rows in effect once the import is switched in (as things stand)."""
+    mine = RateRow.revision == stage.revision
+    if replace:
+        return mine
+    return or_(mine, RateRow.revision.in_(select(RateRevision.revision).where(RateRevision.tariff_id == stage.tid)))
+
+
+def _switch_in(engine: Engine, name: str, stage: _Stage, replace: bool, operator: str, detail: dict) -> int:
+    """Put the staged revision in effect (with --replace, alone); returns how many rates it replaced.
+
+    Refused when another import was switched in since this one began: the file was checked for
+    duplicates against rates that are no longer the ones in effect.
+    """
+    with engine.begin() as conn:
         done = conn.execute(
             update(TariffRow)
-            .where(TariffRow.id == tid, TariffRow.rates_revision == current)
-            .values(rates_revision=staged, rates_base=new_base)
+            .where(TariffRow.id == stage.tid, TariffRow.rates_revision == stage.current)
+            .values(rates_revision=stage.revision)
         ).rowcount
-    if not done:
-        raise UserError(f"another import into tariff {name!r} finished meanwhile: nothing was imported, import again")
+        if not done:
+            raise UserError(
+                f"another import into tariff {name!r} finished meanwhile: nothing was imported, import again"
+            )
+        replaced = 0
+        if replace:
+            replaced = conn.execute(
+                in_effect(select(func.count()).select_from(RateRow)).where(RateRow.tariff_id == stage.tid)
+            ).scalar_one()
+            conn.execute(delete(RateRevision).where(RateRevision.tariff_id == stage.tid))
+        conn.execute(insert(RateRevision).values(tariff_id=stage.tid, revision=stage.revision))
+        audit.record(conn, operator, "rates.import", name, {**detail, "replaced": replaced})
     return replaced
 
 
-def _delete_revisions(engine: Engine, tid: int, low: int, high: int) -> None:
-    """Delete a tariff's rates of revisions low..high, a batch per transaction."""
-    while low <= high:
+def _delete_rates(engine: Engine, tid: int, *where: ColumnElement[bool]) -> None:
+    """Delete the tariff's rates ``where`` says, a batch per transaction."""
+    while True:
         with engine.begin() as conn:
-            ids = (
-                conn.execute(
-                    select(RateRow.id).where(RateRow.tariff_id == tid, RateRow.revision.between(low, high)).limit(BATCH)
-                )
-                .scalars()
-                .all()
-            )
+            ids = conn.execute(select(RateRow.id).where(RateRow.tariff_id == tid, *where).limit(BATCH)).scalars().all()
             if not ids:
                 return
             conn.execute(delete(RateRow).where(RateRow.id.in_(ids)))
@@ -215,6 +250,16 @@ def _report_duplicates(
 
 # -- export -----------------------------------------------------------------------------------------
 
+EXPORT_TYPES = {
+    "price": Kind.AMOUNT,
+    "connect_fee": Kind.AMOUNT,
+    "buy_price": Kind.AMOUNT,
+    "grace": Kind.INTEGER,
+    "weight": Kind.INTEGER,
+    "date_from": Kind.DAY,
+    "date_to": Kind.DAY,
+}  # the other columns are text
+
 
 def export_rates(engine: Engine, tariff_name: str, destination: str | Path | TextIO) -> int:
     """Write the tariff's rates, ordered by prefix, as CSV (a path or a text stream) or XLSX (a path).
@@ -226,8 +271,8 @@ def export_rates(engine: Engine, tariff_name: str, destination: str | Path | Tex
         tid = tariffs.tariff_id(conn, tariff_name)
     rows = (list(format_rate(rate).values()) for rate in _pages(engine, tid))
     if isinstance(destination, (str, Path)):
-        return sheets.write_file(destination, RATE_FIELDS, rows, sheet="rates")
-    return sheets.write_csv(destination, RATE_FIELDS, rows)
+        return sheets.write_file(destination, RATE_FIELDS, rows, EXPORT_TYPES, sheet="rates")
+    return sheets.write_csv(destination, RATE_FIELDS, rows, EXPORT_TYPES)
 
 
 def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
@@ -280,7 +325,7 @@ class Lookup:
 
 def lookup(engine: Engine, tariff_name: str, number: str, at: datetime | None = None) -> Lookup:
     """The rates whose prefix begins ``number``, which of them are valid at ``at``, and the one that applies."""
-    if not number.isdigit():
+    if not is_digits(number):
         raise UserError(f"number {number!r} must be digits")
     with engine.begin() as conn:
         tid, tariff = tariffs.get_tariff(conn, tariff_name)

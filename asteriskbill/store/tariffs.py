@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from asteriskbill.rating.model import ALL_WEEKDAYS, IntervalGroup, Rate, Tariff
-from asteriskbill.store.models import Holiday, RateRow
+from asteriskbill.store.models import Holiday, RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 
 RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id", "revision")]
@@ -134,13 +134,10 @@ def _rates_query(count: int) -> Select:
 
 
 def in_effect(query: Select) -> Select:
-    """``query`` over rates, limited to those in effect: not staged by an import still running, nor
-    replaced by one that finished (Tariff.rates_base..rates_revision)."""
+    """``query`` over rates, limited to those in effect: of a revision switched in (RateRevision), so never
+    the rows of an import still running or one that never finished, nor those one with --replace retired."""
     return query.join(
-        TariffRow,
-        and_(
-            TariffRow.id == RateRow.tariff_id, RateRow.revision.between(TariffRow.rates_base, TariffRow.rates_revision)
-        ),
+        RateRevision, and_(RateRevision.tariff_id == RateRow.tariff_id, RateRevision.revision == RateRow.revision)
     )
 
 

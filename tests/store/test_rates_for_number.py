@@ -7,7 +7,7 @@ from sqlalchemy import insert
 from asteriskbill.money import parse_amount as m
 from asteriskbill.rating.engine import cost
 from asteriskbill.rating.model import Rate, Tariff, groups_from_increments
-from asteriskbill.store.models import RateRow
+from asteriskbill.store.models import RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import rate_values, rates_for_number
 
@@ -27,6 +27,7 @@ def store(engine) -> int:
         tid = conn.execute(
             insert(TariffRow).values(name="retail", currency="USD", rounding=1, timezone="UTC").returning(TariffRow.id)
         ).scalar_one()
+        conn.execute(insert(RateRevision).values(tariff_id=tid, revision=0))  # in effect, as tariff create does
         conn.execute(insert(RateRow), [{"tariff_id": tid, **rate_values(r)} for r in RATES])
     return tid
 

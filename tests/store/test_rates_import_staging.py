@@ -4,12 +4,14 @@ import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 
 from asteriskbill.errors import UserError
 from asteriskbill.rating.engine import Pricing
 from asteriskbill.services import rates, tariffs
 from asteriskbill.settings import Settings
+from asteriskbill.store import migrate
 from asteriskbill.store import tariffs as repo
 from asteriskbill.store.engine import make_engine
 from asteriskbill.store.models import RateRow
@@ -39,7 +41,7 @@ def all_rows(engine) -> int:
 @pytest.fixture
 def engine(sqlite_url):
     engine = make_engine(Settings(db=sqlite_url))
-    tariffs.create_tariff(engine, "retail", "USD", 1, "UTC")
+    tariffs.create_tariff(engine, "tester", "retail", "USD", 1, "UTC")
     yield engine
     engine.dispose()
 
@@ -82,3 +84,32 @@ def test_duplicates_against_the_rates_in_effect_only(engine, tmp_path):
 def _one(path, line: str) -> str:
     path.write_text("prefix,destination,price\n" + line + "\n")
     return str(path)
+
+
+def test_the_upgrade_to_listed_revisions_keeps_what_was_in_effect(tmp_path):
+    """A database at 0007 whose range [rates_base, rates_revision] = [2, 3] showed revisions 2 and 3 (1 was
+    retired by a --replace, 4 staged by an import that died): after the upgrade exactly those two are in effect,
+    and the downgrade keeps them, deleting the rows no range may show."""
+    engine = make_engine(Settings(db=f"sqlite:///{tmp_path / 'old.db'}"))
+    migrate.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO tariffs (id, name, currency, rounding, timezone, created_at, rates_base, rates_revision,"
+            " rates_staged) VALUES (1, 'retail', 'USD', 1, 'UTC', '2026-11-27 10:00:00.000000', 2, 3, 4)"
+        )
+        for revision in (1, 2, 3, 4):
+            conn.exec_driver_sql(
+                "INSERT INTO rates (tariff_id, prefix, destination, intervals, connect_fee, grace, weekdays, weight,"
+                f" revision) VALUES (1, '44{revision}', '', '0:600000:60', 0, 0, 127, 0, {revision})"
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert sorted(conn.execute(repo.in_effect(select(RateRow.prefix))).scalars()) == ["442", "443"]
+    with engine.connect() as connection:
+        command.downgrade(migrate.alembic_config(connection=connection), "0007")
+        connection.commit()
+    with engine.connect() as conn:
+        tariff = conn.exec_driver_sql("SELECT rates_base, rates_revision, rates_staged FROM tariffs").one()
+        prefixes = sorted(conn.exec_driver_sql("SELECT prefix FROM rates").scalars())
+    engine.dispose()
+    assert tuple(tariff) == (2, 3, 4) and prefixes == ["442", "443", "444"]  # 4: staged, above the range

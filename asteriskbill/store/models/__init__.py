@@ -7,7 +7,7 @@ from asteriskbill.store.models.calls import CardCallerId, Cdr, NumberPlanRow, Re
 from asteriskbill.store.models.cards import Card, CardBatch
 from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Preference, Server
 from asteriskbill.store.models.routes import RouteRow
-from asteriskbill.store.models.tariffs import Holiday, RateRow, Tariff
+from asteriskbill.store.models.tariffs import Holiday, RateRevision, RateRow, Tariff
 
 __all__ = [
     "Account",
@@ -23,6 +23,7 @@ __all__ = [
     "LedgerEntry",
     "NumberPlanRow",
     "Preference",
+    "RateRevision",
     "RateRow",
     "Reservation",
     "RouteRow",

@@ -20,11 +20,11 @@ class Tariff(Base):
     rounding: Mapped[int] = mapped_column(BigInteger, default=1)  # step in micro-units
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The rates in effect are those whose revision lies in [rates_base, rates_revision]: an import writes
-    # its rows under a new revision in short transactions, then makes them visible in one (replace: base too).
-    rates_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An import writes its rows under a revision of their own in short transactions, then switches them in
+    # with one (RateRevision). rates_revision: the last switched in (an import begun before it is refused);
+    # rates_staged: the last handed out (never handed out again while rows of it may exist).
     rates_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    rates_staged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # last revision handed out
+    rates_staged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Holiday(Base):
@@ -63,4 +63,15 @@ class RateRow(Base):
     buy_price: Mapped[int | None] = mapped_column(BigInteger)
     buy_currency: Mapped[str | None] = mapped_column(String(3))  # None: the tariff's currency
     weight: Mapped[int] = mapped_column(Integer, default=0)
-    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # see Tariff.rates_base
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in effect: see RateRevision
+
+
+class RateRevision(Base):
+    """A revision of a tariff's rates in effect. Written only in the transaction that switches an import in:
+    rows staged by an import that never got there (killed, refused, superseded) are never priced, whatever
+    their number; `--replace` removes the tariff's other revisions in that same transaction."""
+
+    __tablename__ = "rate_revisions"
+
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
