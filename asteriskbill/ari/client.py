@@ -27,7 +27,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from asteriskbill.settings import Settings, SettingsError
+from asteriskbill.settings import Settings, SettingsError, masked
 
 log = logging.getLogger("asteriskbill.ari")
 
@@ -62,7 +62,7 @@ def split_ari_url(url: str) -> SplitResult:
     except ValueError:  # not a number, or out of range
         port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
-        raise SettingsError(f"ari_url {url!r} must look like http://127.0.0.1:8088")
+        raise SettingsError(f"ari_url {masked(repr(url))} must look like http://127.0.0.1:8088")
     return parts
 
 
@@ -82,7 +82,9 @@ class AriClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ):
         parts = split_ari_url(url)
-        base = f"{parts.netloc}{parts.path}"
+        # ari_user and ari_password authenticate: a user:password@ recorded before they were refused in the
+        # URL is left out, so that no log line shows it
+        base = f"{parts.netloc.rpartition('@')[2]}{parts.path}"
         self.events_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{base}/ari/events?" + urlencode(
             {"app": app, "subscribeAll": "true"}
         )

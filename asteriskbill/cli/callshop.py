@@ -11,6 +11,7 @@ import click
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, output_option, pass_app, stamp
 from asteriskbill.cli.options import AMOUNT
 from asteriskbill.cli.receipt import one_page_pdf, receipt_lines
+from asteriskbill.files import private_file
 from asteriskbill.money import format_amount
 from asteriskbill.services import callshop as service
 
@@ -91,10 +92,9 @@ def _print_receipt(app: App, receipt: service.Receipt, as_json: bool, output: st
     else:
         click.echo("\n".join(lines))
     if output:
-        if output.lower().endswith(".pdf"):
-            Path(output).write_bytes(one_page_pdf(lines))
-        else:
-            Path(output).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        pdf = output.lower().endswith(".pdf")
+        with private_file(output) as handle:
+            handle.write(one_page_pdf(lines) if pdf else ("\n".join(lines) + "\n").encode())
         click.echo(f"receipt written to {output}", err=True)
 
 

@@ -9,10 +9,10 @@ from asteriskbill.services import servers as service
 
 
 def server_dict(server: service.AriServer) -> dict:
-    """What may be shown of a server: everything but its password."""
+    """What may be shown of a server: everything but its password (also one recorded in its URL)."""
     return {
         "name": server.name,
-        "ari_url": server.ari_url,
+        "ari_url": server.shown_url,
         "ari_user": server.ari_user,
         "asterisk_id": server.asterisk_id,
         "source": server.source,
@@ -28,7 +28,11 @@ def servers() -> None:
 
 @servers.command()
 @click.argument("name")
-@click.option("--ari-url", required=True, help="Asterisk's HTTP server (http.conf), e.g. http://10.0.0.5:8088.")
+@click.option(
+    "--ari-url",
+    required=True,
+    help="Asterisk's HTTP server (http.conf), e.g. http://10.0.0.5:8088, without user:password@ (see below).",
+)
 @click.option("--ari-user", required=True, help="The user of ari.conf.")
 @click.option(
     "--ari-password",

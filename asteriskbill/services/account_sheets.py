@@ -22,10 +22,12 @@ from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing import accounts as rules
 from asteriskbill.billing.accounts import CLOSED, COMPANY, AccountError, AccountState
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount, parse_amount, parse_currency
 from asteriskbill.services import accounts, audit, sheets
 from asteriskbill.services.accounts import AccountView, NewAccount
+from asteriskbill.services.sheet_cells import Kind
 from asteriskbill.services.tariffs import get_tariff
 from asteriskbill.store.models import Account
 
@@ -51,6 +53,7 @@ WIDTHS = {
     if name in ("name", "extension", "accountcode")
 }  # the rest are looked up, or checked by their rules
 UNIQUE = ("name", "extension", "accountcode")
+EXPORT_TYPES = {"credit_limit": Kind.AMOUNT, "max_calls": Kind.INTEGER, "balance": Kind.AMOUNT}  # the rest: text
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def _booth(text: str) -> bool:
 def _max_calls(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not is_digits(text) or int(text) < 1:
         raise UserError(f"max_calls {text!r} must be a whole number of calls, at least 1 (empty: no limit)")
     return int(text)
 
@@ -264,8 +267,8 @@ def export_accounts(
         found.append(accounts.show(engine, parent))
     rows = (_row(a) for a in sorted(found, key=lambda a: (a.kind != COMPANY, a.name)))
     if isinstance(destination, (str, Path)):
-        return sheets.write_file(destination, FIELDS, rows, sheet="accounts")
-    return sheets.write_csv(destination, FIELDS, rows)
+        return sheets.write_file(destination, FIELDS, rows, EXPORT_TYPES, sheet="accounts")
+    return sheets.write_csv(destination, FIELDS, rows, EXPORT_TYPES)
 
 
 def _row(a: AccountView) -> list:

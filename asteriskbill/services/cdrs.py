@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_col
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
-from asteriskbill.billing.numbers import CALL_CLASSES
+from asteriskbill.billing.numbers import CALL_CLASSES, is_digits
 from asteriskbill.billing.periods import check_period
 from asteriskbill.billing.settle import ANSWER, OUTCOMES
 from asteriskbill.errors import UserError
@@ -101,7 +101,7 @@ def _joined(query: Select) -> Select:
 
 def _number_prefix(text: str) -> str:
     prefix = text.strip().removeprefix("+")
-    if not prefix.isdigit():
+    if not is_digits(prefix):
         raise UserError(f"--number {text!r}: give the start of a normalised number, digits only (e.g. 4420)")
     return prefix
 
@@ -150,22 +150,32 @@ def _listing(conn: Connection, f: Filters) -> tuple[Select, Select]:
 
 
 def list_cdrs(engine: Engine, f: Filters) -> list[CdrView]:
-    with stream(engine, f) as (_, found):
-        return list(found)
+    return page(engine, f)[0]
+
+
+def page(engine: Engine, f: Filters) -> tuple[list[CdrView], int]:
+    """The CDRs within the limit, and how many the filters match in all (a listing says what it left out)."""
+    with _matching(engine, f) as (matching, found):
+        return list(found), matching
 
 
 @contextmanager
 def stream(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]]:
     """``(how many, the CDRs one by one)`` fetched a chunk at a time (a server-side cursor on
     PostgreSQL), all from one snapshot: an export of millions holds only a chunk in memory."""
+    with _matching(engine, f) as (matching, found):
+        yield (matching if f.limit is None else min(matching, f.limit)), found
+
+
+@contextmanager
+def _matching(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]]:
+    """(how many CDRs the filters match, limit aside; those within the limit, one by one), from one snapshot."""
     with reading(engine) as conn:
         query, counted = _listing(conn, f)
-        total = conn.execute(counted).scalar_one()
-        if f.limit is not None:
-            total = min(total, f.limit)
+        matching = conn.execute(counted).scalar_one()
         rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(query)
         late = LateConversions(conn)
-        yield total, (_converted(late, CdrView(*row)) for row in rows)
+        yield matching, (_converted(late, CdrView(*row)) for row in rows)
 
 
 def _converted(late: LateConversions, cdr: CdrView) -> CdrView:

@@ -17,7 +17,7 @@ from asteriskbill.ari.client import split_ari_url
 from asteriskbill.errors import UserError
 from asteriskbill.services import audit
 from asteriskbill.services.calls import ENGINE_OPERATOR
-from asteriskbill.settings import Settings
+from asteriskbill.settings import Settings, masked
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Server
 
@@ -38,6 +38,11 @@ class AriServer:
     source: str = field(default=FROM_TABLE, compare=False)
     created_at: datetime | None = field(default=None, compare=False)
 
+    @property
+    def shown_url(self) -> str:
+        """ari_url as it may be shown: a password recorded in it before `servers add` refused them masked."""
+        return masked(self.ari_url)
+
 
 def add(engine: Engine, operator: str, name: str, ari_url: str, ari_user: str, ari_password: str) -> AriServer:
     """Record a server to follow; `serve` connects to it within a minute, or at its next start."""
@@ -47,7 +52,11 @@ def add(engine: Engine, operator: str, name: str, ari_url: str, ari_user: str, a
         )
     if name == DEFAULT:
         raise UserError(f"the server name {DEFAULT!r} is kept for the ari_url setting: choose another name")
-    split_ari_url(ari_url)
+    if "@" in split_ari_url(ari_url).netloc:
+        raise UserError(
+            f"ari_url {masked(repr(ari_url))} holds credentials: give the URL without them, "
+            "and them as --ari-user and --ari-password"
+        )
     if not ari_user or not ari_password:
         raise UserError("give the ARI user and password of ari.conf (--ari-user, --ari-password)")
     server = AriServer(name, ari_url.strip().rstrip("/"), ari_user, ari_password)

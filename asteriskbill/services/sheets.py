@@ -1,20 +1,24 @@
 """Tables to files and back: CSV (a path or a text stream) or XLSX (a path), chosen by the file's suffix.
 
-Every cell is written as text, so card numbers, PINs and prefixes keep their leading zeros and
-amounts stay exact when a spreadsheet opens the file. Reading gives each row's fields as the text a
-CSV field would hold, with its line number, for imports that report problems line by line.
+Text is written as text, so card numbers, PINs and prefixes keep their leading zeros; numbers, amounts
+and dates are typed cells, and text a spreadsheet would run as a formula is neutralised (sheet_cells.py).
+A file is written whole or not at all, readable by its owner only (files.py). Reading gives each row's
+fields as the text a CSV field would hold, with its line number, for imports that report problems line
+by line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, BinaryIO, TextIO
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -23,6 +27,8 @@ from sqlalchemy import String, Table
 
 from asteriskbill.errors import UserError
 from asteriskbill.explain import explain
+from asteriskbill.files import private_file
+from asteriskbill.services.sheet_cells import CellError, Types, csv_row, unquote, xlsx_row
 
 MAX_ERRORS = 20
 PROGRESS_STEP = 1 << 20
@@ -31,50 +37,54 @@ Progress = Callable[[int], None]
 Line = tuple[int, list[str]]
 
 
-def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]], types: Types) -> int:
+    """Write ``rows`` under a header of ``columns``, each cell as its column's kind (see sheet_cells);
+    returns how many rows were written."""
+    kinds = [types.get(name) for name in columns]
     writer = csv.writer(stream, lineterminator="\n")
+    # Python 3.11 leaves a field with a lone CR unquoted, and a reader would split the row there
+    quoting = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow(["" if cell is None else str(cell) for cell in row])
+        fields = csv_row(kinds, row)
+        (quoting if any("\r" in field for field in fields) else writer).writerow(fields)
         count += 1
     return count
 
 
 def write_file(
-    path: str | os.PathLike[str],
-    columns: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    sheet: str = "sheet1",
-    private: bool = False,
+    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Sequence[object]], types: Types, sheet: str
 ) -> int:
-    """Write ``rows`` under a header of ``columns``; returns how many rows were written.
-
-    ``private`` files (PINs) are created readable by their owner only, before anything is written.
-    """
-    path = Path(path)
+    """Write ``rows`` under a header of ``columns`` as CSV or XLSX, by the suffix, through ``private_file``
+    (whole or not at all, readable by its owner only); returns how many rows."""
     try:
-        if private:
-            path.unlink(missing_ok=True)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return _write(path, columns, rows, sheet)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+        with private_file(path) as handle:
+            return _write(handle, Path(path).suffix.lower() == ".xlsx", columns, rows, types, sheet)
+    except CellError as exc:
+        raise UserError(f"cannot write {path}: {exc}") from None
 
 
-def _write(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]], sheet: str) -> int:
-    if path.suffix.lower() != ".xlsx":
-        with path.open("w", newline="", encoding="utf-8") as stream:
-            return write_csv(stream, columns, rows)
-    with path.open("wb") as handle:  # opened first: a bad path fails before a workbook is begun
-        book = openpyxl.Workbook(write_only=True)
-        page = book.create_sheet(sheet)
-        page.append(list(columns))
-        count = 0
-        for row in rows:
-            page.append(["" if cell is None else str(cell) for cell in row])
-            count += 1
-        book.save(handle)
+def _write(
+    handle: BinaryIO, xlsx: bool, columns: Sequence[str], rows: Iterable[Sequence[object]], types: Types, sheet: str
+) -> int:
+    if not xlsx:
+        stream = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        count = write_csv(stream, columns, rows, types)
+        stream.detach()  # flushed, and ``handle`` left open
+        return count
+    book = openpyxl.Workbook(write_only=True)
+    page = book.create_sheet(sheet)
+    page.append(list(columns))
+    kinds = [types.get(name) for name in columns]
+    count = 0
+    try:
+        for count, row in enumerate(rows, 1):
+            page.append(xlsx_row(page, count + 1, columns, kinds, row))
+    except BaseException:
+        page.close()  # ends openpyxl's sheet stream: left open, it fails with a traceback when collected
+        raise
+    book.save(handle)
     return count
 
 
@@ -149,19 +159,38 @@ def read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Lin
     try:
         if source.suffix.lower() == ".xlsx":
             book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-            return _xlsx_lines(book, source.stat().st_size, progress)
-        return _csv_lines(source, source.open("rb"), progress)
+            lines = _xlsx_lines(book, source.stat().st_size, progress)
+        else:
+            lines = _csv_lines(source, source.open("rb"), progress)
     except OSError as exc:
         raise UserError(f"cannot read {source}: {exc.strerror}") from None
     except (zipfile.BadZipFile, InvalidFileException):
         raise UserError(f"{source.name} is not an XLSX workbook") from None
+    return _without_controls(source, lines)
+
+
+# C0 controls (a line break inside a quoted field too: the file's own line breaks never reach a field), DEL, C1
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _without_controls(source: Path, lines: Iterator[Line]) -> Iterator[Line]:
+    """The lines, refusing one with a control character: no export could write it back (XLSX cannot hold
+    most of them) and it would garble every listing; the one check of every import from a file."""
+    for number, values in lines:
+        if CONTROL.search("".join(values)):
+            column, char = next((n, found[0]) for n, value in enumerate(values, 1) if (found := CONTROL.search(value)))
+            raise UserError(
+                f"{source.name} line {number}: field {column} holds a control character (U+{ord(char):04X}): remove it"
+            )
+        yield number, values
 
 
 def _csv_lines(source: Path, raw: IO[bytes], progress: Progress) -> Iterator[Line]:
     with raw:
         reader = csv.reader(_decoded(raw, progress))
         try:
-            yield from ((reader.line_num, values) for values in reader)
+            # unquote: what write_csv neutralised reads back as it was
+            yield from ((reader.line_num, [unquote(v) for v in values]) for values in reader)
         except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): where it is, in explain()'s words
             raise UserError(f"{source.name} line {reader.line_num}: {explain(exc)}") from None
 

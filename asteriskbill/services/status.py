@@ -63,7 +63,7 @@ class OpenCall:
 @dataclass(frozen=True)
 class ServerState:
     name: str
-    ari_url: str
+    ari_url: str  # a password in it masked
     source: str
     state: str  # up, unauthorized, unreachable, error
     detail: str
@@ -207,18 +207,18 @@ async def _probe(server: AriServer, app: str, timeout: float) -> _Probe:
             )
         return _Probe(ERROR, str(exc))
     except httpx.HTTPError as exc:
-        return _Probe(UNREACHABLE, f"{server.ari_url}: {str(exc) or type(exc).__name__}")
+        return _Probe(UNREACHABLE, f"{server.shown_url}: {str(exc) or type(exc).__name__}")
     except UserError as exc:  # a bad ari_url setting
         return _Probe(ERROR, str(exc))
     except (ValueError, KeyError, TypeError) as exc:
-        return _Probe(ERROR, f"{server.ari_url} does not answer like Asterisk's ARI ({type(exc).__name__})")
+        return _Probe(ERROR, f"{server.shown_url} does not answer like Asterisk's ARI ({type(exc).__name__})")
     return _Probe(UP, f"Asterisk {info.version}", info.version, info.entity_id, channels)
 
 
 def _state(server: AriServer, probe: _Probe, open_calls: list[OpenCall]) -> ServerState:
     calls = [call for call in open_calls if call.uniqueid and call.uniqueid in probe.channels]
     return ServerState(
-        server.name, server.ari_url, server.source, probe.state, probe.detail, probe.version, probe.entity_id, calls
+        server.name, server.shown_url, server.source, probe.state, probe.detail, probe.version, probe.entity_id, calls
     )
 
 

@@ -71,6 +71,7 @@ def _sqlite_file(engine: Engine) -> Path:
 def _copy(source: Path, target: Path) -> int:
     """Copy, check the copy, and count its CDRs."""
     target.unlink(missing_ok=True)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private before a byte is in it
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:

@@ -8,8 +8,9 @@ import json
 import openpyxl
 import pytest
 
-from asteriskbill.services.account_sheets import FIELDS
+from asteriskbill.services.account_sheets import EXPORT_TYPES, FIELDS
 from asteriskbill.store.base import Base
+from tests.helpers.sheets import as_xlsx, xlsx_cells
 
 HEADER = ",".join(FIELDS[:-1])  # all but balance
 
@@ -336,12 +337,10 @@ def test_export_then_import_into_an_empty_database_round_trips(world, engine, tm
     assert again == [{**row, "balance": "0.00"} for row in csv.DictReader(io.StringIO(first))]
 
 
-def test_export_to_xlsx_keeps_every_cell_as_text(world, tmp_path):
+def test_export_to_xlsx_types_amounts_and_keeps_text(world, tmp_path):
     assert (
         world("accounts", "export", "-o", tmp_path / "all.xlsx").stderr
         == f"exported 7 accounts to {tmp_path / 'all.xlsx'}\n"
     )
-    book = openpyxl.load_workbook(tmp_path / "all.xlsx", read_only=True)
-    cells = [["" if v is None else v for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
-    book.close()
-    assert cells == list(csv.reader(io.StringIO(world("accounts", "export").stdout)))  # "0201" keeps its zero
+    expected = as_xlsx(world("accounts", "export").stdout, EXPORT_TYPES)
+    assert xlsx_cells(tmp_path / "all.xlsx") == expected  # "0201" keeps its zero, balances are numbers

@@ -223,6 +223,7 @@ def test_receipt_files(shop, cli, engine, tmp_path):
     assert (tmp_path / "receipt.txt").read_text() == text
     cli("callshop", "receipt", BOOTH, "-o", tmp_path / "receipt.pdf")
     pdf = (tmp_path / "receipt.pdf").read_bytes()
+    assert {(tmp_path / name).stat().st_mode & 0o777 for name in ("receipt.txt", "receipt.pdf")} == {0o600}
     assert pdf.startswith(b"%PDF-1.4\n") and pdf.endswith(b"%%EOF\n")
     xref = int(pdf.rsplit(b"startxref\n", 1)[1].split()[0])
     offsets = [int(line[:10]) for line in pdf[xref:].split(b"\n")[3:8]]
