@@ -176,7 +176,7 @@ class Listeners:
             )
         self.idle_warned = not wanted
         for server in [s for s in self.running if s not in wanted]:
-            log.info("server %s removed: no longer following %s", server.name, server.ari_url)
+            log.info("server %s removed: no longer following %s", server.name, server.shown_url)
             self.running.pop(server)[1].cancel()
         for server in wanted:
             if server not in self.running or self.running[server][1].done():
@@ -185,7 +185,7 @@ class Listeners:
                 task.add_done_callback(functools.partial(_report_failure, server.name))
                 self.running[server] = listener, task
                 log.info(
-                    "following server %s at %s (application %s)", server.name, server.ari_url, self.settings.ari_app
+                    "following server %s at %s (application %s)", server.name, server.shown_url, self.settings.ari_app
                 )
 
     async def follow(self, interval: float = SERVERS_INTERVAL) -> None:
@@ -244,26 +244,27 @@ async def serve(
         settings.fastagi_port,
         allow=settings.fastagi_allow,
         idle_timeout=settings.fastagi_idle_timeout,
+        reply_timeout=settings.agi_reply_timeout,
     )
     host, port = server.address
     log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
     listeners = Listeners(engine, settings)
-    async with server:
-        jobs = []
-        try:
-            await listeners.refresh()
-            jobs = [
-                asyncio.create_task(listeners.follow(servers_interval)),
-                asyncio.create_task(recover_forever(engine, listeners)),
-            ]
-            if ready is not None:
-                ready(host, port)
-            await stop.wait()
-        finally:
-            for job in jobs:
-                job.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
-            await listeners.stop()
+    jobs = []
+    try:
+        await listeners.refresh()
+        jobs = [
+            asyncio.create_task(listeners.follow(servers_interval)),
+            asyncio.create_task(recover_forever(engine, listeners)),
+        ]
+        if ready is not None:
+            ready(host, port)
+        await stop.wait()
+    finally:
+        await server.close()  # first: stopping, no new call is authorized while the listeners wind down
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await listeners.stop()
 
 
 def run(engine: Engine, settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:

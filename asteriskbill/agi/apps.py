@@ -6,7 +6,13 @@ why not. They only translate between AGI and the services; the database work run
 so one FastAGI server keeps serving hundreds of channels.
 
 If the caller hangs up after the credit was reserved but before the dialplan dials, the channel's
-abort hook releases the reservation: nothing stays held for a call that never happened.
+abort hook releases the reservation: nothing stays held for a call that never happened. The same holds
+when `serve` stops (SIGTERM cancels the sessions): a reservation being written in a worker thread, which
+cancelling cannot stop, is waited for and released. From the moment BILL_STATUS=OK is sent the dialplan
+may dial, so the hold is kept whatever happens next: the call's settlement (ARI, or recovery) closes it.
+
+Environment values that are not UTF-8 (a caller ID or accountcode with stray bytes) are taken as unknown:
+no account has such an identity, and the database could not store it.
 """
 
 from __future__ import annotations
@@ -14,17 +20,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
 from asteriskbill.agi.channel import Channel
-from asteriskbill.agi.protocol import Env, PromptMissing
+from asteriskbill.agi.protocol import ENCODING, ERRORS, Env, PromptMissing, build_env
 from asteriskbill.agi.session import App
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.cards import luhn_valid
-from asteriskbill.money import MICRO
+from asteriskbill.billing.speech import DIGITS, JOINER, NUMBER, POINT, Say, say_amount
 from asteriskbill.services import calls
 from asteriskbill.settings import Settings
 
@@ -42,6 +49,8 @@ DEFAULT_PROMPTS = {
     "refused_NO_RATE": "cannot-complete-as-dialed",
     "refused_INVALID_NUMBER": "cannot-complete-as-dialed",
     "refused_NO_ROUTE": "cannot-complete-as-dialed",
+    "and": JOINER,  # between units and cents of a balance ("one dollar and 84 cents")
+    "point": POINT,  # in a balance of a currency without words (the currency_words setting)
 }
 # A locked card hears the same as a wrong PIN: nothing tells a guesser that the lock exists.
 SILENT_REFUSALS = {BillStatus.UNKNOWN_CARD, BillStatus.WRONG_PIN, BillStatus.LOCKED}
@@ -71,6 +80,7 @@ class BillingApps:
     # -- calling cards ---------------------------------------------------------------------------------
     async def card(self, channel: Channel, env: Env) -> None:
         """AGI(agi://host/card[,DESTINATION]): CallerID or card number + PIN, then the destination."""
+        env = _text_only(env)
         await channel.answer()
         login = await self._db(calls.callerid_login, _callerid(env))
         if login is None:
@@ -105,12 +115,22 @@ class BillingApps:
     async def _announce_balance(self, channel: Channel, account_id: int) -> None:
         balance = await self._db(calls.balance, account_id)
         await self._play(channel, "you_have")
-        await channel.say_number(max(balance.available, 0) // MICRO)
-        await self._play(channel, f"currency_{balance.currency}")
+        words = self.settings.currency_words
+        for step in say_amount(balance.available, balance.currency, words, self.prompts["and"], self.prompts["point"]):
+            await self._say(channel, step, f"currency_words.{balance.currency}")
+
+    async def _say(self, channel: Channel, step: Say, setting: str) -> None:
+        if step.kind == NUMBER:
+            await channel.say_number(int(step.value))
+        elif step.kind == DIGITS:
+            await channel.say_digits(step.value)
+        else:
+            await self._stream(channel, step.value, setting)
 
     # -- extensions ------------------------------------------------------------------------------------
     async def ext(self, channel: Channel, env: Env) -> None:
         """AGI(agi://host/ext,DESTINATION[,EXTENSION]): the caller's extension (or accountcode) pays."""
+        env = _text_only(env)
         if not env.args or not env.args[0]:
             await self._refuse(channel, BillStatus.INVALID_NUMBER, "no destination given to the ext AGI", speak=False)
             return
@@ -125,11 +145,12 @@ class BillingApps:
     # -- shared ----------------------------------------------------------------------------------------
     async def _authorize(self, channel: Channel, env: Env, account_id: int, dialled: str, announce: bool) -> None:
         caller = calls.Caller(env.channel, env.uniqueid, _callerid(env))
-        result = await self._db(calls.authorize, self.settings, account_id, dialled, caller)
+        result = await self._reserve(account_id, dialled, caller)
         if result.status is not BillStatus.OK:
             await self._refuse(channel, result.status, result.reason, speak=announce)
             return
-        channel.on_abort(functools.partial(self._db, calls.release, result.session, "caller left the AGI"))
+        release = functools.partial(self._db, calls.release, result.session, "caller left the AGI")
+        channel.on_abort(release)
         if announce:
             await channel.say_number(result.max_seconds // 60)
             await self._play(channel, "minutes")
@@ -138,9 +159,30 @@ class BillingApps:
             ("BILL_MAX_MS", result.max_ms),
             ("BILL_DIAL", result.dial),
             ("BILL_NUMBER", result.number),
-            ("BILL_STATUS", "OK"),
         ):
             await channel.set_variable(name, value)
+        channel.forget_abort(release)  # once OK is sent the dialplan may dial: only the settlement ends the hold
+        await channel.set_variable("BILL_STATUS", "OK")
+
+    async def _reserve(self, account_id: int, dialled: str, caller: calls.Caller) -> calls.Authorization:
+        """calls.authorize in a worker thread, which cancelling the session (serve stopping) cannot stop: then a
+        reservation not begun is skipped, and one being written is waited for and released, unheard of."""
+        abandoned = threading.Event()
+
+        def authorize(engine: Engine) -> calls.Authorization | None:
+            return None if abandoned.is_set() else calls.authorize(engine, self.settings, account_id, dialled, caller)
+
+        work = asyncio.ensure_future(self._db(authorize))
+        try:
+            result = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            abandoned.set()
+            late = await work
+            if late is not None and late.status is BillStatus.OK:
+                await self._db(calls.release, late.session, "serve stopped before the dialplan heard of the call")
+            raise
+        assert result is not None  # only an abandoned authorization is skipped
+        return result
 
     async def _refuse(self, channel: Channel, status: BillStatus, reason: str, speak: bool = True) -> None:
         await channel.set_variable("BILL_STATUS", status.value)
@@ -151,14 +193,41 @@ class BillingApps:
             await self._play(channel, "goodbye")
 
     async def _play(self, channel: Channel, key: str) -> None:
-        """An announcement: a missing sound file is logged, and the call goes on without it."""
-        name = self.prompts.get(key)
+        await self._stream(channel, self.prompts.get(key), f"prompts.{key}")
+
+    async def _stream(self, channel: Channel, name: str | None, setting: str) -> None:
+        """An announcement: a missing sound file is logged (with the setting that names it), and the call goes on."""
         if not name:
             return
         try:
             await channel.stream_file(name)
         except PromptMissing:
-            log.warning("prompt %s (%r) is missing on %s: set prompts.%s", key, name, channel.env.channel, key)
+            log.warning("prompt %r is missing on %s: set %s", name, channel.env.channel, setting)
+
+
+def _text_only(env: Env) -> Env:
+    """``env`` with the values that are not UTF-8 (the decoder keeps such bytes as lone surrogates) made unknown
+    (""), told in one short warning (a caller could otherwise fill the log)."""
+    bad = [name for name, value in env.values.items() if not (_is_text(name) and _is_text(value))]
+    if not bad:
+        return env
+    shown = ", ".join(f"{_ascii(name)}={_ascii(env.values[name])}" for name in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    log.warning("%s: AGI values not UTF-8, taken as unknown: %s%s", _ascii(env.channel), shown, more)
+    return build_env({name: "" if name in bad else value for name, value in env.values.items()})
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode(ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _ascii(value: str) -> str:
+    """The first 40 bytes of ``value`` as they came, printable: stray bytes as ``\\xff``."""
+    return value.encode(ENCODING, ERRORS)[:40].decode("ascii", "backslashreplace")
 
 
 def _callerid(env: Env) -> str:

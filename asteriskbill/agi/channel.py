@@ -14,6 +14,9 @@ Rules learnt from the captures (tests/fixtures/asterisk/agi/):
 - the unsolicited ``HANGUP`` line (FastAGI) and SIGHUP (agi-bin) only mark the channel as hung up; they
   may arrive at any time, also after our last command. EOF fails the command in flight with
   ``ConnectionClosed``.
+- every reply has a deadline: ``reply_timeout`` plus the time the command itself may wait for the caller
+  (GET DATA's and WAIT FOR DIGIT's timeouts). A peer that misses it, or sends what is not AGI, is given up
+  (``PeerGone``, one warning): the session ends as on a hang-up, so its abort hooks release what it holds.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from asteriskbill.agi.protocol import (
     Env,
     Event,
     Hangup,
+    PeerGone,
     PromptMissing,
     ProtocolError,
     Reply,
@@ -44,6 +48,7 @@ from asteriskbill.agi.protocol import (
 log = logging.getLogger("asteriskbill.agi")
 
 READ_SIZE = 64 * 1024
+REPLY_TIMEOUT = 30.0  # the agi_reply_timeout setting's default
 AbortHook = Callable[[], Awaitable[object] | None]  # a plain function, or an async one (its result is ignored)
 
 
@@ -78,8 +83,10 @@ class Channel:
         writer: asyncio.StreamWriter,
         decoder: Decoder,
         early: Iterable[Event] = (),
+        reply_timeout: float = REPLY_TIMEOUT,
     ):
         self.env = env
+        self.reply_timeout = reply_timeout
         self.hung_up = False  # Asterisk said the channel is gone (HANGUP, SIGHUP, 511, -1 confirmed)
         self.closed = False  # the connection ended: nothing more can be sent
         self.hangup_event = asyncio.Event()
@@ -103,6 +110,10 @@ class Channel:
         connection rather than by the application returning on a live channel; e.g. release a reservation.
         Hooks run last-registered first, once, after the application has finished."""
         self._abort_hooks.append(hook)
+
+    def forget_abort(self, hook: AbortHook) -> None:
+        """``hook`` is no longer to run (e.g. the reservation is being handed to the dialplan)."""
+        self._abort_hooks.remove(hook)
 
     async def run_abort_hooks(self) -> None:
         hooks, self._abort_hooks = self._abort_hooks[::-1], []
@@ -135,8 +146,7 @@ class Channel:
                 for event in self._decoder.feed(data):
                     self._dispatch(event)
         except ProtocolError as exc:
-            log.warning("protocol error on %s: %s", self.env.channel, exc)
-            error = exc
+            error = self._give_up(f"protocol error: {exc}")
         except OSError as exc:
             error = ConnectionClosed(f"connection lost: {exc}")
         self.closed = True
@@ -156,31 +166,43 @@ class Channel:
         else:
             log.warning("unexpected line from Asterisk on %s: %r", self.env.channel, event)
 
+    def _give_up(self, reason: str) -> PeerGone:
+        """End the session with a peer that broke the protocol: one warning, then no more commands."""
+        log.warning("AGI peer of %s given up: %s", self.env.channel, reason)
+        self.closed = True
+        self.notify_hangup()
+        return PeerGone(reason)
+
     # -- the generic command ---------------------------------------------------------------------------
-    async def command(self, *words: Arg) -> Reply:
-        """Send one command and return its ``200`` reply; 510/511/520 raise their typed errors."""
+    async def command(self, *words: Arg, wait: float = 0.0) -> Reply:
+        """Send one command and return its ``200`` reply; 510/511/520 raise their typed errors. The reply is
+        due within ``reply_timeout`` plus ``wait``, the time the command may spend waiting for the caller."""
         line = format_command(words)
         async with self._lock:
             if self.closed:
                 raise ConnectionClosed(f"cannot send {words[0]}: the connection is closed")
             waiting = self._waiting = asyncio.get_running_loop().create_future()
+            deadline = self.reply_timeout + wait
             try:
                 self._writer.write(line)
-                await self._writer.drain()
-                reply = await waiting
+                async with asyncio.timeout(deadline):
+                    await self._writer.drain()
+                    reply = await waiting
+            except TimeoutError:  # before OSError: it is one
+                raise self._give_up(f"no reply to {' '.join(map(str, words[:2]))} within {deadline:g} s") from None
             except OSError as exc:
                 raise ConnectionClosed(f"connection lost: {exc}") from None
             finally:
-                if not waiting.done():
+                if waiting.cancelled() or not waiting.done():
                     self._stale += 1  # cancelled: the reply still comes and must not be taken as ours
                 self._waiting = None
         if reply.code == 511:
             self.hung_up = True
         return check(reply)
 
-    async def _media(self, prompt: str | None, *words: Arg) -> Reply:
+    async def _media(self, prompt: str | None, *words: Arg, wait: float = 0.0) -> Reply:
         """A command that plays audio or waits for DTMF: ``result=-1`` is a hang-up or a missing prompt."""
-        reply = await self.command(*words)
+        reply = await self.command(*words, wait=wait)
         if reply.result != "-1":
             return reply
         if prompt is not None and not self.hung_up and not reply.endpos:
@@ -212,12 +234,15 @@ class Channel:
         return chr(reply.number) if reply.number > 0 else None
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> Digits:
-        """Play ``prompt`` and collect digits until '#' (not included), ``max_digits`` or the timeout."""
-        reply = await self._media(prompt, "GET", "DATA", prompt, timeout_ms, max_digits)
+        """Play ``prompt`` and collect digits until '#' (not included), ``max_digits`` or the timeout (Asterisk
+        waits up to ``timeout_ms`` for each digit)."""
+        wait = max(timeout_ms, 0) * max_digits / 1000
+        reply = await self._media(prompt, "GET", "DATA", prompt, timeout_ms, max_digits, wait=wait)
         return Digits(reply.result, reply.data == "timeout")
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
-        reply = await self._media(None, "WAIT", "FOR", "DIGIT", timeout_ms)
+        """A key press within ``timeout_ms`` (-1, for ever, still ends after ``reply_timeout``)."""
+        reply = await self._media(None, "WAIT", "FOR", "DIGIT", timeout_ms, wait=max(timeout_ms, 0) / 1000)
         return chr(reply.number) if reply.number > 0 else None
 
     async def say_number(self, number: int, escape_digits: str = "") -> str | None:

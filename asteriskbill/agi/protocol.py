@@ -17,8 +17,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from asteriskbill.billing.numbers import is_digits
+
 MAX_LINE = 16 * 1024  # longest line accepted from the peer (usage texts are ~300 bytes)
 MAX_ENV_LINES = 256  # a real block has ~25 lines plus the AGI() arguments
+# A 520 usage text is a few lines (two in the captures): a peer past either cap is not Asterisk.
+MAX_USAGE_LINES = 200
+MAX_USAGE_BYTES = 64 * 1024
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # bytes that are not UTF-8 survive a round trip unchanged
 
@@ -41,6 +46,10 @@ class DeadChannel(CallerHangup):
 
 class ConnectionClosed(CallerHangup):
     """Asterisk closed the connection (EOF): no further command can be sent."""
+
+
+class PeerGone(ConnectionClosed):
+    """The session gave up on the peer (no reply in time, or bytes that are not AGI): like a closed connection."""
 
 
 class CommandError(AgiError):
@@ -142,7 +151,7 @@ class Hangup:
 
 Event = Env | Reply | Hangup
 
-_REPLY = re.compile(r"200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?")
+_REPLY = re.compile(r"200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?", re.ASCII)
 _SAFE = re.compile(r"[A-Za-z0-9_.,:@/+${}()-]+")
 
 
@@ -167,7 +176,7 @@ def parse_env_line(line: str) -> tuple[str, str]:
 
 
 def build_env(values: Mapping[str, str]) -> Env:
-    args = sorted((int(k[4:]), v) for k, v in values.items() if k.startswith("arg_") and k[4:].isdigit())
+    args = sorted((int(k[4:]), v) for k, v in values.items() if k.startswith("arg_") and is_digits(k[4:]))
     return Env(dict(values), tuple(v for _, v in args))
 
 
@@ -237,6 +246,7 @@ class Decoder:
     _buffer: bytearray = field(default_factory=bytearray)
     _env: dict[str, str] = field(default_factory=dict)
     _usage: list[str] | None = None
+    _usage_bytes: int = 0
 
     def feed(self, data: bytes) -> list[Event]:
         self._buffer += data
@@ -261,16 +271,23 @@ class Decoder:
             return self._env_line(line)
         if self._usage is not None:
             if not line.startswith("520 "):
-                self._usage.append(line)
+                self._add_usage(line)
                 return None
             usage, self._usage = tuple(self._usage), None
             return Reply(520, message=line[4:], usage=usage)
         if line == "HANGUP":
             return Hangup()
         if line.startswith("520-"):
-            self._usage = []
+            self._usage, self._usage_bytes = [], 0
             return None
         return parse_reply(line)
+
+    def _add_usage(self, line: str) -> None:
+        assert self._usage is not None
+        self._usage.append(line)
+        self._usage_bytes += len(line) + 1
+        if len(self._usage) > MAX_USAGE_LINES or self._usage_bytes > MAX_USAGE_BYTES:
+            raise ProtocolError(f"520 usage text longer than {MAX_USAGE_LINES} lines or {MAX_USAGE_BYTES} bytes")
 
     def _env_line(self, line: str) -> Env | None:
         if line == "":

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
         print(f"asteriskbill-{argv[0]}: error: {exc}", file=sys.stderr)
         return 1
     try:
-        return stdio.run(BillingApps(engine, settings).apps[argv[0]])
+        return stdio.run(BillingApps(engine, settings).apps[argv[0]], reply_timeout=settings.agi_reply_timeout)
     finally:
         engine.dispose()
 

@@ -5,15 +5,21 @@ other address needs ``fastagi_allow`` (IP addresses or networks of the Asterisk 
 elsewhere are closed at once and logged. Apps are chosen by the script path of ``agi_network_script``
 (``card`` in ``agi://host/card?x=1``); an unknown name gets a VERBOSE line in Asterisk's log,
 ``BILL_STATUS=ERROR`` and the connection closed, so the dialplan can refuse the call.
+
+Accepted connections have TCP keepalive (probing after 60 s idle), so a vanished Asterisk host is
+noticed even between commands; a live peer that stops answering is given up by the reply deadline.
+Closing the server (serve's SIGTERM) stops accepting and cancels the sessions; what that does to a call
+being authorized is the application's business (agi/apps.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 
-from asteriskbill.agi.channel import Channel, log
+from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel, log
 from asteriskbill.agi.protocol import Env
 from asteriskbill.agi.session import STATUS_VARIABLE, App, report_status, serve
 from asteriskbill.errors import UserError
@@ -21,6 +27,8 @@ from asteriskbill.errors import UserError
 LINGER = 1.0  # after our last command: how long to wait for Asterisk's trailing HANGUP and EOF
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+# probe after 60 s idle, every 10 s, give up after 3 unanswered: a dead host is noticed within ~90 s
+KEEPALIVE = (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
 
 
 def parse_allow(entries: Iterable[str]) -> tuple[Network, ...]:
@@ -42,6 +50,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def keep_alive(sock: socket.socket) -> None:
+    """TCP keepalive, with probes early enough to matter (the kernel default waits two hours)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in KEEPALIVE:
+        if hasattr(socket, option):  # all three on Linux
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
 def allowed(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address.partition("%")[0])
@@ -56,14 +72,22 @@ class FastAgiServer:
     """Accepts Asterisk's connections and runs one application task per call."""
 
     def __init__(
-        self, apps: Mapping[str, App], *, allow: tuple[Network, ...], idle_timeout: float, status_variable: str
+        self,
+        apps: Mapping[str, App],
+        *,
+        allow: tuple[Network, ...],
+        idle_timeout: float,
+        status_variable: str,
+        reply_timeout: float = REPLY_TIMEOUT,
     ):
         self.apps = dict(apps)
         self.allow = allow or LOOPBACK
         self.idle_timeout = idle_timeout
+        self.reply_timeout = reply_timeout
         self.status_variable = status_variable
         self.sessions: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
+        self._closing = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -82,6 +106,10 @@ class FastAgiServer:
             log.warning("FastAGI connection from %s:%s refused: not in fastagi_allow", host, port)
             writer.transport.abort()
             return
+        if self._closing:  # accepted just before close(): it would start a session nobody waits for
+            writer.transport.abort()
+            return
+        keep_alive(writer.get_extra_info("socket"))
         # Our own task (not asyncio's callback task), so that close() can cancel it cleanly.
         task = asyncio.create_task(self._session(reader, writer, f"{host}:{port}"))
         self.sessions.add(task)
@@ -94,6 +122,7 @@ class FastAgiServer:
                 writer,
                 self._choose,
                 env_timeout=self.idle_timeout,
+                reply_timeout=self.reply_timeout,
                 linger=LINGER,
                 status_variable=self.status_variable,
                 where=where,
@@ -115,6 +144,7 @@ class FastAgiServer:
 
     async def close(self) -> None:
         """Stop accepting, cancel running sessions (their abort hooks run), and wait for them."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for task in list(self.sessions):
@@ -142,6 +172,7 @@ async def start_server(
     *,
     allow: Iterable[str] = (),
     idle_timeout: float = 30.0,
+    reply_timeout: float = REPLY_TIMEOUT,
     status_variable: str = STATUS_VARIABLE,
 ) -> FastAgiServer:
     """Listen and return the running server (``async with await start_server(...) as server``).
@@ -153,6 +184,8 @@ async def start_server(
             f"refusing to listen for FastAGI on {host}: FastAGI has no authentication, so a "
             f"non-loopback address needs fastagi_allow (the Asterisk hosts' IP addresses)"
         )
-    server = FastAgiServer(apps, allow=networks, idle_timeout=idle_timeout, status_variable=status_variable)
+    server = FastAgiServer(
+        apps, allow=networks, idle_timeout=idle_timeout, reply_timeout=reply_timeout, status_variable=status_variable
+    )
     await server.start(host, port)
     return server

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from asteriskbill.agi.channel import Channel, log, read_env
+from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel, log, read_env
 from asteriskbill.agi.protocol import AgiError, CallerHangup, ConnectionClosed, Decoder, Env, ProtocolError
 
 App = Callable[[Channel, Env], Awaitable[None]]
@@ -23,12 +23,14 @@ async def serve(
     choose: Callable[[Env], App],
     *,
     env_timeout: float,
+    reply_timeout: float = REPLY_TIMEOUT,
     linger: float = 0.0,
     status_variable: str = STATUS_VARIABLE,
     where: str = "",
 ) -> str:
     """Read the environment within ``env_timeout`` (slow or garbage peers are dropped holding nothing),
-    run the application ``choose(env)`` picks, then close. Returns DONE, HANGUP or ERROR."""
+    run the application ``choose(env)`` picks (each reply due within ``reply_timeout``), then close.
+    Returns DONE, HANGUP or ERROR."""
     decoder = Decoder()
     try:
         env, early = await asyncio.wait_for(read_env(reader, decoder), env_timeout)
@@ -41,7 +43,7 @@ async def serve(
         log.log(logging.INFO if quiet else logging.WARNING, "AGI peer %s dropped: %s", where, reason)
         writer.close()
         return ERROR
-    channel = Channel(env, reader, writer, decoder, early)
+    channel = Channel(env, reader, writer, decoder, early, reply_timeout)
     try:
         return await run_app(choose(env), channel, status_variable)
     finally:

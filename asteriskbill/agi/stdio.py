@@ -20,7 +20,7 @@ import stat
 import sys
 from typing import BinaryIO, NoReturn
 
-from asteriskbill.agi.channel import Channel
+from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel
 from asteriskbill.agi.protocol import Env
 from asteriskbill.agi.session import ERROR, STATUS_VARIABLE, App, serve
 
@@ -56,7 +56,9 @@ class _StdoutProtocol(asyncio.streams.FlowControlMixin):
         return self._closed
 
 
-async def _run(app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, status_variable: str) -> str:
+async def _run(
+    app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, status_variable: str, reply_timeout: float
+) -> str:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
@@ -71,12 +73,23 @@ async def _run(app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, sta
         await app(channel, env)
 
     return await serve(
-        reader, writer, lambda env: with_sighup, env_timeout=ENV_TIMEOUT, status_variable=status_variable, where="stdin"
+        reader,
+        writer,
+        lambda env: with_sighup,
+        env_timeout=ENV_TIMEOUT,
+        reply_timeout=reply_timeout,
+        status_variable=status_variable,
+        where="stdin",
     )
 
 
 def run(
-    app: App, *, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None, status_variable: str = STATUS_VARIABLE
+    app: App,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    status_variable: str = STATUS_VARIABLE,
+    reply_timeout: float = REPLY_TIMEOUT,
 ) -> int:
     """Run ``app`` for the call on stdin/stdout; return the exit status (1 when the application failed,
     which Asterisk reports as ``AGISTATUS=FAILURE``; a caller hang-up is a normal end)."""
@@ -89,7 +102,7 @@ def run(
         print(problem, file=sys.stderr)
         return 1
     try:
-        outcome = asyncio.run(_run(app, stdin, stdout, sighup, status_variable))
+        outcome = asyncio.run(_run(app, stdin, stdout, sighup, status_variable, reply_timeout))
     finally:
         signal.signal(signal.SIGHUP, sighup)  # closing the loop reset SIGHUP to its deadly default
     return 1 if outcome == ERROR else 0

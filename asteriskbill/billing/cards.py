@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 
 NEW, ACTIVE, DISABLED, EXPIRED, DELETED = "new", "active", "disabled", "expired", "deleted"
@@ -47,13 +48,13 @@ def luhn_check_digit(payload: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return len(number) > 1 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+    return len(number) > 1 and is_digits(number) and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def parse_number(text: str) -> str:
     """A card number as typed (spaces and dashes allowed), refused before any lookup if mistyped."""
     number = _SEPARATORS.sub("", text)
-    if not number.isdigit():
+    if not is_digits(number):
         raise CardError(f"card number {text!r} must be digits")
     if not luhn_valid(number):
         raise CardError(f"card number {text!r} fails its check digit: mistyped?")
@@ -97,9 +98,14 @@ def pin_hash(secret: bytes, number: str, pin: str) -> str:
     return hmac.new(secret, f"{number}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
-def verify_pin(secret: bytes, number: str, pin: str, stored_hash: str) -> bool:
-    """Constant-time comparison of the PIN typed with the stored hash."""
-    return hmac.compare_digest(pin_hash(secret, number, pin), stored_hash)
+NO_CARD_HASH = "0" * 64  # compared with when no card has the number: no HMAC-SHA256 is all zeros (bar 2**-256)
+
+
+def verify_pin(secret: bytes, number: str, pin: str, stored_hash: str | None) -> bool:
+    """Constant-time comparison of the PIN typed with the stored hash. ``None`` (no card has that number) does
+    the same work against a dummy and is False, so an unknown number answers no faster than a wrong PIN."""
+    typed = pin_hash(secret, number, pin)
+    return hmac.compare_digest(typed, stored_hash or NO_CARD_HASH) and stored_hash is not None
 
 
 @dataclass(frozen=True)

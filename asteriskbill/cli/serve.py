@@ -11,6 +11,7 @@ import click
 
 from asteriskbill import runtime
 from asteriskbill.cli.common import App, pass_app
+from asteriskbill.cli.options import Whole
 from asteriskbill.explain import shown_url
 from asteriskbill.services import servers
 from asteriskbill.services.servers import AriServer
@@ -19,14 +20,16 @@ from asteriskbill.settings import Settings
 
 @click.command()
 @click.option("--host", help="FastAGI address [default: the fastagi_host setting, 127.0.0.1].")
-@click.option("--port", type=click.IntRange(0, 65535), help="FastAGI port [default: 4573].")
+@click.option("--port", type=Whole(0, 65535), help="FastAGI port [default: 4573].")
 @click.option("--verbose", "-v", is_flag=True, help="Log every settled call.")
 @pass_app
 def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
     """Run the FastAGI server (apps `card` and `ext`) and an ARI listener for each Asterisk server
     (`asteriskbill servers`, and the ari_url setting as the server "default").
 
-    Runs until SIGINT or SIGTERM; servers added or removed are followed within 30 s. Once FastAGI
+    Runs until SIGINT or SIGTERM, which end the AGI sessions in progress: a call not yet sent
+    BILL_STATUS=OK leaves nothing held; one sent OK keeps its hold until it is settled. Servers added
+    or removed are followed within 30 s. Once FastAGI
     listens it prints "asteriskbill serving FastAGI on HOST:PORT" to stderr (--port 0 picks a free
     port), then where the database, the secret and the log are and what to type next. The database
     must be at the newest schema (`asteriskbill init`).
@@ -58,7 +61,7 @@ def banner(settings: Settings, address: str, followed: list[AriServer], verbose:
     me = invoked_as()
     secret = settings.secret_file + ("" if os.path.exists(settings.secret_file) else " (created on first need)")
     if followed:
-        ari = "following " + ", ".join(f"{s.name} ({s.ari_url})" for s in followed)
+        ari = "following " + ", ".join(f"{s.name} ({s.shown_url})" for s in followed)
         after = f"{me} status"
     else:
         ari = "no Asterisk server configured: calls are authorized but NOT settled"

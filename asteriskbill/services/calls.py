@@ -98,6 +98,7 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
     now = now or utcnow()
     if not card_rules.luhn_valid(number):
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
+    secret = installation_secret(settings.secret_file)
     with engine.begin() as conn:
         row = conn.execute(
             select(
@@ -106,14 +107,17 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
             .where(Card.number == number)
             .with_for_update()
         ).one_or_none()
+        # The same work for every number: the PIN hashed, the attempt written (a commit to disk, the slow part),
+        # so how soon the answer comes tells a guesser neither which cards exist nor which are locked.
+        pin_ok = card_rules.verify_pin(secret, number, pin, None if row is None else row.pin_hash)
         if row is None:
+            audit.record(conn, ENGINE_OPERATOR, "card.unknown-number", number)
             return Login(BillStatus.UNKNOWN_CARD, reason=f"no card numbered {number}")
         guard = PinGuard(row.pin_failures, row.pin_failed_at, row.pin_locked_until)
         if guard.locked(now):
             audit.record(conn, ENGINE_OPERATOR, "card.pin-refused-locked", number)
             return Login(BillStatus.LOCKED, reason=f"card {number} is locked after wrong PINs")
-        secret = installation_secret(settings.secret_file)
-        if card_rules.verify_pin(secret, number, pin, row.pin_hash):
+        if pin_ok:
             if guard.failures:
                 conn.execute(update(Card).where(Card.id == row.id).values(pin_failures=0, pin_failed_at=None))
             return _usable(conn, row.account_id, now)

@@ -159,6 +159,12 @@ def test_environment_values_keep_their_spaces_and_args_their_order():
     assert env.args == tuple(f"a{n}" for n in range(1, 13))
 
 
+def test_an_argument_numbered_in_other_digits_is_no_argument():
+    """`agi_arg_²` passes str.isdigit() but not int(): it is a plain environment value, not a crash."""
+    env = Decoder().feed("agi_arg_1: a\nagi_arg_²: b\nagi_arg_٢: c\n\n".encode())[0]
+    assert env.args == ("a",) and env.get("arg_²") == "b"
+
+
 @pytest.mark.parametrize(
     "data",
     [
