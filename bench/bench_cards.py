@@ -24,7 +24,7 @@ SECRET = b"b" * 32
 def _engine(folder: Path, name: str):
     engine = make_engine(Settings(db=f"sqlite:///{folder / name}"))
     migrate.upgrade(engine)
-    tariffs.create_tariff(engine, "retail", "USD", 1, "UTC")
+    tariffs.create_tariff(engine, "bench", "retail", "USD", 1, "UTC")
     return engine
 
 

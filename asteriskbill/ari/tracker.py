@@ -43,6 +43,7 @@ from asteriskbill.ari.events import (
     UserEvent,
     VarsetEvent,
 )
+from asteriskbill.billing.numbers import is_digits
 
 SESSION_VAR = "BILL_SESSION"
 MAX_MS_VAR = "BILL_MAX_MS"
@@ -163,7 +164,7 @@ class _Track:
 
 
 def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return int(text) if text and is_digits(text) else None
 
 
 class CallTracker:

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from asteriskbill.errors import UserError
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
+_DIGITS = re.compile(r"[0-9]+")
 CALL_CLASSES = ("local", "national", "international")
+
+
+def is_digits(text: str) -> bool:
+    """Whether ``text`` is the digits 0-9 only: str.isdigit() also takes "²" and other scripts' digits."""
+    return _DIGITS.fullmatch(text) is not None
 
 
 class NumberError(UserError):
@@ -75,7 +81,7 @@ def normalize(dialled: str, plan: NumberPlan) -> Normalized:
     rules: list[str] = []
     international = digits.startswith("+")
     digits = digits.removeprefix("+")
-    if not digits.isdigit():
+    if not is_digits(digits):
         raise NumberError(f"{dialled!r} is not a phone number (digits only)")
     if (
         plan.outside_line

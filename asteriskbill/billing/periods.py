@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from asteriskbill.errors import UserError
 
 UNITS = ("day", "week", "month", "year")
-_AGE = re.compile(r"(\d+)\s*(day|week|month|year)s?", re.IGNORECASE)
+_AGE = re.compile(r"(\d+)\s*(day|week|month|year)s?", re.IGNORECASE | re.ASCII)
 
 
 class PeriodError(UserError):

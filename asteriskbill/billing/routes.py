@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 
 _DIAL = re.compile(r"^[^\s,;|]+$")
@@ -18,7 +19,7 @@ class Route:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if self.prefix and not self.prefix.isdigit():
+        if self.prefix and not is_digits(self.prefix):
             raise UserError(f"route prefix {self.prefix!r} must be digits (or empty for every number)")
         if not _DIAL.match(self.dial) or "${NUMBER}" not in self.dial:
             raise UserError(f"dial string {self.dial!r} must contain ${{NUMBER}} and no spaces, commas, ';' or '|'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -16,16 +17,17 @@ from asteriskbill.cli.common import (
     echo_json,
     echo_table,
     json_option,
+    local_stamp,
     money,
     output_option,
     pass_app,
     stamp,
 )
-from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT
+from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT, Whole
 from asteriskbill.money import format_amount
 from asteriskbill.services import account_sheets
 from asteriskbill.services import accounts as service
-from asteriskbill.services.ledger import Entry
+from asteriskbill.services.ledger import Entry, limits
 
 PLURALS = {"company": "companies", "extension": "extensions", "gateway": "gateways"}
 # "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
@@ -66,11 +68,16 @@ def entry_dict(entry: Entry) -> dict:
     }
 
 
-def echo_entries(entries: list[Entry], currency: str) -> None:
-    """A credit history for people, newest first."""
+def echo_entries(entries: list[Entry], currency: str, zone: ZoneInfo) -> None:
+    """A credit history for people, newest first, its times in ``zone``."""
     echo_table(
         [
-            {**entry_dict(e), "amount": money(e.amount, currency), "balance_after": money(e.balance_after, currency)}
+            {
+                **entry_dict(e),
+                "at": local_stamp(e.created_at, zone),
+                "amount": money(e.amount, currency),
+                "balance_after": money(e.balance_after, currency),
+            }
             for e in entries
         ],
         ["at", "kind", "amount", "balance_after", "reference", "note", "operator"],
@@ -101,7 +108,7 @@ def accounts() -> None:
     show_default=True,
     help="How far below zero the balance may go (0: prepaid).",
 )
-@click.option("--max-calls", type=click.IntRange(min=1), help="Simultaneous calls allowed [default: no limit].")
+@click.option("--max-calls", type=Whole(min=1), help="Simultaneous calls allowed [default: no limit].")
 @click.option("--extension", metavar="EXT", help="The extension number (extension accounts).")
 @click.option("--accountcode", metavar="CODE", help="The Asterisk CDR(accountcode) that identifies it.")
 @click.option(
@@ -283,8 +290,14 @@ _status_command(
 
 
 def recharge_options(command: Callable) -> Callable:
-    """AMOUNT (never negative: "-5" is refused as an amount, not taken for an option), --order and --note."""
+    """AMOUNT (never negative: "-5" is refused as an amount, not taken for an option), --order, --note and
+    --allow-duplicate-order."""
     for option in (
+        click.option(
+            "--allow-duplicate-order",
+            is_flag=True,
+            help="Recharge even if this order number recharged the account already (refused otherwise).",
+        ),
         click.option("--note", metavar="TEXT", help="A note kept with the ledger entry."),
         click.option("--order", metavar="ORDER-NUMBER", help="The order number or receipt of the payment."),
         click.argument("amount", type=AMOUNT),
@@ -305,14 +318,29 @@ def echo_recharged(what: str, amount: int, currency: str, order: str | None, bal
 @click.argument("account")
 @recharge_options
 @pass_app
-def recharge(app: App, account: str, amount: int, order: str | None, note: str | None) -> None:
+def recharge(
+    app: App, account: str, amount: int, order: str | None, note: str | None, allow_duplicate_order: bool
+) -> None:
     """Add AMOUNT (in the account's currency) to ACCOUNT's balance.
+
+    An order number recharges an account once. AMOUNT is at most the max_amount setting, and the
+    balance after it at most max_balance.
 
     Example:
 
         asteriskbill accounts recharge acme-0001 300 --order 2026-0042
     """
-    after, entry = service.post(app.engine, app.operator, account, RECHARGE, amount, order, note)
+    after, entry = service.post(
+        app.engine,
+        app.operator,
+        account,
+        RECHARGE,
+        amount,
+        order,
+        note,
+        limits=limits(app.settings),
+        allow_duplicate_order=allow_duplicate_order,
+    )
     echo_recharged(after.name, amount, after.currency, order, entry.balance_after)
 
 
@@ -328,7 +356,9 @@ def adjust(app: App, account: str, amount: int, note: str) -> None:
 
         asteriskbill accounts adjust acme-0001 -2.50 --note "paid twice"
     """
-    after, entry = service.post(app.engine, app.operator, account, ADJUSTMENT, amount, None, note)
+    after, entry = service.post(
+        app.engine, app.operator, account, ADJUSTMENT, amount, None, note, limits=limits(app.settings)
+    )
     click.echo(
         f"adjusted {after.name} by {money(amount, after.currency)}: "
         f"balance {money(entry.balance_after, after.currency)}"
@@ -358,7 +388,7 @@ def history(app: App, account: str, as_json: bool) -> None:
         )
         return
     click.echo(f"{found.kind} {found.name}: balance {money(found.balance, found.currency)}")
-    echo_entries(entries, found.currency)
+    echo_entries(entries, found.currency, app.zone)
 
 
 @accounts.command(name="import")

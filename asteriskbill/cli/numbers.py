@@ -7,6 +7,7 @@ from dataclasses import asdict
 import click
 
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app
+from asteriskbill.cli.options import Whole
 from asteriskbill.services import numbers as service
 
 
@@ -71,7 +72,7 @@ def plan_show(app: App, company: str | None, as_json: bool) -> None:
 @click.option("--outside-line", help="Digits PBX users dial first for an outside line, e.g. 9.")
 @click.option("--international-prefix")
 @click.option("--national-prefix")
-@click.option("--max-length", type=click.IntRange(3, 20))
+@click.option("--max-length", type=Whole(3, 20))
 @pass_app
 def plan_set(app: App, /, company: str, **values) -> None:
     """Give COMPANY its own number plan values ("" returns a value to the global setting).

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import date, datetime
+from typing import Any
 
 import click
 
@@ -25,6 +27,18 @@ class Amount(click.ParamType[int]):
             return parse_amount(value, negative=self.negative)
         except MoneyError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class Whole(click.IntRange):
+    """A whole number in digits 0-9, optionally within a range: click's int() would also read other
+    scripts' digits ("١٢٠" as 120) and "1_000"."""
+
+    _DIGITS = re.compile(r"[+-]?[0-9]+")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not self._DIGITS.fullmatch(value.strip()):
+            self.fail(f"{value!r} is not a whole number in digits 0-9", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class IsoDate(click.ParamType[date]):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from functools import lru_cache
 
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.money import MoneyError, format_amount, parse_amount, parse_currency
 from asteriskbill.rating.model import ALL_WEEKDAYS, WEEKDAYS, IntervalGroup, Rate, RatingError, groups_from_increments
 
@@ -33,9 +34,9 @@ RATE_FIELDS = (
 )
 MINUTE = 60
 
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-_INCREMENTS = re.compile(r"^(\d+)(?:/(\d+))?$")
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
+_INCREMENTS = re.compile(r"^(\d+)(?:/(\d+))?$", re.ASCII)
+_INTEGER = re.compile(r"^[+-]?\d+$", re.ASCII)
 
 
 def parse_rate(row: Mapping[str, str]) -> Rate:
@@ -44,7 +45,7 @@ def parse_rate(row: Mapping[str, str]) -> Rate:
     field.update((name, value.strip()) for name, value in row.items() if value)
     if not field["prefix"]:
         raise RatingError("prefix is required (the digits the numbers start with, e.g. 4420)")
-    if not field["prefix"].isdigit():
+    if not is_digits(field["prefix"]):
         raise RatingError(f"prefix {field['prefix']!r} must be digits only, e.g. 4420")
     time_from = _clock(field["time_from"], "time_from")
     time_to = _clock(field["time_to"], "time_to", end_of_day=True)
@@ -150,7 +151,7 @@ def _intervals(text: str) -> tuple[IntervalGroup, ...]:
     groups = []
     for part in text.split(";"):
         pieces = [p.strip() for p in part.split(":")]
-        if len(pieces) not in (3, 4) or not all(p.isdigit() for i, p in enumerate(pieces) if i != 1):
+        if len(pieces) not in (3, 4) or not all(is_digits(p) for i, p in enumerate(pieces) if i != 1):
             raise RatingError(
                 f"intervals {text!r}: {part!r} must be START:PRICE:INCREMENT "
                 "(seconds, price per minute, seconds), groups separated by ';', "
@@ -241,7 +242,7 @@ def _buy_currency(text: str, buy_price: str) -> str | None:
 def _count(text: str, name: str, unit: str) -> int:
     if not text:
         return 0
-    if not text.isdigit():
+    if not is_digits(text):
         raise RatingError(f"{name} {text!r} must be a whole number of {unit}, e.g. 5")
     return int(text)
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import accounts as rules
 from asteriskbill.billing.accounts import AccountError, AccountState, Standing
-from asteriskbill.money import format_amount, parse_currency
+from asteriskbill.billing.ledger import RECHARGE
+from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
 from asteriskbill.services import audit, ledger
 from asteriskbill.services.tariffs import get_tariff
 from asteriskbill.store.models import Account, Tariff
@@ -310,11 +311,29 @@ def post(
     amount: int,
     reference: str | None = None,
     note: str | None = None,
+    *,
+    limits: Limits = CEILING,
+    allow_duplicate_order: bool = False,
 ) -> tuple[AccountView, ledger.Entry]:
-    """A recharge, adjustment or refund by an operator, with its audit entry."""
+    """A recharge (``reference``: its order number, once per account unless ``allow_duplicate_order``),
+    adjustment or refund by an operator, within ``limits``, with its audit entry."""
     with engine.begin() as conn:
         account = find(conn, name)
-        entry = ledger.post(conn, account.id, kind, amount, operator=operator, reference=reference, note=note)
+        if kind == RECHARGE:
+            entry = ledger.recharge(
+                conn,
+                account.id,
+                amount,
+                operator=operator,
+                limits=limits,
+                order=reference,
+                note=note,
+                allow_duplicate_order=allow_duplicate_order,
+            )
+        else:
+            entry = ledger.post(
+                conn, account.id, kind, amount, operator=operator, reference=reference, note=note, limits=limits
+            )
         audit.record(
             conn,
             operator,

@@ -20,7 +20,8 @@ from asteriskbill.billing import accounts as account_rules
 from asteriskbill.billing import cards as rules
 from asteriskbill.billing.cards import ACTIVATIONS, ACTIVE, DELETED, NEW, NOW, CardError
 from asteriskbill.billing.ledger import FACE_VALUE
-from asteriskbill.money import format_amount, parse_currency
+from asteriskbill.billing.numbers import is_digits
+from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
 from asteriskbill.rating.model import Tariff as TariffValue
 from asteriskbill.services import audit, ledger
 from asteriskbill.services.tariffs import get_tariff
@@ -89,7 +90,7 @@ def _query() -> Select:
 
 def find_batch(conn: Connection, name_or_id: str) -> BatchView:
     """A batch by name, or by id when all digits (batch names are never all digits)."""
-    key = CardBatch.id == int(name_or_id) if name_or_id.isdigit() else CardBatch.name == name_or_id
+    key = CardBatch.id == int(name_or_id) if is_digits(name_or_id) else CardBatch.name == name_or_id
     row = conn.execute(_query().where(key)).one_or_none()
     if row is None:
         raise CardError(f"no batch {name_or_id!r} (see `asteriskbill batches list`)")
@@ -106,11 +107,12 @@ def show_batch(engine: Engine, name_or_id: str) -> BatchView:
         return find_batch(conn, name_or_id)
 
 
-def _check(spec: BatchSpec) -> None:
+def _check(spec: BatchSpec, limits: Limits) -> None:
     if spec.count < 1:
         raise CardError("--count must be at least 1")
     if spec.value <= 0:
         raise CardError("--value must be more than 0")
+    limits.check(spec.value, spec.value, "each card")
     if spec.activation not in ACTIVATIONS:
         raise CardError(f"activation {spec.activation!r}: use one of {', '.join(ACTIVATIONS)}")
     if spec.valid_days is not None and spec.expires is not None:
@@ -119,7 +121,7 @@ def _check(spec: BatchSpec) -> None:
         raise CardError("--valid-days must be at least 1")
     if spec.max_calls is not None and spec.max_calls < 1:
         raise CardError("--max-calls must be at least 1")
-    if spec.name is not None and (not spec.name.strip() or spec.name.isdigit()):
+    if spec.name is not None and (not spec.name.strip() or is_digits(spec.name)):
         raise CardError(f"batch name {spec.name!r}: give a name that is not only digits (digits are batch ids)")
 
 
@@ -139,11 +141,13 @@ def generate(
     operator: str,
     spec: BatchSpec,
     *,
+    limits: Limits = CEILING,
     deliver: Deliver | None = None,
     progress: Progress | None = None,
 ) -> tuple[BatchView, list[NewCard]]:
-    """Create a batch of ``spec.count`` cards; returns the batch and each card's number and PIN."""
-    _check(spec)
+    """Create a batch of ``spec.count`` cards, their value within ``limits``; returns the batch and each
+    card's number and PIN."""
+    _check(spec, limits)
     with engine.begin() as conn:
         now = utcnow()
         tariff_id, tariff = get_tariff(conn, spec.tariff)

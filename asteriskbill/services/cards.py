@@ -1,4 +1,4 @@
-"""Card use cases: find, list, show, export, recharge, reset the PIN, activate, enable, disable, delete.
+"""Card use cases: find, list, show, export, recharge, reset the PIN, unlock it, activate, enable, disable, delete.
 
 Authorization reuses ``find`` (a card and its status decided now), ``pin_matches`` and ``record_use``.
 Commands on several numbers are all-or-nothing: one refused card and none is changed.
@@ -14,9 +14,11 @@ from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, sele
 
 from asteriskbill.billing import accounts as account_rules
 from asteriskbill.billing import cards as rules
+from asteriskbill.billing.authorize import PinGuard
 from asteriskbill.billing.cards import ACTIVE, DELETED, EXPIRED, NEW, CardError, CardState
-from asteriskbill.billing.ledger import ADJUSTMENT, FACE_VALUE, RECHARGE
-from asteriskbill.money import format_amount
+from asteriskbill.billing.ledger import ADJUSTMENT, FACE_VALUE
+from asteriskbill.billing.numbers import is_digits
+from asteriskbill.money import CEILING, Limits, format_amount
 from asteriskbill.services import audit, ledger
 from asteriskbill.services.card_batches import find_batch
 from asteriskbill.store.models import Account, Card, CardBatch, CardCallerId, LedgerEntry, Tariff
@@ -45,6 +47,10 @@ class CardView:
     expires_at: datetime | None
     first_used_at: datetime | None
     last_used_at: datetime | None
+    pin_failures: int  # wrong PINs: in the current window, or the ones that locked the card
+    pin_failed_at: datetime | None  # the first of them (none once locked)
+    pin_locked_until: datetime | None  # as stored: the lock may be over
+    pin_locked: bool  # decided at the moment of reading
 
     @property
     def state(self) -> CardState:
@@ -64,6 +70,9 @@ def _query() -> Select:
             Card.activated_at,
             Card.first_used_at,
             Card.last_used_at,
+            Card.pin_failures,
+            Card.pin_failed_at,
+            Card.pin_locked_until,
             CardBatch.name.label("batch"),
             Tariff.name.label("tariff"),
             Account.balance,
@@ -83,7 +92,8 @@ def _state(row) -> CardState:
 
 def _view(row, now: datetime) -> CardView:
     decision = rules.decide(_state(row), now)
-    return CardView(status=decision.status, reason=decision.reason, **row._mapping)
+    locked = PinGuard(row.pin_failures, row.pin_failed_at, row.pin_locked_until).locked(now)
+    return CardView(status=decision.status, reason=decision.reason, pin_locked=locked, **row._mapping)
 
 
 def find(conn: Connection, number: str, *, lock: bool = False, now: datetime | None = None) -> CardView:
@@ -140,7 +150,7 @@ def list_cards(
     query = _query().order_by(Card.number)
     query = query.where(_status_filter(status, now) if status else Card.status != DELETED)
     if search:
-        if not search.isdigit():
+        if not is_digits(search):
             raise CardError(f"--search {search!r}: card numbers are digits")
         query = query.where(Card.number.like(f"%{search}%"))
     with engine.begin() as conn:
@@ -170,13 +180,31 @@ def export(engine: Engine, operator: str, write: Callable[[list[CardView]], None
 
 
 def recharge(
-    engine: Engine, operator: str, number: str, amount: int, order: str | None = None, note: str | None = None
+    engine: Engine,
+    operator: str,
+    number: str,
+    amount: int,
+    order: str | None = None,
+    note: str | None = None,
+    *,
+    limits: Limits = CEILING,
+    allow_duplicate_order: bool = False,
 ) -> tuple[CardView, ledger.Entry]:
+    """Add ``amount`` to the card's balance (``order``: once per card unless ``allow_duplicate_order``)."""
     with engine.begin() as conn:
         card = find(conn, number)
         if card.status == DELETED:
             raise CardError(f"card {card.number} is deleted")
-        entry = ledger.post(conn, card.account_id, RECHARGE, amount, operator=operator, reference=order, note=note)
+        entry = ledger.recharge(
+            conn,
+            card.account_id,
+            amount,
+            operator=operator,
+            limits=limits,
+            order=order,
+            note=note,
+            allow_duplicate_order=allow_duplicate_order,
+        )
         audit.record(
             conn,
             operator,
@@ -193,26 +221,33 @@ def recharge(
         return find(conn, number), entry
 
 
-def reset_pin(engine: Engine, secret: bytes, operator: str, number: str, pin_digits: int = 6) -> str:
-    """A new random PIN for the card (returned once, stored only as its hash); the lockout is cleared."""
+def reset_pin(engine: Engine, secret: bytes, operator: str, number: str, pin_digits: int = 6) -> tuple[str, CardView]:
+    """A new random PIN for the card (returned once, stored only as its hash), and the card. A PIN lock
+    stays: a new PIN must not undo what wrong PINs did unseen; `unlock` lifts it."""
     rules.check_pin_digits(pin_digits)
     with engine.begin() as conn:
         card = find(conn, number, lock=True)
         if card.status == DELETED:
             raise CardError(f"card {card.number} is deleted")
         pin = rules.new_pin(pin_digits)
+        conn.execute(update(Card).where(Card.id == card.id).values(pin_hash=rules.pin_hash(secret, card.number, pin)))
+        audit.record(conn, operator, "card.reset-pin", card.number, {"pin_locked": card.pin_locked})
+        return pin, card
+
+
+def unlock(engine: Engine, operator: str, number: str) -> CardView:
+    """Lift the card's PIN lock and forget its wrong PINs; returns the card as it was (locked)."""
+    with engine.begin() as conn:
+        card = find(conn, number, lock=True)
+        if not card.pin_locked:
+            raise CardError(f"card {card.number} is not locked")
         conn.execute(
-            update(Card)
-            .where(Card.id == card.id)
-            .values(
-                pin_hash=rules.pin_hash(secret, card.number, pin),
-                pin_failures=0,
-                pin_failed_at=None,
-                pin_locked_until=None,
-            )
+            update(Card).where(Card.id == card.id).values(pin_failures=0, pin_failed_at=None, pin_locked_until=None)
         )
-        audit.record(conn, operator, "card.reset-pin", card.number)
-        return pin
+        audit.record(
+            conn, operator, "card.unlock", card.number, {"failures": card.pin_failures, "until": card.pin_locked_until}
+        )
+        return card
 
 
 Change = Callable[[Connection, CardView, datetime, str], dict]  # (conn, card, now, operator) -> new values
@@ -283,7 +318,7 @@ def delete(engine: Engine, operator: str, numbers: Iterable[str]) -> list[CardVi
 
 def add_callerid(engine: Engine, operator: str, number: str, callerid: str) -> None:
     """Register a caller's number to a card: calls from it skip the card number and PIN."""
-    if not callerid.isdigit():
+    if not is_digits(callerid):
         raise CardError(f"caller ID {callerid!r} must be digits")
     with engine.begin() as conn:
         card = find(conn, number)

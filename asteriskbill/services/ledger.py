@@ -29,8 +29,10 @@ from sqlalchemy import (
 )
 
 from asteriskbill.billing.accounts import ACTIVE
-from asteriskbill.billing.ledger import LedgerError, check_posting
+from asteriskbill.billing.ledger import RECHARGE, LedgerError, check_posting
+from asteriskbill.money import MICRO, Limits
 from asteriskbill.money import format_amount as fmt
+from asteriskbill.settings import Settings
 from asteriskbill.store.models import Account, LedgerEntry
 from asteriskbill.store.types import utcnow
 
@@ -54,6 +56,29 @@ _LOCK = (
 )
 _SET_BALANCE = update(Account).where(Account.id == bindparam("account_id")).values(balance=bindparam("after"))
 _NEW_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
+# The first recharge of an order: the kind inline, so that SQLite uses the partial index on recharges.
+_FIRST_OF_ORDER = (
+    select(LedgerEntry.id, LedgerEntry.created_at)
+    .where(
+        LedgerEntry.account_id == bindparam("account_id"),
+        LedgerEntry.kind == literal(RECHARGE, literal_execute=True),
+        LedgerEntry.reference == bindparam("order"),
+    )
+    .order_by(LedgerEntry.id)
+    .limit(1)
+)
+
+
+def limits(settings: Settings) -> Limits:
+    """The bounds of an operator's posting, from the settings (whole units) in micro-units."""
+    return Limits(amount=settings.max_amount * MICRO, balance=settings.max_balance * MICRO)
+
+
+def _lock(conn: Connection, account_id: int) -> Row:
+    account = conn.execute(_LOCK, {"account_id": account_id}).one_or_none()
+    if account is None:
+        raise LedgerError(f"no account with id {account_id}")
+    return account
 
 
 def post(
@@ -65,13 +90,15 @@ def post(
     operator: str,
     reference: str | None = None,
     note: str | None = None,
+    limits: Limits | None = None,
 ) -> Entry:
-    """Change one balance by ``amount`` micro-units and write its ledger entry, in ``conn``'s transaction."""
-    account = conn.execute(_LOCK, {"account_id": account_id}).one_or_none()
-    if account is None:
-        raise LedgerError(f"no account with id {account_id}")
+    """Change one balance by ``amount`` micro-units and write its ledger entry, in ``conn``'s transaction;
+    ``limits`` (an operator's posting) refuses an amount or a resulting balance beyond them."""
+    account = _lock(conn, account_id)
     check_posting(kind, amount, account.name, account.status)
     after = account.balance + amount
+    if limits is not None:
+        limits.check(amount, after, account.name)
     conn.execute(_SET_BALANCE, {"account_id": account_id, "after": after})
     values = {
         "account_id": account_id,
@@ -85,6 +112,34 @@ def post(
     }
     entry_id = conn.execute(_NEW_ENTRY, values).scalar_one()
     return Entry(id=entry_id, **values)
+
+
+def recharge(
+    conn: Connection,
+    account_id: int,
+    amount: int,
+    *,
+    operator: str,
+    limits: Limits,
+    order: str | None = None,
+    note: str | None = None,
+    allow_duplicate_order: bool = False,
+) -> Entry:
+    """A payment in, with its order number: refused when the account was recharged with that order already
+    (unless ``allow_duplicate_order``). The order is looked up under the account's row lock, so of two
+    recharges at once with the same order the second sees the first."""
+    _lock(conn, account_id)
+    first = (
+        None
+        if order is None or allow_duplicate_order
+        else conn.execute(_FIRST_OF_ORDER, {"account_id": account_id, "order": order}).one_or_none()
+    )
+    if first is not None:
+        raise LedgerError(
+            f"order {order} was already recharged on {first.created_at:%Y-%m-%d %H:%M} UTC (ledger entry "
+            f"{first.id}); --allow-duplicate-order to recharge again"
+        )
+    return post(conn, account_id, RECHARGE, amount, operator=operator, reference=order, note=note, limits=limits)
 
 
 def credit_new_accounts(

@@ -7,7 +7,7 @@ from dataclasses import fields
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from asteriskbill.billing.accounts import COMPANY
-from asteriskbill.billing.numbers import Normalized, NumberPlan, normalize
+from asteriskbill.billing.numbers import Normalized, NumberPlan, is_digits, normalize
 from asteriskbill.errors import UserError
 from asteriskbill.services import accounts, audit
 from asteriskbill.settings import Settings
@@ -60,7 +60,7 @@ def set_plan(engine: Engine, settings: Settings, operator: str, company: str, va
     """Give a company its own values (None keeps what it has; "" returns to the global setting)."""
     changes = {k: (None if v == "" else v) for k, v in values.items() if k in PLAN_FIELDS and v is not None}
     for key in ("country_code", "area_code", "outside_line", "international_prefix", "national_prefix"):
-        if changes.get(key) is not None and not str(changes[key]).isdigit():
+        if changes.get(key) is not None and not is_digits(str(changes[key])):
             raise UserError(f"{key.replace('_', '-')} {changes[key]!r} must be digits")
     with engine.begin() as conn:
         owner = _company(conn, company)

@@ -36,6 +36,8 @@ from asteriskbill.settings import CHECKS, Settings, SettingsError, load
         ("fastagi_host", "", "0.0.0.0", "must not be empty"),
         ("fastagi_port", "0", "4573", "from 1 to 65535"),
         ("fastagi_port", "70000", "65535", "from 1 to 65535"),
+        ("fastagi_port", "٤٥٧٣", "4573", "not a whole number"),  # int() takes Arabic-Indic digits
+        ("fastagi_idle_timeout", "٢", "2", "not a number"),
         ("fastagi_allow", "10.0.0.5, pbx1", "10.0.0.5, 10.0.1.0/24", "'pbx1' is not an IP address or network"),
         ("fastagi_idle_timeout", "0", "2.5", "at least 0.1"),
         ("pin_max_failures", "0", "3", "at least 1"),

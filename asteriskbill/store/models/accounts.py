@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asteriskbill.store.base import Base
@@ -36,7 +36,17 @@ class LedgerEntry(Base):
     """One change of one balance, written in the transaction that made it."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+        # An order number recharges an account once (services/ledger.recharge looks it up): recharges only.
+        Index(
+            "ix_ledger_entries_recharge_order",
+            "account_id",
+            "reference",
+            sqlite_where=text("kind = 'recharge'"),
+            postgresql_where=text("kind = 'recharge'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
