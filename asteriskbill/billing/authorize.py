@@ -47,6 +47,11 @@ class Funds:
     open_calls: int
     max_calls: int | None
 
+    @classmethod
+    def alone(cls, balance: int) -> Funds:
+        """An account holding just ``balance``: no credit limit, nothing held, no limit on calls (a quote)."""
+        return cls(balance, 0, 0, 0, None)
+
     @property
     def available(self) -> int:
         return self.balance + self.credit_limit - self.reserved
@@ -96,6 +101,6 @@ class PinGuard:
             failures, first = 1, now
         else:
             failures, first = self.failures + 1, self.first_failed_at
-        if failures >= policy.max_failures:
-            return PinGuard(0, None, now + policy.lock)
+        if failures >= policy.max_failures:  # the count stays for `cards show`; a failure after the lock starts anew
+            return PinGuard(failures, None, now + policy.lock)
         return PinGuard(failures, first, self.locked_until)

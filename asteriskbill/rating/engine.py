@@ -3,7 +3,9 @@
 A call is walked block by block from its first second. Each block lasts the billing increment
 of the interval group it starts in, under the rate in effect (prefix, weekday, hour, date) at the
 moment it starts; a started block is billed in full, also when the call ends or the rate changes
-inside it. ``cost(d)`` bills the blocks that start before second ``d``; ``max_duration`` is the
+inside it. Seconds are real seconds: a block starts at an instant, and the rate in effect is judged on
+the local time the tariff's clock shows at that instant, also when the clocks change during the call.
+``cost(d)`` bills the blocks that start before second ``d``; ``max_duration`` is the
 largest ``d`` whose cost fits the money available, found by searching that same ``cost``. So a call
 cut at its maximum never costs more than the money it was allowed.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -107,31 +109,59 @@ def select_rate(tariff: Tariff, rates: Sequence[Rate], local: datetime) -> Rate 
     return max(valid, key=lambda rate: (len(rate.prefix), rate.specificity), default=None)
 
 
+def _elapsed(start: datetime, instant: datetime) -> int:
+    """The first whole second of a call from ``start`` at or after ``instant`` (both aware)."""
+    return ceil_div((instant - start) // timedelta(microseconds=1), 1_000_000)
+
+
+def _clock_changes(zone: ZoneInfo, start: datetime, cuts: list[int]) -> set[int]:
+    """Elapsed seconds at which the zone's UTC offset changes, between consecutive ``cuts`` (sorted, a local
+    day apart at most: no zone changes its clocks twice in a day)."""
+
+    def offset(elapsed: int) -> timedelta | None:
+        return (start + timedelta(seconds=elapsed)).astimezone(zone).utcoffset()
+
+    changes = set()
+    for (low, before), (high, after) in itertools.pairwise((cut, offset(cut)) for cut in cuts):
+        if before != after:
+            while high - low > 1:  # invariant: offset(low) is not after, offset(high) is
+                middle = (low + high) // 2
+                low, high = (low, middle) if offset(middle) == after else (middle, high)
+            changes.add(high)
+    return changes
+
+
 def _boundaries(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: int) -> list[int]:
-    """Elapsed seconds in (0, horizon) at which the applicable rate may change."""
+    """Elapsed seconds in (0, horizon) at which the applicable rate may change, for a call from ``start``
+    (in UTC, so that elapsed seconds are real seconds): each instant the tariff's clock shows a window's
+    edge or midnight (twice when the clocks go back), and each clock change (when the clocks go forward
+    over an edge, the window opens or closes at the change)."""
     zone = ZoneInfo(tariff.timezone)
     local_start = start.astimezone(zone)
     local_end = (start + timedelta(seconds=horizon)).astimezone(zone)
     clock = {time(0, 0)} | {t for rate in rates for t in (rate.time_from, rate.time_to) if t is not None}
-    offsets = set()
+    offsets = {0, horizon}
     day = local_start.date()
     while day <= local_end.date():
         for moment in clock:
-            instant = datetime.combine(day, moment, tzinfo=zone)
-            offset = ceil_div(int((instant - start) / timedelta(microseconds=1)), 1_000_000)
-            if 0 < offset < horizon:
-                offsets.add(offset)
+            for fold in (0, 1):
+                instant = datetime.combine(day, moment.replace(fold=fold), tzinfo=zone)
+                offsets.add(min(max(_elapsed(start, instant.astimezone(UTC)), 0), horizon))
         day += timedelta(days=1)
-    return sorted(offsets)
+    offsets |= _clock_changes(zone, start, sorted(offsets))
+    return sorted(offset for offset in offsets if 0 < offset < horizon)
 
 
 def segments(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: int) -> list[Segment]:
     """The rate in effect over the first ``horizon`` seconds of a call starting at ``start``.
 
-    Stops early at the first moment no rate applies. Raises NoRateError if none applies at the start.
+    Elapsed seconds are real seconds, whatever the tariff's clock does meanwhile; the rate of each moment
+    is judged on the local time at that instant. Stops early at the first moment no rate applies. Raises
+    NoRateError if none applies at the start.
     """
     if start.tzinfo is None:
         raise RatingError("call start must carry a time zone")
+    start = start.astimezone(UTC)  # aware arithmetic within one zone is wall-clock arithmetic: not here
     zone = ZoneInfo(tariff.timezone)
     cuts = [0, *_boundaries(tariff, rates, start, horizon), horizon]
     result: list[Segment] = []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
+from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -65,7 +67,7 @@ class Rate:
     weight: int = 0
 
     def __post_init__(self) -> None:
-        if not self.prefix.isdigit():
+        if not is_digits(self.prefix):
             raise RatingError(f"prefix {self.prefix!r} must be digits")
         if not self.groups or self.groups[0].start != 0:
             raise RatingError("a rate needs interval groups, the first starting at 0 s")
@@ -140,3 +142,16 @@ class Tariff:
 
     def weekday(self, day: date) -> int:
         return self.holidays.get(day, day.weekday())
+
+    def moment(self, wall: datetime) -> datetime:
+        """The instant at which this tariff's clock shows ``wall`` (naive). When the clocks go back, a time
+        shown twice is its first occurrence; when they go forward, a time skipped is refused (no instant)."""
+        zone = ZoneInfo(self.timezone)
+        instant = wall.replace(tzinfo=zone, fold=0)
+        if instant.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+            shown = wall.isoformat(timespec="minutes" if not (wall.second or wall.microsecond) else "auto")
+            raise RatingError(
+                f"{shown} does not exist in {self.timezone}: the clocks go forward over it; "
+                f"give the offset meant, e.g. {instant.isoformat()}"
+            )
+        return instant

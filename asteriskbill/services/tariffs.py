@@ -1,4 +1,4 @@
-"""Tariff use cases: create, list, holidays, and pricing a number (lookup and quote)."""
+"""Tariff use cases: create, list, holidays, and when a call starts on a tariff's clock."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.errors import UserError
 from asteriskbill.money import parse_currency
-from asteriskbill.rating import engine as rating
-from asteriskbill.rating.model import Rate, Tariff
+from asteriskbill.rating.model import WEEKDAYS, Tariff
+from asteriskbill.services import audit
 from asteriskbill.store import tariffs as repo
-from asteriskbill.store.models import Holiday, RateRow
+from asteriskbill.store.models import Holiday, RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
@@ -27,17 +27,20 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def create_tariff(engine: Engine, name: str, currency: str, rounding: int, timezone: str) -> Tariff:
+def create_tariff(engine: Engine, operator: str, name: str, currency: str, rounding: int, timezone: str) -> Tariff:
     tariff = Tariff(name=name, currency=parse_currency(currency), rounding=rounding, timezone=check_timezone(timezone))
     if not name.strip():
         raise UserError("a tariff needs a name")
     try:
         with engine.begin() as conn:
-            conn.execute(
-                insert(TariffRow).values(
-                    name=tariff.name, currency=tariff.currency, rounding=tariff.rounding, timezone=tariff.timezone
-                )
-            )
+            tid = conn.execute(
+                insert(TariffRow)
+                .values(name=tariff.name, currency=tariff.currency, rounding=tariff.rounding, timezone=tariff.timezone)
+                .returning(TariffRow.id)
+            ).scalar_one()
+            conn.execute(insert(RateRevision).values(tariff_id=tid, revision=0))  # its rates: none yet, in effect
+            detail = {"currency": tariff.currency, "rounding": tariff.rounding, "timezone": tariff.timezone}
+            audit.record(conn, operator, "tariff.create", tariff.name, detail)
     except IntegrityError:
         raise UserError(f"tariff {name!r} exists already") from None
     return tariff
@@ -87,26 +90,17 @@ def show_tariff(engine: Engine, name: str) -> TariffSummary:
         return TariffSummary(tariff, count)
 
 
-def add_holiday(engine: Engine, name: str, day: date, weekday: int) -> None:
+def add_holiday(engine: Engine, operator: str, name: str, day: date, weekday: int) -> None:
     try:
         with engine.begin() as conn:
             conn.execute(insert(Holiday).values(tariff_id=tariff_id(conn, name), day=day, weekday=weekday))
+            audit.record(conn, operator, "tariff.holiday-add", name, {"day": day.isoformat(), "as": WEEKDAYS[weekday]})
     except IntegrityError:
         raise UserError(f"{day} is a holiday of tariff {name!r} already") from None
 
 
 def call_start(tariff: Tariff, at: datetime | None) -> datetime:
-    """A call's start: now, or ``at``, read in the tariff's time zone when it carries no offset."""
+    """A call's start: now, or ``at``, read on the tariff's clock when it carries no offset (Tariff.moment)."""
     if at is None:
         return datetime.now(ZoneInfo(tariff.timezone))
-    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(tariff.timezone))
-
-
-def pricing(engine: Engine, tariff_name: str, number: str, at: datetime | None, horizon: int) -> rating.Pricing:
-    """The rating engine's pricing of a call to ``number`` from ``at``, over ``horizon`` seconds."""
-    if not number.isdigit():
-        raise UserError(f"number {number!r} must be digits")
-    with engine.begin() as conn:
-        tid, tariff = get_tariff(conn, tariff_name)
-        rates: list[Rate] = repo.rates_for_number(conn, tid, number)
-    return rating.Pricing(tariff, rates, number, call_start(tariff, at), horizon)
+    return at if at.tzinfo else tariff.moment(at)

@@ -189,7 +189,7 @@ def test_extension_in_credits_one_minute_three_credits(cli, engine):
         tid = conn.execute(select(Tariff.id).where(Tariff.name == "credits")).scalar_one()
         conn.execute(
             insert(RateRow).values(
-                tariff_id=tid, **rate_values(Rate("0", groups_from_increments(m("3"), 60, 60), destination="national"))
+                tariff_id=tid, **rate_values(Rate("1", groups_from_increments(m("3"), 60, 60), destination="national"))
             )
         )
     cli("accounts", "create", "company", "cliente-1", "--tariff", "credits")

@@ -66,7 +66,7 @@ def test_quote_seconds_json_breakdown(cli, engine):
         Rate("44", groups_from_increments(m("0.06")), destination="UK"),
     )
     data = json.loads(
-        cli("quote", "retail", "4420712345", "--seconds", "90", "--at", "2026-01-05T17:59:30", "--json").stdout
+        cli("quote", "retail", "+4420712345", "--seconds", "90", "--at", "2026-01-05T17:59:30", "--json").stdout
     )
     assert (data["prefix"], data["destination"], data["seconds"], data["cost"]) == ("44", "UK peak", 90, "0.63")
     assert [(s["destination"], s["start"], s["end"]) for s in data["spans"]] == [("UK peak", 0, 60), ("UK", 60, 90)]
@@ -95,7 +95,7 @@ def test_quote_balance(cli, engine):
 
 def test_quote_errors(cli, engine):
     cli("tariff", "create", "retail", "--currency", "USD")
-    assert "no rate in tariff 'retail' for 4420" in cli("quote", "retail", "4420", "--seconds", "5", ok=False).output
-    assert "exactly one of" in cli("quote", "retail", "4420", ok=False).output
-    assert "must be digits" in cli("quote", "retail", "44x", "--seconds", "5", ok=False).output
-    assert "not a decimal" in cli("quote", "retail", "4420", "--balance", "ten", ok=False).output
+    assert "no rate in tariff 'retail' for 4420" in cli("quote", "retail", "+4420", "--seconds", "5", ok=False).output
+    assert "exactly one of" in cli("quote", "retail", "+4420", ok=False).output
+    assert "not a phone number" in cli("quote", "retail", "44x", "--seconds", "5", ok=False).output
+    assert "not a decimal" in cli("quote", "retail", "+4420", "--balance", "ten", ok=False).output

@@ -82,7 +82,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     asteriskbill("tariff", "create", "retail", "--currency", "USD")
     assert "imported 1 rate" in asteriskbill("rates", "import", "retail", "rates.csv")
     # 60 s at 0.60/min, then 30 s in 6 s blocks at the same price
-    assert "90 s cost 0.90 USD" in asteriskbill("quote", "retail", "442071234567", "--seconds", "90")
+    assert "90 s cost 0.90 USD" in asteriskbill("quote", "retail", "+442071234567", "--seconds", "90")
     assert "--port" in asteriskbill("serve", "--help")
 
     # the console scripts Asterisk runs per call: real pipes, settings from the environment

@@ -244,3 +244,46 @@ def test_buy_cost_per_vendor_currency_when_a_call_crosses_rates():
     assert cost(USD, [rate("0.5", buy_price=m("0.10"), buy_currency="EUR")], "4420", MONDAY_NOON, 7).buy_costs == {
         "EUR": 11_667
     }
+
+
+LONDON = Tariff("t", "USD", timezone="Europe/London")
+NEW_YORK = Tariff("t", "USD", timezone="America/New_York")
+
+
+@pytest.mark.parametrize(
+    "tariff, night, start",
+    [
+        # 00:59 GMT + 1 real minute = 02:00 BST: the night rate from 02:00 prices the second minute
+        (LONDON, (time(2), time(6)), datetime(2027, 3, 28, 0, 59, tzinfo=ZoneInfo("Europe/London"))),
+        (LONDON, (time(2), time(6)), datetime(2027, 3, 28, 0, 59, tzinfo=UTC)),
+        # 01:59 EDT + 1 real minute = 01:00 EST: inside the night window (until 01:30) again
+        (NEW_YORK, (time(0), time(1, 30)), datetime(2026, 11, 1, 1, 59, tzinfo=ZoneInfo("America/New_York"))),
+        (NEW_YORK, (time(0), time(1, 30)), datetime(2026, 11, 1, 5, 59, tzinfo=UTC)),
+        # 01:59 EST + 1 real minute = 03:00 EDT: the clocks skip the window's end (02:30), which closes at once
+        (NEW_YORK, (time(0), time(2, 30)), datetime(2026, 3, 8, 6, 59, tzinfo=UTC)),
+    ],
+)
+def test_a_clock_change_inside_a_call_prices_real_minutes(tariff, night, start):
+    """One real minute at 0.60 and one at 0.06 (in either order), not two minutes of the clock face."""
+    rates = [rate("0.60"), rate("0.06", time_from=night[0], time_to=night[1])]
+    assert price_of(120, *rates, tariff=tariff, at=start) == m("0.66")
+
+
+@pytest.mark.parametrize(
+    "tariff, wall, instant",
+    [
+        (NEW_YORK, datetime(2026, 11, 1, 1, 30), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),  # twice: the first
+        (NEW_YORK, datetime(2026, 11, 1, 2, 30), datetime(2026, 11, 1, 7, 30, tzinfo=UTC)),
+        (LONDON, datetime(2027, 3, 28, 0, 59), datetime(2027, 3, 28, 0, 59, tzinfo=UTC)),
+        (LONDON, datetime(2027, 3, 28, 2, 0), datetime(2027, 3, 28, 1, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_wall_time_is_read_on_the_tariffs_clock(tariff, wall, instant):
+    assert tariff.moment(wall).astimezone(UTC) == instant  # (an ambiguous time equals no other zone's time)
+
+
+def test_a_wall_time_the_clocks_skip_is_refused():
+    with pytest.raises(
+        RatingError, match=r"2027-03-28T01:30 does not exist in Europe/London.*2027-03-28T01:30:00\+00:00"
+    ):
+        LONDON.moment(datetime(2027, 3, 28, 1, 30))
