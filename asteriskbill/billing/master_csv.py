@@ -4,11 +4,19 @@ The call's outcome is on the record whose lastapp is Dial (uniqueid = the caller
 AGI's agi_uniqueid kept with the reservation); the hangup handler's UserEvent record carries our
 BILL_SESSION in lastdata. billsec is whole seconds, truncated by Asterisk, so a call settled from
 this file is billed at most the seconds Asterisk counted.
+
+A file is read only when every record looks like one cdr_csv writes: its 16 columns, then uniqueid
+(loguniqueid=yes), userfield (loguserfield=yes) and peeraccount, linkedid, sequence (newcdrcolumns=yes), with
+dates, durations and dispositions as it writes them; a first line naming such columns (in any order) is taken
+as a header. Anything else is refused naming its line, before recovery settles or flags anything: a wrong file
+must not release held calls. uniqueid is required: without it no record can be tied to a call. The dates are
+the Asterisk server's local time, or UTC with usegmtime=yes: the caller says which (``zone``).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,21 +24,37 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from asteriskbill.billing.settle import CallResult
+from asteriskbill.errors import UserError
 
-# cdr_csv column positions (loguniqueid=yes; newcdrcolumns adds peeraccount, linkedid, sequence)
-SRC, CHANNEL, LASTAPP, LASTDATA, START, ANSWER, END, BILLSEC, DISPOSITION, UNIQUEID, LINKEDID = (
-    1,
-    5,
-    7,
-    8,
-    9,
-    10,
-    11,
-    13,
-    14,
-    16,
-    19,
+BASE_COLUMNS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
 )
+NEW_COLUMNS = ("peeraccount", "linkedid", "sequence")
+# Every column list cdr_csv writes, one per combination of its options (see the module's docstring).
+LAYOUTS = tuple(
+    BASE_COLUMNS + uniqueid + userfield + new
+    for uniqueid in ((), ("uniqueid",))
+    for userfield in ((), ("userfield",))
+    for new in ((), NEW_COLUMNS)
+)
+COLUMNS = frozenset(name for layout in LAYOUTS for name in layout)
+_NEEDED = ("src", "lastapp", "lastdata", "start", "answer", "end", "billsec", "disposition")  # a header needs them
+DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "UNKNOWN")  # ast_cdr_disp2str
 OUTCOMES = {
     "ANSWERED": "ANSWER",
     "BUSY": "BUSY",
@@ -39,48 +63,171 @@ OUTCOMES = {
     "FAILED": "CHANUNAVAIL",
 }
 _SESSION = re.compile(r"session: ([0-9a-f-]{36})")
+_UNIQUEID = re.compile(r"(?:.+-)?\d+\.\d+", re.ASCII)  # [systemname-]epoch.sequence
+_DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII)  # cdr_csv's "%Y-%m-%d %T"
+
+
+class _NotCdr(Exception):
+    """Why a record is not one cdr_csv writes."""
+
+
+class _NoUniqueid(_NotCdr):
+    pass
+
+
+@dataclass(frozen=True)
+class Dial:
+    """The caller channel's Dial record: what the call came to (times in the file's zone, unzoned)."""
+
+    src: str
+    start: datetime | None
+    answer: datetime | None
+    end: datetime | None
+    billsec: int
+    disposition: str
+    linkedid: str
 
 
 @dataclass(frozen=True)
 class MasterCsv:
     """Dial records by caller uniqueid, and the caller uniqueid of each session seen."""
 
-    dials: dict[str, list[str]]
+    dials: dict[str, Dial]
     sessions: dict[str, str]
 
     def result(self, session: str, uniqueid: str, zone: ZoneInfo) -> CallResult | None:
         """What Asterisk recorded for the call, or None when it is not in the file."""
         uniqueid = self.sessions.get(session, uniqueid)
-        row = self.dials.get(uniqueid)
-        if row is None:
+        dial = self.dials.get(uniqueid)
+        if dial is None:
             return CallResult(session, "NOTDIALED", source="master.csv") if session in self.sessions else None
-        outcome = OUTCOMES.get(row[DISPOSITION], "CHANUNAVAIL")
+        outcome = OUTCOMES.get(dial.disposition, "CHANUNAVAIL")
         return CallResult(
             session,
             outcome,
-            int(row[BILLSEC] or 0) * 1000 if outcome == "ANSWER" else 0,
-            started_at=_time(row[START], zone),
-            answered_at=_time(row[ANSWER], zone),
-            ended_at=_time(row[END], zone),
+            dial.billsec * 1000 if outcome == "ANSWER" else 0,
+            started_at=_zoned(dial.start, zone),
+            answered_at=_zoned(dial.answer, zone),
+            ended_at=_zoned(dial.end, zone),
             uniqueid=uniqueid,
-            linkedid=row[LINKEDID] if len(row) > LINKEDID else "",
-            callerid=row[SRC],
+            linkedid=dial.linkedid,
+            callerid=dial.src,
             source="master.csv",
         )
 
 
-def read(lines: Iterable[str]) -> MasterCsv:
-    dials: dict[str, list[str]] = {}
+def read(lines: Iterable[str], source: str) -> MasterCsv:
+    """The Dial records and sessions of a Master.csv; UserError naming the first line of ``source`` that is not."""
+    dials: dict[str, Dial] = {}
     sessions: dict[str, str] = {}
-    for row in csv.reader(lines):
-        if len(row) <= UNIQUEID:
-            continue
-        if row[LASTAPP] == "Dial":
-            dials[row[UNIQUEID]] = row
-        elif (match := _SESSION.search(row[LASTDATA])) is not None:
-            sessions[match.group(1)] = row[UNIQUEID]
+    reader = csv.reader(lines)
+    header: tuple[str, ...] | None = None
+    records = 0
+    line = 1  # where the record read next starts: a quoted field may span lines
+    try:
+        for row in reader:
+            if records == 0 and header is None and row and _is_header(row):
+                header = _header(row)
+            elif row:
+                records += 1
+                at = _checked(row, header)
+                uniqueid = row[at["uniqueid"]]
+                if row[at["lastapp"]] == "Dial":
+                    dials[uniqueid] = _dial(row, at)
+                elif (match := _SESSION.search(row[at["lastdata"]])) is not None:
+                    sessions[match.group(1)] = uniqueid
+            line = reader.line_num + 1
+    except _NoUniqueid:
+        raise UserError(
+            f"{source} line {line} has no uniqueid column: set loguniqueid=yes in the [csv] section of "
+            "Asterisk's cdr.conf (then `module reload cdr_csv`) so that its records name the calls' channels"
+        ) from None
+    except _NotCdr as exc:  # csv.Error (a quote left open: one huge field) is told by explain.py
+        raise UserError(f"{source} line {line} does not look like Asterisk's Master.csv (cdr_csv): {exc}") from None
+    if not records:
+        raise UserError(f"{source} has no CDR record: is it Asterisk's Master.csv (e.g. /var/log/asterisk/cdr-csv/)?")
     return MasterCsv(dials, sessions)
 
 
-def _time(text: str, zone: ZoneInfo) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=zone) if text else None
+def _is_header(row: list[str]) -> bool:
+    return {name.strip().lower() for name in row} <= COLUMNS
+
+
+def _header(row: list[str]) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in row)
+    if "uniqueid" not in names:
+        raise _NoUniqueid
+    missing = [name for name in _NEEDED if name not in names]
+    if missing or len(set(names)) < len(names):
+        raise _NotCdr(f"a header without {', '.join(missing)}" if missing else "a header naming a column twice")
+    return names
+
+
+@functools.cache
+def _where(names: tuple[str, ...]) -> dict[str, int]:
+    """Each column's index in records of these columns (a file has one or a few layouts: computed once each)."""
+    return {name: index for index, name in enumerate(names)}
+
+
+def _checked(row: list[str], header: tuple[str, ...] | None) -> dict[str, int]:
+    """Where the record's columns are, once it is checked to be as cdr_csv writes them (dates are checked
+    for their form here, and as dates where they are read: in Dial records)."""
+    if header is not None and len(row) != len(header):
+        raise _NotCdr(f"{len(row)} columns, where its header names {len(header)}")
+    at = _where(header or _layout(row))
+    if "uniqueid" not in at:
+        raise _NoUniqueid
+    if _UNIQUEID.fullmatch(uniqueid := row[at["uniqueid"]]) is None:
+        raise _NotCdr(f"uniqueid {uniqueid!r} is not an Asterisk uniqueid like 1795467901.289")
+    if (disposition := row[at["disposition"]]) not in DISPOSITIONS:
+        raise _NotCdr(f"disposition {disposition!r} is not one of {', '.join(DISPOSITIONS)}")
+    for name in ("duration", "billsec"):
+        if name in at and not ((seconds := row[at[name]]).isascii() and seconds.isdigit()):
+            raise _NotCdr(f"{name} {seconds!r} is not a whole number of seconds")
+    for name in ("start", "answer", "end"):
+        if (text := row[at[name]]) and _DATE.fullmatch(text) is None:
+            raise _NotCdr(_not_a_date(name, text))
+    if not row[at["start"]]:
+        raise _NotCdr("start is empty")
+    return at
+
+
+_BY_LENGTH = {length: [layout for layout in LAYOUTS if len(layout) == length] for length in map(len, LAYOUTS)}
+
+
+def _layout(row: list[str]) -> tuple[str, ...]:
+    forms = _BY_LENGTH.get(len(row))
+    if forms is None:
+        raise _NotCdr(f"{len(row)} columns, where cdr_csv writes {min(_BY_LENGTH)} to {max(_BY_LENGTH)}")
+    if len(forms) > 1:  # 17 or 20 columns: uniqueid or userfield follows the 16; a uniqueid looks like one
+        has_uniqueid = _UNIQUEID.fullmatch(row[len(BASE_COLUMNS)]) is not None
+        return next(layout for layout in forms if ("uniqueid" in layout) == has_uniqueid)
+    return forms[0]
+
+
+def _not_a_date(name: str, text: str) -> str:
+    return f"{name} {text!r} is not a date and time like 2026-11-23 21:05:01"
+
+
+def _moment(row: list[str], at: dict[str, int], name: str) -> datetime | None:
+    text = row[at[name]]
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:  # the right form, but no such day or time (2026-13-45)
+        raise _NotCdr(_not_a_date(name, text)) from None
+
+
+def _dial(row: list[str], at: dict[str, int]) -> Dial:
+    return Dial(
+        row[at["src"]],
+        _moment(row, at, "start"),
+        _moment(row, at, "answer"),
+        _moment(row, at, "end"),
+        int(row[at["billsec"]]),
+        row[at["disposition"]],
+        row[at["linkedid"]] if "linkedid" in at else "",
+    )
+
+
+def _zoned(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=zone)

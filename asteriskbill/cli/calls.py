@@ -1,19 +1,26 @@
-"""`asteriskbill calls ...`: the calls up now, and simulated calls."""
+"""`asteriskbill calls ...`: the calls up now, simulated calls, and freeing what is stuck."""
 
 from __future__ import annotations
 
 import click
 
-from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, pass_app, stamp
+from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, money, pass_app, stamp
+from asteriskbill.cli.options import Whole
 from asteriskbill.money import format_amount
 from asteriskbill.services import cdrs as service
+from asteriskbill.services import reservations
 from asteriskbill.services import simulate as simulation
 from asteriskbill.store.types import utcnow
+
+FLAGGED_LIMIT = 100
+reason_option = click.option(
+    "--reason", required=True, help="Why: kept with the call and in the audit log (e.g. 'no ARI: never up')."
+)
 
 
 @click.group()
 def calls() -> None:
-    """Calls: the ones up now, and simulated calls through the running FastAGI server."""
+    """Calls: the ones up now, simulated calls through the running FastAGI server, and stuck or flagged ones."""
 
 
 @calls.command()
@@ -54,8 +61,108 @@ def active(app: App, as_json: bool) -> None:
         return
     echo_table(
         [{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found, strict=True)],
-        ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved"],
+        ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved", "session"],
     )
+
+
+@calls.command()
+@click.argument("session")
+@reason_option
+@json_option
+@pass_app
+def release(app: App, session: str, reason: str, as_json: bool) -> None:
+    """Give back the credit held by call SESSION (from `calls active`) when it will never be settled: no
+    Asterisk event will end it (no ARI connection, a simulated call without --talk). Nothing is charged and
+    the ledger is untouched; the reason is kept with the call and in the audit log. A released call is not
+    charged if its end is seen later: release only a call you know is not up.
+
+    Example:
+
+        asteriskbill calls release 3f2c8a4e-1b7d-4c55-9e0a-6d1f2b3c4d5e --reason "no ARI: the call was never up"
+    """
+    done = reservations.release(app.engine, app.operator, session, reason)
+    if as_json:
+        echo_json(
+            {
+                "session": done.session,
+                "account": done.account,
+                "held": format_amount(done.held),
+                "currency": done.currency,
+                "reason": done.reason,
+            }
+        )
+        return
+    click.echo(f"released call {done.session} of {done.account}: {money(done.held, done.currency)} no longer held")
+
+
+@calls.command()
+@click.option(
+    "--limit", type=Whole(min=0), default=FLAGGED_LIMIT, show_default=True, help="At most this many (0: all)."
+)
+@json_option
+@pass_app
+def flagged(app: App, limit: int, as_json: bool) -> None:
+    """List the calls recovery flagged, newest first, with why and when: overdue calls that `serve` or
+    `cdr reconcile` could not settle. Their credit was given back and nothing was charged; a record of
+    one in a later `cdr reconcile` still settles it. Check each by hand, then `calls clear` it.
+
+    Example:
+
+        asteriskbill calls flagged --json
+    """
+    found = reservations.flagged(app.engine, limit or None)
+    rows = [
+        {
+            "session": c.session,
+            "account": c.account,
+            "callerid": c.callerid,
+            "number": c.number,
+            "destination": c.destination,
+            "authorized_at": stamp(c.authorized_at),
+            "flagged_at": stamp(c.flagged_at),
+            "held": format_amount(c.held),
+            "currency": c.currency,
+            "reason": c.reason,
+            "uniqueid": c.uniqueid,
+        }
+        for c in found.calls
+    ]
+    short = f"{len(rows)} of {found.total} flagged calls; --limit 0 shows all" if len(rows) < found.total else ""
+    if as_json:
+        echo_json(rows)
+        if short:  # the JSON stays a list of calls, as `cdr list --json` stays a list of CDRs
+            click.echo(short, err=True)
+        return
+    echo_table(
+        [
+            {
+                **row,
+                "flagged_at": local_stamp(c.flagged_at, app.zone),
+                "authorized_at": local_stamp(c.authorized_at, app.zone),
+                "held": money(c.held, c.currency),
+            }
+            for row, c in zip(rows, found.calls, strict=True)
+        ],
+        ["flagged_at", "account", "number", "destination", "authorized_at", "held", "session", "reason"],
+    )
+    if short:
+        click.echo(short)
+
+
+@calls.command()
+@click.argument("session")
+@reason_option
+@pass_app
+def clear(app: App, session: str, reason: str) -> None:
+    """Clear the flag of call SESSION once you have handled it (from `calls flagged`): it leaves that list,
+    and no later `cdr reconcile` charges it. Audited with the reason.
+
+    Example:
+
+        asteriskbill calls clear 3f2c8a4e-1b7d-4c55-9e0a-6d1f2b3c4d5e --reason "not in Asterisk's CDR: never connected"
+    """
+    reservations.clear(app.engine, app.operator, session, reason)
+    click.echo(f"cleared the flag of call {session}")
 
 
 @calls.command()
@@ -65,9 +172,9 @@ def active(app: App, as_json: bool) -> None:
 @click.option("--accountcode", default="", help="The channel's Asterisk accountcode (ext application).")
 @click.option("--callerid", default="5551000", show_default=True, help="The caller's number.")
 @click.option("--dial", required=True, help="The number dialled.")
-@click.option("--talk", type=click.IntRange(min=0), help="Then settle the call as answered for SECONDS.")
+@click.option("--talk", type=Whole(min=0), help="Then settle the call as answered for SECONDS.")
 @click.option("--host", help="FastAGI host [default: the fastagi_host setting].")
-@click.option("--port", type=click.IntRange(1, 65535), help="FastAGI port [default: the fastagi_port setting].")
+@click.option("--port", type=Whole(1, 65535), help="FastAGI port [default: the fastagi_port setting].")
 @json_option
 @pass_app
 def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, host, port, as_json) -> None:

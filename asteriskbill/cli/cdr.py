@@ -1,4 +1,4 @@
-"""`asteriskbill cdr ...`: list, export and total the call records; back the database up; purge old CDRs."""
+"""`asteriskbill cdr ...`: list, export and total the call records (their upkeep: cdr_upkeep.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,26 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from asteriskbill.billing.periods import bound, parse_age
+from asteriskbill.billing.periods import bound
 from asteriskbill.billing.settle import OUTCOMES
-from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, output_option, pass_app, stamp
-from asteriskbill.cli.options import MOMENT
+from asteriskbill.cli import cdr_upkeep
+from asteriskbill.cli.common import (
+    App,
+    echo_json,
+    echo_table,
+    json_option,
+    local_stamp,
+    money,
+    output_option,
+    pass_app,
+    stamp,
+)
+from asteriskbill.cli.options import MOMENT, Whole
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
 from asteriskbill.services import cdrs as service
-from asteriskbill.services import recovery, sheets, upkeep
+from asteriskbill.services import sheets
+from asteriskbill.services.sheet_cells import Kind
 
 LIST_LIMIT = 100
 NO_RATE = (
@@ -62,6 +74,11 @@ COLUMNS = (
     "currency",
     "source",
 )
+TYPES = {
+    **dict.fromkeys(("started_at", "answered_at", "ended_at"), Kind.MOMENT),
+    **dict.fromkeys(("billable_ms", "billed_seconds"), Kind.INTEGER),
+    **dict.fromkeys(("cost", "buy_cost", "margin"), Kind.AMOUNT),
+}  # the other columns are text (sheet_cells)
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
 
@@ -180,9 +197,7 @@ def cdr() -> None:
 
 @cdr.command(name="list")
 @filter_options
-@click.option(
-    "--limit", type=click.IntRange(min=0), default=LIST_LIMIT, show_default=True, help="At most this many (0: all)."
-)
+@click.option("--limit", type=Whole(min=0), default=LIST_LIMIT, show_default=True, help="At most this many (0: all).")
 @json_option
 @pass_app
 def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None:
@@ -192,12 +207,23 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
 
         asteriskbill cdr list --since 2026-12-01 --account acme --outcome ANSWER --json
     """
-    found = service.list_cdrs(app.engine, _filters(app, since, until, limit or None, **given))
+    found, matching = service.page(app.engine, _filters(app, since, until, limit or None, **given))
+    short = f"{len(found)} of {matching} CDRs; --limit 0 shows all" if len(found) < matching else ""
     if as_json:
         echo_json([cdr_dict(c) for c in found])
+        if short:  # the JSON stays a list of CDRs for the scripts that read it
+            click.echo(short, err=True)
         return
     echo_table(
-        [{**cdr_dict(c), "cost": money(c.cost, c.currency), "margin": _margin_text(c)} for c in found],
+        [
+            {
+                **cdr_dict(c),
+                "started_at": local_stamp(c.started_at, app.zone),
+                "cost": money(c.cost, c.currency),
+                "margin": _margin_text(c),
+            }
+            for c in found
+        ],
         [
             "started_at",
             "account",
@@ -213,6 +239,8 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
     )
     if any(c.buy_currency for c in found):
         click.echo(NO_RATE)
+    if short:
+        click.echo(short)
 
 
 def _margin_text(c: service.CdrView) -> str:
@@ -232,7 +260,7 @@ def _with_progress(rows: Iterable[service.CdrView], total: int) -> Iterator[list
 
 @cdr.command()
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many [default: all].")
+@click.option("--limit", type=Whole(min=1), help="At most this many [default: all].")
 @output_option(".csv", ".xlsx")
 @pass_app
 def export(app: App, /, since, until, limit: int | None, output: str | None, **given) -> None:
@@ -251,9 +279,9 @@ def export(app: App, /, since, until, limit: int | None, output: str | None, **g
             )
         rows = _with_progress(found, total)
         if output:
-            count = sheets.write_file(output, COLUMNS, rows, sheet="cdrs")
+            count = sheets.write_file(output, COLUMNS, rows, TYPES, sheet="cdrs")
         else:
-            count = sheets.write_csv(sys.stdout, COLUMNS, rows)
+            count = sheets.write_csv(sys.stdout, COLUMNS, rows, TYPES)
     if output:
         click.echo(f"{count} CDRs written to {output}")
 
@@ -345,7 +373,10 @@ def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
         )
         return
     echo_table(
-        [{**cdr_dict(c), "cost": money(c.cost, c.currency)} for c in report.cdrs],
+        [
+            {**cdr_dict(c), "started_at": local_stamp(c.started_at, app.zone), "cost": money(c.cost, c.currency)}
+            for c in report.cdrs
+        ],
         ["started_at", "number", "destination", "outcome", "billed_seconds", "cost"],
     )
     total = totals_dict(report.total)
@@ -356,92 +387,7 @@ def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
     )
 
 
-@cdr.command()
-@click.argument("dest", type=click.Path())
-@json_option
-@pass_app
-def backup(app: App, dest: str, as_json: bool) -> None:
-    """Copy the SQLite database to DEST while the engine runs (a consistent snapshot, checked).
-
-    DEST is a file, or a folder to write asteriskbill-<UTC time>.db in. On PostgreSQL use pg_dump.
-
-    Example:
-
-        asteriskbill cdr backup /var/backups/asteriskbill/
-    """
-    done = upkeep.backup(app.engine, dest)
-    if as_json:
-        echo_json({"path": str(done.path), "bytes": done.size, "cdrs": done.cdrs})
-        return
-    click.echo(f"backup written to {done.path}: {done.size:,} bytes, {done.cdrs} CDRs, integrity ok")
-
-
-def _age(ctx, param, value: str | None):
-    try:
-        if value is None:
-            return parse_age(ctx.find_object(App).settings.cdr_retention)
-        return parse_age(value)
-    except UserError as exc:
-        raise click.BadParameter(str(exc) + ("" if value else " (the cdr_retention setting)")) from None
-
-
-@cdr.command()
-@click.option(
-    "--older-than",
-    metavar="AGE",
-    callback=_age,
-    help="6months, 180days, 2weeks, 1year ... [default: the cdr_retention setting].",
-)
-@click.option("--yes", is_flag=True, help="Delete them [default: only say how many would go].")
-@json_option
-@pass_app
-def purge(app: App, older_than, yes: bool, as_json: bool) -> None:
-    """Delete CDRs that started longer ago than AGE (and settled or released reservations closed
-    by then). Without --yes it only counts. Reservations of calls still open are never deleted.
-
-    Example:
-
-        asteriskbill cdr purge --older-than 6months --yes
-    """
-    done = upkeep.purge(app.engine, app.operator, older_than, apply=yes)
-    if as_json:
-        echo_json(
-            {
-                "cutoff": stamp(done.cutoff),
-                "cdrs": done.cdrs,
-                "reservations": done.reservations,
-                "deleted": done.deleted,
-            }
-        )
-        return
-    what = f"{done.cdrs} CDRs started before {stamp(done.cutoff)} and {done.reservations} closed reservations"
-    click.echo(f"deleted {what}" if done.deleted else f"would delete {what}; run again with --yes to delete them")
-
-
-@cdr.command()
-@click.argument("master_csv", metavar="MASTER.CSV", type=click.Path(dir_okay=False))
-@json_option
-@pass_app
-def reconcile(app: App, master_csv: str, as_json: bool) -> None:
-    """Settle calls the listener missed from Asterisk's own CDR file, or flag them for you.
-
-    Reservations older than their maximum duration (plus time to ring) are matched to the file by
-    BILL_SESSION or the caller channel's uniqueid: found, they are billed from its billsec; not found,
-    their credit is released and they are flagged. Nothing is ever charged twice.
-
-    Example:
-
-        asteriskbill cdr reconcile /var/log/asterisk/cdr-csv/Master.csv
-    """
-    done = recovery.reconcile_file(app.engine, master_csv, ZoneInfo(app.settings.timezone))
-    if as_json:
-        echo_json({"settled": done.settled, "flagged": done.flagged})
-        return
-    click.echo(f"settled {len(done.settled)}, flagged {len(done.flagged)}")
-    for session in done.settled:
-        click.echo(f"  settled  {session}")
-    for session in done.flagged:
-        click.echo(f"  flagged  {session} (no record in {master_csv}: check the call by hand)")
-
+for _command in cdr_upkeep.COMMANDS:  # backup, purge, reconcile: the database's upkeep
+    cdr.add_command(_command)
 
 COMMANDS = [cdr]

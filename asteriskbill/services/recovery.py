@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select, update
 
 from asteriskbill.billing.master_csv import MasterCsv, read
 from asteriskbill.errors import UserError
+from asteriskbill.services import audit
 from asteriskbill.services.calls import FLAGGED, OPEN
 from asteriskbill.services.settlement import settle
 from asteriskbill.store.models import Reservation
@@ -24,6 +25,10 @@ from asteriskbill.store.types import utcnow
 
 RING_ALLOWANCE = timedelta(minutes=5)  # Dial may ring before the limit starts counting
 UTC_ZONE = ZoneInfo("UTC")
+GONE = (
+    "overdue, not up on any Asterisk server that answers, and not settled: "
+    "check Asterisk's CDR (asteriskbill cdr reconcile)"
+)
 
 
 @dataclass
@@ -53,8 +58,9 @@ def expire(
     master: MasterCsv | None = None,
     zone: ZoneInfo = UTC_ZONE,
     now: datetime | None = None,
+    why: str = GONE,
 ) -> Recovered:
-    """Settle (from ``master``) or release and flag every overdue reservation whose channel is gone."""
+    """Settle (from ``master``) or release and flag (saying ``why``) every overdue reservation whose channel is gone."""
     now = now or utcnow()
     done = Recovered()
     statuses = (OPEN, FLAGGED) if master is not None else (OPEN,)
@@ -65,31 +71,32 @@ def expire(
         if result is not None and settle(engine, result) is not None:
             done.settled.append(row.session)
         elif row.status == OPEN:
-            _flag(engine, row.session)
+            _flag(engine, row.session, why)
             done.flagged.append(row.session)
     return done
 
 
-def _flag(engine: Engine, session: str) -> None:
+def _flag(engine: Engine, session: str, why: str) -> None:
+    """Give the credit back and flag the call for the operator (`calls flagged`), with why; closed_at says when."""
     with engine.begin() as conn:
         conn.execute(
             update(Reservation)
             .where(Reservation.session == session, Reservation.status == OPEN)
-            .values(
-                status=FLAGGED,
-                closed_at=utcnow(),
-                note="call gone and not settled: check Asterisk's CDR (asteriskbill cdr reconcile)",
-            )
+            .values(status=FLAGGED, closed_at=utcnow(), note=why[:200])
         )
 
 
-def reconcile_file(engine: Engine, path: str, zone: ZoneInfo, grace_seconds: int = 5) -> Recovered:
+def reconcile_file(engine: Engine, operator: str, path: str, zone: ZoneInfo, grace_seconds: int = 5) -> Recovered:
     """`cdr reconcile Master.csv`: settle overdue and flagged reservations from Asterisk's CDR file.
 
-    Its times are the Asterisk server's local time, read in ``zone`` (the timezone setting)."""
+    The whole file is read and checked first (billing/master_csv.py): one that is not a Master.csv is
+    refused before anything changes. Its times are read in ``zone``: the Asterisk server's local time
+    zone, or UTC when cdr_csv writes them so (usegmtime=yes)."""
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-            master = read(handle)
+            master = read(handle, path)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    return expire(engine, None, grace_seconds, master, zone)
+    with engine.begin() as conn:  # before the first change: what it settles or flags is then on record
+        audit.record(conn, operator, "cdr.reconcile", path, {"zone": str(zone)})
+    return expire(engine, None, grace_seconds, master, zone, why=f"overdue and not in {path}: check the call by hand")

@@ -12,17 +12,17 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import openpyxl
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from asteriskbill.cli import cdr as cdr_cli
 from asteriskbill.money import parse_amount as m
-from asteriskbill.services import cdrs, upkeep
+from asteriskbill.services import cdrs, ledger, upkeep
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine
 from asteriskbill.store.models import Account, AuditEntry, Cdr, Reservation, Server
 from asteriskbill.store.types import utcnow
+from tests.helpers.sheets import as_xlsx, xlsx_cells
 from tests.helpers.waiting import wait_for
 
 NOW = utcnow()
@@ -271,8 +271,7 @@ def test_export_csv_and_xlsx_equal_list(seed, cli, tmp_path, args):
     assert f"{len(expected)} CDRs written to" in result.stdout and "exporting CDRs" in result.stderr
     assert list(csv.DictReader((tmp_path / "cdrs.csv").open(newline=""))) == expected
     cli("cdr", "export", *args, "-o", tmp_path / "cdrs.xlsx")
-    header, *rows = [[cell.value for cell in row] for row in openpyxl.load_workbook(tmp_path / "cdrs.xlsx").active.rows]
-    assert [dict(zip(header, ["" if v is None else v for v in row], strict=True)) for row in rows] == expected
+    assert xlsx_cells(tmp_path / "cdrs.xlsx") == as_xlsx((tmp_path / "cdrs.csv").read_text(), cdr_cli.TYPES)
     piped = cli("cdr", "export", *args).stdout
     assert list(csv.DictReader(piped.splitlines())) == expected
 
@@ -507,7 +506,7 @@ def test_backup_refuses_postgresql_and_bad_destinations(seed, cli, db_url, tmp_p
 
 
 def test_backup_while_the_engine_writes_is_consistent(sqlite_url, tmp_path):
-    """A writer adds a CDR and counts it in an account's balance, in one transaction, all through the
+    """A writer adds a CDR and counts it in an account's balance (a ledger entry), in one transaction, all through the
     backup: the copy must be whole, hold every committed pair and no half of one."""
     engine = make_engine(Settings(db=sqlite_url))
     with engine.begin() as conn:
@@ -526,7 +525,7 @@ def test_backup_while_the_engine_writes_is_consistent(sqlite_url, tmp_path):
             while not stop.is_set():
                 with engine.begin() as conn:
                     add_cdr(conn, f"w{written[0]}", 1, "local", "ANSWER", NOW, 1, "0.01", None, "1555", "x", "pbx1")
-                    conn.execute(update(Account).where(Account.id == 1).values(balance=Account.balance + 1))
+                    ledger.post(conn, 1, "recharge", 1, operator="writer")
                 written[0] += 1
         except Exception as exc:  # reported by the assertion below
             errors.append(exc)

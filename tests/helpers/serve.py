@@ -6,11 +6,14 @@ import asyncio
 import os
 import re
 import socket
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers.fake_ari import FakeAri
-from tests.helpers.waiting import until
+from tests.helpers.waiting import until, wait_for
 
 READY = re.compile(r"serving FastAGI on (\S+):(\d+)")
 
@@ -48,3 +51,29 @@ async def start_serve(db: str, ari: FakeAri, log: Path, **settings: str) -> tupl
     found = READY.search(log.read_text())
     assert found is not None
     return process, int(found.group(2))
+
+
+@contextmanager
+def serving(db: str, log: Path) -> Iterator[int]:
+    """`serve` following no Asterisk (no ARI: no call settles by itself), for synchronous tests: its FastAGI
+    port once it listens, its stderr in ``log``; stopped with SIGTERM at the end, which must end it cleanly."""
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0"],
+            env={name: value for name, value in os.environ.items() if not name.startswith("ASTERISKBILL_ARI")},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+    def listening() -> re.Match[str] | None:
+        assert process.poll() is None, f"serve exited: {log.read_text()}"
+        return READY.search(log.read_text())
+
+    try:
+        wait_for(listening, "serve to listen", interval=0.05)
+        found = listening()
+        assert found is not None
+        yield int(found.group(2))
+    finally:
+        process.terminate()
+    assert process.wait(timeout=30) == 0, log.read_text()

@@ -45,7 +45,7 @@ def state(engine):
 
 def test_settled_from_master_csv_or_flagged_and_never_twice(cli, engine, world):
     answered, busy, unknown = (authorize(engine, world, u) for u in (ANSWERED, BUSY, UNKNOWN))
-    master = master_csv.read(MASTER)
+    master = master_csv.read(MASTER, "Master.csv")
     assert recovery.expire(engine, None, 5, master, now=utcnow()).settled == []  # nothing overdue yet
     done = recovery.expire(engine, None, 5, master, now=LATER)
     assert (sorted(done.settled), done.flagged) == (sorted([answered, busy]), [unknown])
@@ -62,13 +62,13 @@ def test_settled_from_master_csv_or_flagged_and_never_twice(cli, engine, world):
 def test_a_flagged_call_is_settled_when_its_record_shows_up(engine, world):
     session = authorize(engine, world, ANSWERED)
     assert recovery.expire(engine, None, 5, None, now=LATER).flagged == [session]
-    assert recovery.expire(engine, None, 5, master_csv.read(MASTER), now=LATER).settled == [session]
+    assert recovery.expire(engine, None, 5, master_csv.read(MASTER, "Master.csv"), now=LATER).settled == [session]
     assert state(engine)[0] == {session: "settled"}
 
 
 def test_a_call_still_up_is_left_alone(engine, world):
     session = authorize(engine, world, ANSWERED)
-    done = recovery.expire(engine, {ANSWERED}, 5, master_csv.read(MASTER), now=LATER)
+    done = recovery.expire(engine, {ANSWERED}, 5, master_csv.read(MASTER, "Master.csv"), now=LATER)
     assert (done.settled, done.flagged) == ([], [])
     assert state(engine)[0] == {session: "open"}
 

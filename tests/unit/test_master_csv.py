@@ -1,0 +1,142 @@
+"""Asterisk's Master.csv is recognised in every form cdr_csv writes, and anything else is refused by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from asteriskbill.billing import master_csv
+from asteriskbill.errors import UserError
+from tests.helpers import ASTERISK
+from tests.helpers.captures import expected
+
+UTC = ZoneInfo("UTC")
+# the real capture: loguniqueid, loguserfield and newcdrcolumns on (21 columns)
+CAPTURE = (ASTERISK / "ari" / "prepaid-cdr.txt").read_text().splitlines()
+REAL = list(csv.reader(line for line in CAPTURE if line.startswith('"')))
+BASE, UNIQUEID, USERFIELD, NEW = slice(0, 16), slice(16, 17), slice(17, 18), slice(18, 21)
+NAMES = [
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
+    "peeraccount",
+    "linkedid",
+    "sequence",
+]
+
+
+def layout(row: list[str], *, uniqueid: bool, userfield: bool, new: bool) -> list[str]:
+    """A real record as cdr_csv writes it with those options of cdr.conf's [csv] on or off."""
+    return (
+        row[BASE]
+        + (row[UNIQUEID] if uniqueid else [])
+        + (row[USERFIELD] if userfield else [])
+        + (row[NEW] if new else [])
+    )
+
+
+def text(rows: list[list[str]]) -> list[str]:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().splitlines(keepends=True)
+
+
+def results(lines: list[str]) -> dict[str, tuple]:
+    master = master_csv.read(lines, "Master.csv")
+    return {
+        call: (r.outcome, r.billable_ms, r.uniqueid, r.started_at, r.answered_at, r.ended_at)
+        for call, e in expected().items()
+        if (r := master.result(e.session, e.uniqueid, UTC)) is not None
+    }
+
+
+def test_the_real_capture_gives_every_call():
+    found = results(text(REAL))
+    assert {call: found[call][:2] for call in found} == {
+        "2001": ("ANSWER", 3000),  # billsec: Asterisk truncates 3506 ms
+        "2002": ("ANSWER", 5000),
+        "2003": ("BUSY", 0),
+        "2004": ("NOANSWER", 0),
+        "2005": ("CONGESTION", 0),
+        "2006": ("NOANSWER", 0),
+        "2007": ("ANSWER", 2000),
+        "2008": ("ANSWER", 2000),
+    }
+    assert master_csv.read(text(REAL), "Master.csv").result(expected()["2001"].session, "", UTC).linkedid == (
+        expected()["2001"].linkedid
+    )
+
+
+@pytest.mark.parametrize("userfield", [False, True])
+@pytest.mark.parametrize("new", [False, True])
+def test_every_form_with_uniqueid_gives_the_same_calls(userfield, new):
+    rows = [layout(row, uniqueid=True, userfield=userfield, new=new) for row in REAL]
+    assert len(rows[0]) == 17 + userfield + 3 * new
+    assert results(text(rows)) == results(text(REAL))
+
+
+def test_a_header_line_names_the_columns():
+    rows = [layout(row, uniqueid=True, userfield=False, new=True) for row in REAL]
+    header = [n for n in NAMES if n != "userfield"]
+    assert results(text([header, *rows])) == results(text(REAL))
+
+
+def test_utc_times_are_read_in_the_zone_given():
+    session = expected()["2001"].session
+    sofia = master_csv.read(text(REAL), "Master.csv").result(session, "", ZoneInfo("Europe/Sofia"))
+    assert sofia is not None and sofia.started_at is not None
+    assert sofia.started_at.astimezone(UTC).isoformat() == "2026-11-23T19:05:01+00:00"
+
+
+@pytest.mark.parametrize("userfield", [False, True])
+@pytest.mark.parametrize("new", [False, True])
+def test_without_uniqueid_the_calls_cannot_be_matched(userfield, new):
+    rows = [layout(row, uniqueid=False, userfield=userfield, new=new) for row in REAL]
+    with pytest.raises(UserError, match=r"Master\.csv line 1 has no uniqueid column: set loguniqueid=yes"):
+        master_csv.read(text(rows), "Master.csv")
+
+
+def bad(rows: list[list[str]], line: int, why: str) -> None:
+    with pytest.raises(UserError) as raised:
+        master_csv.read(text(rows), "x.csv")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"x.csv line {line} does not look like Asterisk's Master.csv (cdr_csv): "), message
+    assert why in message, message
+
+
+def test_garbage_is_refused_naming_the_line():
+    bad([["hello", "world"]], 1, "2 columns, where cdr_csv writes 16 to 21")
+    bad([["prefix", "destination", "price"], ["44", "UK", "0.60"]], 1, "3 columns")
+    wrong = list(REAL[1])
+    wrong[14] = "MAYBE"
+    bad([REAL[0], REAL[2], wrong], 3, "disposition 'MAYBE' is not one of ANSWERED, NO ANSWER, BUSY, FAILED")
+    wrong = list(REAL[1])
+    wrong[9] = "2026-13-45 10:00:00"
+    bad([REAL[0], wrong], 2, "start '2026-13-45 10:00:00' is not a date and time like 2026-11-23 21:05:01")
+    wrong = list(REAL[1])
+    wrong[13] = "3.5"
+    bad([wrong], 1, "billsec '3.5' is not a whole number of seconds")
+
+
+def test_an_empty_file_is_refused():
+    with pytest.raises(UserError, match=r"x\.csv has no CDR record"):
+        master_csv.read(["\n", "\n"], "x.csv")
