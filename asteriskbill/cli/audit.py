@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo
 
 import click
 
-from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app, stamp
+from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, pass_app, stamp
 from asteriskbill.cli.options import DATETIME
 from asteriskbill.services import audit as service
 
@@ -29,18 +28,26 @@ def list_(app: App, since, as_json: bool) -> None:
         asteriskbill audit list --since 2026-12-01 --json
     """
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=ZoneInfo(app.settings.timezone))
-    rows = [
-        {"at": stamp(e.at), "operator": e.operator, "action": e.action, "subject": e.subject, "detail": e.detail}
-        for e in service.entries(app.engine, since)
-    ]
+        since = since.replace(tzinfo=app.zone)
+    found = service.entries(app.engine, since)
     if as_json:
-        echo_json(rows)
+        echo_json([{"at": stamp(e.at), **_who_what(e), "detail": e.detail} for e in found])
         return
     echo_table(
-        [{**row, "detail": "" if row["detail"] is None else json.dumps(row["detail"], sort_keys=True)} for row in rows],
+        [
+            {
+                "at": local_stamp(e.at, app.zone),  # people read the time zone they set; --json keeps UTC
+                **_who_what(e),
+                "detail": "" if e.detail is None else json.dumps(e.detail, sort_keys=True),
+            }
+            for e in found
+        ],
         ["at", "operator", "action", "subject", "detail"],
     )
+
+
+def _who_what(e: service.Audit) -> dict:
+    return {"operator": e.operator, "action": e.action, "subject": e.subject}
 
 
 COMMANDS = [audit]

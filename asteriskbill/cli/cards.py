@@ -7,28 +7,34 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from asteriskbill.billing.cards import ACTIVATIONS, NOW, STATUSES
+from asteriskbill.cli import card_access
 from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS, echo_entries, echo_recharged, entry_dict, recharge_options
 from asteriskbill.cli.batches import validity_text
+from asteriskbill.cli.card_access import pin_text
 from asteriskbill.cli.common import (
     App,
     echo_fields,
     echo_json,
     echo_table,
     json_option,
+    local_stamp,
     money,
     output_option,
     pass_app,
     stamp,
 )
-from asteriskbill.cli.options import AMOUNT, DATE
+from asteriskbill.cli.options import AMOUNT, DATE, Whole
 from asteriskbill.money import format_amount
 from asteriskbill.services import card_batches, sheets
 from asteriskbill.services import cards as service
+from asteriskbill.services.ledger import limits
 from asteriskbill.services.secret import installation_secret
+from asteriskbill.services.sheet_cells import Kind
 
 PIN_COLUMNS = ("number", "pin", "value", "currency", "batch", "validity")
 EXPORT_COLUMNS = (
@@ -46,6 +52,13 @@ EXPORT_COLUMNS = (
     "first_used_at",
     "last_used_at",
 )
+# the columns that are numbers and moments (sheet_cells): the rest is text
+PIN_TYPES = {"value": Kind.AMOUNT}
+EXPORT_TYPES = {
+    "balance": Kind.AMOUNT,
+    "valid_days": Kind.INTEGER,
+    **dict.fromkeys(("created_at", "activated_at", "expires_at", "first_used_at", "last_used_at"), Kind.MOMENT),
+}
 NUMBERS = click.argument("numbers", nargs=-1, required=True, metavar="NUMBER...")
 
 
@@ -66,6 +79,21 @@ def card_dict(card: service.CardView) -> dict:
         "expires_at": stamp(card.expires_at),
         "first_used_at": stamp(card.first_used_at),
         "last_used_at": stamp(card.last_used_at),
+        "pin_failures": card.pin_failures,
+        "pin_locked_until": stamp(card.pin_locked_until if card.pin_locked else None),
+    }
+
+
+DATES = ("created_at", "activated_at", "expires_at", "first_used_at", "last_used_at")
+
+
+def card_text(card: service.CardView, zone: ZoneInfo) -> dict:
+    """``card_dict`` for people: the balance with its currency, times in ``zone``, and the PIN's state."""
+    return {
+        **card_dict(card),
+        "balance": money(card.balance, card.currency),
+        **{key: local_stamp(getattr(card, key), zone) for key in DATES},
+        "pin": pin_text(card, zone),
     }
 
 
@@ -97,13 +125,13 @@ def _pin_writer(path: Path) -> Callable[[card_batches.BatchView, list[card_batch
     """What writes the PINs to ``path`` (readable by its owner only) once the cards exist, before they commit."""
 
     def deliver(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> None:
-        sheets.write_file(path, PIN_COLUMNS, _pin_rows(batch, new_cards), sheet="cards", private=True)
+        sheets.write_file(path, PIN_COLUMNS, _pin_rows(batch, new_cards), PIN_TYPES, sheet="cards")
 
     return deliver
 
 
 @cards.command()
-@click.option("--count", type=click.IntRange(min=1), required=True, help="How many cards.")
+@click.option("--count", type=Whole(min=1), required=True, help="How many cards.")
 @click.option("--value", type=AMOUNT, required=True, help="Face value of each card.")
 @click.option("--tariff", required=True, help="The tariff the cards call with.")
 @click.option("--currency", help="Three letters [default: the tariff's; must be the tariff's].")
@@ -114,15 +142,13 @@ def _pin_writer(path: Path) -> Callable[[card_batches.BatchView, list[card_batch
     show_default=True,
     help="now: active at once; first-use: on its first call; manual: by `cards activate`.",
 )
-@click.option("--valid-days", type=click.IntRange(min=1), help="Valid this many days from activation.")
+@click.option("--valid-days", type=Whole(min=1), help="Valid this many days from activation.")
 @click.option("--expires", type=DATE, help="Valid until the end of this day (the tariff's time zone).")
 @click.option(
-    "--number-digits", type=int, default=12, show_default=True, help="Digits of a number, check digit included."
+    "--number-digits", type=Whole(), default=12, show_default=True, help="Digits of a number, check digit included."
 )
-@click.option("--pin-digits", type=int, default=6, show_default=True, help="Digits of a PIN.")
-@click.option(
-    "--max-calls", type=click.IntRange(min=1), default=1, show_default=True, help="Simultaneous calls per card."
-)
+@click.option("--pin-digits", type=Whole(), default=6, show_default=True, help="Digits of a PIN.")
+@click.option("--max-calls", type=Whole(min=1), default=1, show_default=True, help="Simultaneous calls per card.")
 @click.option("--batch-name", metavar="NAME", help="Name of the batch [default: batch-<id>].")
 @output_option(".csv", ".xlsx")
 @pass_app
@@ -179,6 +205,7 @@ def generate(
                 secret,
                 app.operator,
                 spec,
+                limits=limits(app.settings),
                 deliver=_pin_writer(partial) if partial else None,
                 progress=_progress(stack, count, "generating cards"),
             )
@@ -189,7 +216,7 @@ def generate(
     if partial and target:
         os.replace(partial, target)
     else:
-        sheets.write_csv(sys.stdout, PIN_COLUMNS, _pin_rows(batch, new_cards))
+        sheets.write_csv(sys.stdout, PIN_COLUMNS, _pin_rows(batch, new_cards), PIN_TYPES)
     click.echo(
         f"batch {batch.name}: {batch.count} cards of {money(batch.face_value, batch.currency)}, tariff "
         f"{batch.tariff}, activation {batch.activation}, {validity_text(batch.valid_days, batch.expires_at)}"
@@ -202,31 +229,26 @@ def generate(
 @click.argument("number")
 @recharge_options
 @pass_app
-def recharge(app: App, number: str, amount: int, order: str | None, note: str | None) -> None:
-    """Add AMOUNT to the card's balance.
+def recharge(
+    app: App, number: str, amount: int, order: str | None, note: str | None, allow_duplicate_order: bool
+) -> None:
+    """Add AMOUNT to the card's balance (an order number recharges a card once).
 
     Example:
 
         asteriskbill cards recharge 400012345676 10 --order 2026-0042
     """
-    card, entry = service.recharge(app.engine, app.operator, number, amount, order, note)
+    card, entry = service.recharge(
+        app.engine,
+        app.operator,
+        number,
+        amount,
+        order,
+        note,
+        limits=limits(app.settings),
+        allow_duplicate_order=allow_duplicate_order,
+    )
     echo_recharged(f"card {card.number}", amount, card.currency, order, entry.balance_after)
-
-
-@cards.command(name="reset-pin")
-@click.argument("number")
-@click.option("--pin-digits", type=int, default=6, show_default=True, help="Digits of the new PIN.")
-@pass_app
-def reset_pin(app: App, number: str, pin_digits: int) -> None:
-    """Give the card a new random PIN, printed this once (it is not stored).
-
-    Example:
-
-        asteriskbill cards reset-pin 400012345676
-    """
-    secret = installation_secret(app.settings.secret_file, create=True)
-    pin = service.reset_pin(app.engine, secret, app.operator, number, pin_digits)
-    click.echo(f"card {number}: new PIN {pin}")
 
 
 def _bulk_command(name: str, change, done: str, doc: str) -> None:
@@ -308,7 +330,7 @@ def list_(app: App, batch: str | None, status: str | None, search: str | None, a
         echo_json([card_dict(c) for c in found])
         return
     echo_table(
-        [{**card_dict(c), "balance": money(c.balance, c.currency)} for c in found],
+        [card_text(c, app.zone) for c in found],
         ["number", "status", "balance", "batch", "expires_at", "last_used_at"],
     )
 
@@ -328,13 +350,13 @@ def show(app: App, number: str, as_json: bool) -> None:
     if as_json:
         echo_json({**card_dict(card), "entries": [entry_dict(e) for e in entries]})
         return
-    data = {**card_dict(card), "balance": money(card.balance, card.currency)}
     echo_fields(
-        data,
+        card_text(card, app.zone),
         (
             "number",
             "status",
             "reason",
+            "pin",
             "balance",
             "batch",
             "tariff",
@@ -348,7 +370,7 @@ def show(app: App, number: str, as_json: bool) -> None:
             "last_used_at",
         ),
     )
-    echo_entries(entries, card.currency)
+    echo_entries(entries, card.currency, app.zone)
 
 
 @cards.command()
@@ -366,65 +388,19 @@ def export(app: App, batch: str | None, output: str | None) -> None:
     def write(found: list[service.CardView]) -> None:
         rows = ([card_dict(c)[column] for column in EXPORT_COLUMNS] for c in found)
         if output:
-            sheets.write_file(output, EXPORT_COLUMNS, rows, sheet="cards")
+            sheets.write_file(output, EXPORT_COLUMNS, rows, EXPORT_TYPES, sheet="cards")
         else:
-            sheets.write_csv(sys.stdout, EXPORT_COLUMNS, rows)
+            sheets.write_csv(sys.stdout, EXPORT_COLUMNS, rows, EXPORT_TYPES)
 
     count = service.export(app.engine, app.operator, write, batch)
     if output:
         click.echo(f"{count} cards written to {output}")
 
 
-@cards.group()
-def callerid() -> None:
-    """Caller IDs registered to cards: calls from them skip the card number and PIN."""
+COMMANDS = [cards]
 
 
-@callerid.command(name="add")
-@click.argument("number")
-@click.argument("caller_id", metavar="CALLERID")
-@pass_app
-def callerid_add(app: App, number: str, caller_id: str) -> None:
-    """Let calls from CALLERID use card NUMBER without typing it or its PIN.
-
-    Example:
-
-        asteriskbill cards callerid add 400012345676 35988123456
-    """
-    service.add_callerid(app.engine, app.operator, number, caller_id)
-    click.echo(f"calls from {caller_id} now use card {number}")
-
-
-@callerid.command(name="remove")
-@click.argument("caller_id", metavar="CALLERID")
-@pass_app
-def callerid_remove(app: App, caller_id: str) -> None:
-    """Stop CALLERID from using its card without a PIN.
-
-    Example:
-
-        asteriskbill cards callerid remove 35988123456
-    """
-    service.remove_callerid(app.engine, app.operator, caller_id)
-    click.echo(f"caller ID {caller_id} removed")
-
-
-@callerid.command(name="list")
-@click.argument("number", required=False)
-@json_option
-@pass_app
-def callerid_list(app: App, number: str | None, as_json: bool) -> None:
-    """List the caller IDs registered to cards (all, or card NUMBER's).
-
-    Example:
-
-        asteriskbill cards callerid list --json
-    """
-    rows = [{"card": card, "callerid": caller_id} for card, caller_id in service.callerids(app.engine, number)]
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["card", "callerid"])
-
+for _command in card_access.COMMANDS:  # PINs and caller IDs: how callers get in
+    cards.add_command(_command)
 
 COMMANDS = [cards]

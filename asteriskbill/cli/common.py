@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
@@ -33,6 +34,11 @@ class App:
     def engine(self) -> Engine:
         """The database, refused unless `asteriskbill init` made it at this code's schema (store/ready.py)."""
         return self.open(ready.connect)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The timezone setting: what times without an offset mean, and how listings show times."""
+        return ZoneInfo(self.settings.timezone)
 
     def open(self, opener: Callable[[Settings], Engine]) -> Engine:
         """The engine ``opener`` gives: ready.create for `init`, make_engine for `status`, which reports."""
@@ -93,6 +99,14 @@ def money(amount: int, currency: str) -> str:
 def stamp(moment: datetime | None) -> str:
     """A moment to the second, with its UTC offset; "" for none."""
     return "" if moment is None else moment.isoformat(timespec="seconds")
+
+
+def local_stamp(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A moment as people read it: in ``zone``, to the second, with its offset ("2026-11-30 15:02:05 +02:00")."""
+    if moment is None:
+        return ""
+    text = moment.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+    return f"{text[:19]} {text[19:]}"
 
 
 def echo_fields(data: dict[str, Any], keys: Sequence[str]) -> None:

@@ -25,7 +25,7 @@ def add(app: App, prefix: str, dial: str, name: str) -> None:
 
         asteriskbill routes add 44 'PJSIP/${NUMBER}@carrier1' --name carrier1
     """
-    route = service.add_route(app.engine, prefix, dial, name)
+    route = service.add_route(app.engine, app.operator, prefix, dial, name)
     click.echo(f"route {route.prefix or '(default)'} -> {route.dial}")
 
 
@@ -56,7 +56,7 @@ def remove(app: App, prefix: str) -> None:
 
         asteriskbill routes remove 44
     """
-    service.remove_route(app.engine, prefix)
+    service.remove_route(app.engine, app.operator, prefix)
     click.echo(f"route {prefix or '(default)'} removed")
 
 

@@ -49,7 +49,8 @@ def create(app: App, name: str, currency: str, rounding: int, timezone: str | No
     """
     if rounding <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--rounding")
-    created = service.create_tariff(app.engine, name, currency, rounding, timezone or app.settings.timezone)
+    zone = timezone or app.settings.timezone
+    created = service.create_tariff(app.engine, app.operator, name, currency, rounding, zone)
     click.echo(
         f"tariff {created.name} created ({created.currency}, rounding "
         f"{format_amount(created.rounding, min_decimals=0)}, {created.timezone})"
@@ -118,7 +119,7 @@ def holiday_add(app: App, name: str, day, as_day: str) -> None:
 
         asteriskbill tariff holiday add retail 2026-12-25
     """
-    service.add_holiday(app.engine, name, day, WEEKDAYS.index(as_day))
+    service.add_holiday(app.engine, app.operator, name, day, WEEKDAYS.index(as_day))
     click.echo(f"{day} is now priced as {as_day} in tariff {name}")
 
 

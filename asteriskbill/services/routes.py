@@ -9,14 +9,16 @@ from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing.routes import Route, choose_route
 from asteriskbill.errors import UserError
+from asteriskbill.services import audit
 from asteriskbill.store.models.routes import RouteRow
 
 
-def add_route(engine: Engine, prefix: str, dial: str, name: str = "") -> Route:
+def add_route(engine: Engine, operator: str, prefix: str, dial: str, name: str = "") -> Route:
     route = Route(prefix, dial, name)
     try:
         with engine.begin() as conn:
             conn.execute(insert(RouteRow).values(prefix=prefix, dial=dial, name=name))
+            audit.record(conn, operator, "route.add", _subject(prefix), {"dial": dial, "name": name})
     except IntegrityError:
         raise UserError(f"a route for prefix {prefix!r} exists already: remove it first") from None
     return route
@@ -27,10 +29,15 @@ def list_routes(engine: Engine) -> list[Route]:
         return _routes(conn)
 
 
-def remove_route(engine: Engine, prefix: str) -> None:
+def remove_route(engine: Engine, operator: str, prefix: str) -> None:
     with engine.begin() as conn:
         if not conn.execute(delete(RouteRow).where(RouteRow.prefix == prefix)).rowcount:
             raise UserError(f"no route for prefix {prefix!r} (see `asteriskbill routes list`)")
+        audit.record(conn, operator, "route.remove", _subject(prefix))
+
+
+def _subject(prefix: str) -> str:
+    return f"prefix {prefix}" if prefix else "prefix (every number)"
 
 
 def _routes(conn: Connection) -> list[Route]:

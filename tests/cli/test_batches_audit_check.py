@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from asteriskbill.services import cards
@@ -66,11 +67,12 @@ def test_audit_list_records_who_did_what(cli, engine):
     cli("accounts", "freeze", "acme")
     rows = json.loads(cli("audit", "list", "--json").stdout)
     assert [(r["operator"], r["action"], r["subject"]) for r in rows] == [
+        ("tester", "tariff.create", "retail"),
         ("tester", "account.create", "acme"),
         ("maria", "account.recharge", "acme"),
         ("tester", "account.freeze", "acme"),
     ]
-    assert rows[1]["detail"] == {
+    assert rows[2]["detail"] == {
         "amount": "12.50",
         "balance_after": "12.50",
         "currency": "USD",
@@ -84,15 +86,16 @@ def test_audit_list_records_who_did_what(cli, engine):
             .values(at=datetime(2026, 1, 1, 9, tzinfo=UTC))
         )
     recent = json.loads(cli("audit", "list", "--since", "2026-01-01T10:00", "--json").stdout)
-    assert [r["action"] for r in recent] == ["account.recharge", "account.freeze"]
+    assert [r["action"] for r in recent] == ["tariff.create", "account.recharge", "account.freeze"]
     local = json.loads(cli("audit", "list", "--since", "2026-01-01T11:30+03:00", "--json").stdout)
-    assert [r["action"] for r in local] == ["account.create", "account.recharge", "account.freeze"]
+    assert [r["action"] for r in local] == ["tariff.create", "account.create", "account.recharge", "account.freeze"]
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert cli("audit", "list", "--since", tomorrow).stdout.strip() == "(none)"
     assert "maria     account.recharge" in cli("audit", "list").stdout
     assert "not a date and time" in cli("audit", "list", "--since", "yesterday", ok=False).output
 
 
+@pytest.mark.breaks_ledger
 def test_check_passes_then_names_each_difference(cli, engine):
     cli("tariff", "create", "retail", "--currency", "USD")
     for name in ("a", "b"):

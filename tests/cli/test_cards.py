@@ -102,7 +102,7 @@ def test_generate_xlsx_reads_back_as_text(retail, tmp_path):
     header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert header == ["number", "pin", "value", "currency", "batch", "validity"]
     assert all(isinstance(n, str) and len(n) == 16 and rules.luhn_valid(n) and len(p) == 4 for n, p, *_ in rows)
-    assert {tuple(r[2:]) for r in rows} == {("2.50", "USD", "batch-1", "until 2099-12-31T22:00:00+00:00")}
+    assert {tuple(r[2:]) for r in rows} == {(2.5, "USD", "batch-1", "until 2099-12-31T22:00:00+00:00")}  # a number
 
 
 def test_generate_to_standard_output(retail):
@@ -234,6 +234,7 @@ def test_recharge_reset_pin_enable_disable(retail, engine, tmp_path, secret_file
             select(AuditEntry.action, AuditEntry.subject, AuditEntry.operator).order_by(AuditEntry.id)
         ).all()
     assert [a for a, *_ in actions] == [
+        "tariff.create",
         "batch.generate",
         "card.recharge",
         "card.reset-pin",
