@@ -20,7 +20,7 @@ SECRET = b"k" * 32
 
 
 def setup_accounts(engine, *names: str) -> dict[str, int]:
-    tariffs.create_tariff(engine, "retail", "USD", 1, "UTC")
+    tariffs.create_tariff(engine, "tester", "retail", "USD", 1, "UTC")
     return {name: accounts.create(engine, "op", NewAccount("extension", name, tariff="retail")).id for name in names}
 
 
@@ -96,6 +96,7 @@ def test_credit_new_accounts_only_credits_fresh_accounts(engine, snapshot):
     assert ledger.check(engine) == (2, [])
 
 
+@pytest.mark.breaks_ledger
 def test_check_names_each_difference(engine):
     ids = setup_accounts(engine, "a", "b", "c")
     with engine.begin() as conn:
@@ -210,7 +211,7 @@ class Model:
 @given(operations)
 def test_ledger_invariant_after_random_operations(engine, snapshot, ops):
     if not tariffs.list_tariffs(engine):  # the first example on this database
-        tariffs.create_tariff(engine, "retail", "USD", 1, "UTC")
+        tariffs.create_tariff(engine, "tester", "retail", "USD", 1, "UTC")
     model = Model(engine)
     for op, arg, amount in ops:
         before = snapshot()
