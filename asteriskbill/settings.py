@@ -21,7 +21,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from asteriskbill.billing.periods import parse_age
+from asteriskbill.billing.speech import check_currency_words
 from asteriskbill.errors import UserError
+from asteriskbill.money import MAX_AMOUNT, MICRO
 
 SYSTEM_CONFIG = Path("/etc/asteriskbill/asteriskbill.toml")
 SYSTEM_DATA_DIR = Path("/var/lib/asteriskbill")
@@ -75,6 +77,10 @@ class Settings:
     secret_file: str = field(default_factory=lambda: default_paths()["secret_file"])
     # Calls: longest call a single authorization may reserve for (seconds).
     max_call_seconds: int = 10800
+    # Money an operator moves, in whole currency units: the most one recharge, adjustment or card value may be,
+    # and the farthest from zero a recharge or adjustment may leave a balance (a typo of extra zeros is refused).
+    max_amount: int = 1_000_000
+    max_balance: int = 1_000_000_000
     # The global number plan (companies may override it): see billing/numbers.py.
     country_code: str = "1"
     area_code: str = ""
@@ -87,6 +93,10 @@ class Settings:
     fastagi_port: int = 4573
     fastagi_allow: tuple[str, ...] = ()
     fastagi_idle_timeout: float = 30.0
+    # AGI (FastAGI and agi-bin): seconds Asterisk has to answer a command, beyond the time the command itself
+    # waits for the caller (GET DATA's digit timeouts); a peer past it is given up and its hold released.
+    # Prompts longer than this need it raised.
+    agi_reply_timeout: float = 30.0
     # PIN brute force protection.
     pin_max_failures: int = 5
     pin_failure_window_seconds: int = 3600
@@ -94,18 +104,22 @@ class Settings:
     # ARI event listener (empty URL: not started).
     ari_url: str = ""
     ari_user: str = ""
-    ari_password: str = ""
+    ari_password: str = field(default="", repr=False)  # never shown
     ari_app: str = "asteriskbill"
     # CDR retention for `cdr purge` without --older-than.
     cdr_retention: str = "6months"
     # Prompts played by the IVR (stock Asterisk sound files by default).
     prompts: Mapping[str, str] = field(default_factory=dict)
+    # How the IVR says a currency: CODE = "unit,units,subunit,subunits" prompts (USD built in; billing/speech.py).
+    currency_words: Mapping[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _number(kind: type[int] | type[float], value: Any) -> int | float:
+    if isinstance(value, str) and not value.strip().isascii():  # int() and float() take "٤٥٧٣" too
+        value = None
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -178,7 +192,11 @@ def _db_url(value: str) -> str | None:
 
 
 def _http_url(value: str) -> str | None:
-    return None if value == "" or re.match(r"https?://[^/\s]+", value) else "not a URL like http://127.0.0.1:8088"
+    if value and not re.match(r"https?://[^/\s]+", value):
+        return "not a URL like http://127.0.0.1:8088"
+    if "@" in value.partition("://")[2].partition("/")[0]:
+        return "holds credentials: set them as ari_user and ari_password, and the URL without them"
+    return None
 
 
 def _networks(value: tuple[str, ...]) -> str | None:
@@ -201,6 +219,8 @@ CHECKS: dict[str, Check] = {
     "timezone": _zone,
     "secret_file": _not_empty,
     "max_call_seconds": _between(1),
+    "max_amount": _between(1, MAX_AMOUNT // MICRO),
+    "max_balance": _between(1, MAX_AMOUNT // MICRO),
     "country_code": _digits(),
     "area_code": _digits(empty=True),
     "outside_line": _digits(empty=True),
@@ -211,19 +231,25 @@ CHECKS: dict[str, Check] = {
     "fastagi_port": _between(1, 65535),
     "fastagi_allow": _networks,
     "fastagi_idle_timeout": _between(0.1),
+    "agi_reply_timeout": _between(0.01),
     "pin_max_failures": _between(1),
     "pin_failure_window_seconds": _between(1),
     "pin_lock_seconds": _between(1),
     "ari_url": _http_url,
     "ari_app": _not_empty,
     "cdr_retention": _age,
+    "currency_words": check_currency_words,
 }
 
 
-def _shown(name: str, value: Any) -> str:
-    """A value as an error quotes it: a database URL without its password."""
-    text = repr(value)
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text) if name == "db" else text
+def masked(text: str) -> str:
+    """Text with the password of any URL in it (scheme://user:password@host) shown as ***."""
+    return re.sub(r"(://[^:/@\s]*:)[^\s'\"]*@", r"\1***@", text)  # to the last @: a password may hold one
+
+
+def _shown(value: Any) -> str:
+    """A value as an error quotes it: a URL without its password."""
+    return masked(repr(value))
 
 
 def _checked(name: str, value: Any, kind: Any, origin: str) -> Any:
@@ -235,7 +261,7 @@ def _checked(name: str, value: Any, kind: Any, origin: str) -> Any:
     else:
         problem = CHECKS[name](value) if name in CHECKS else None
     if problem:
-        raise SettingsError(f"setting {name}={_shown(name, value)} (from {origin}): {problem}")
+        raise SettingsError(f"setting {name}={_shown(value)} (from {origin}): {problem}")
     return value
 
 
