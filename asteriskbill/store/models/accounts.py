@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asteriskbill.store.base import Base
@@ -38,14 +38,9 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_account_id_id", "account_id", "id"),
-        # An order number recharges an account once (services/ledger.recharge looks it up): recharges only.
-        Index(
-            "ix_ledger_entries_recharge_order",
-            "account_id",
-            "reference",
-            sqlite_where=text("kind = 'recharge'"),
-            postgresql_where=text("kind = 'recharge'"),
-        ),
+        # An order number recharges an account once (services/ledger.recharge looks it up). Not a partial
+        # index: sqlite_where/postgresql_where make SQLAlchemy import both dialects, +65 ms to each agi-bin call.
+        Index("ix_ledger_entries_account_id_reference", "account_id", "reference"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
