@@ -75,8 +75,8 @@ def _recharges(folder: Path) -> float:
     engine = _engine(folder, "recharge.db")
     accounts.create(engine, "bench", accounts.NewAccount("extension", "x", tariff="retail"))
     with timer() as elapsed:
-        for _ in range(RECHARGES):
-            accounts.post(engine, "bench", "x", "recharge", 1_000_000, reference="order")
+        for n in range(RECHARGES):  # each with its own order number, as payments come
+            accounts.post(engine, "bench", "x", "recharge", 1_000_000, reference=f"order-{n}")
     engine.dispose()
     return elapsed()
 
