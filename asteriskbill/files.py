@@ -12,6 +12,12 @@ from typing import BinaryIO
 from asteriskbill.errors import UserError
 
 
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty and readable by its owner only, before anything (SQLite) writes into it; an
+    existing file is an error (FileExistsError)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 @contextmanager
 def private_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A file to write ``path`` through: made under a temporary name beside it, readable by its owner only

@@ -56,13 +56,13 @@ _LOCK = (
 )
 _SET_BALANCE = update(Account).where(Account.id == bindparam("account_id")).values(balance=bindparam("after"))
 _NEW_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
-# The first recharge of an order: the kind inline, so that SQLite uses the partial index on recharges.
+# The first recharge of an order (index ix_ledger_entries_account_id_reference).
 _FIRST_OF_ORDER = (
     select(LedgerEntry.id, LedgerEntry.created_at)
     .where(
         LedgerEntry.account_id == bindparam("account_id"),
-        LedgerEntry.kind == literal(RECHARGE, literal_execute=True),
         LedgerEntry.reference == bindparam("order"),
+        LedgerEntry.kind == RECHARGE,
     )
     .order_by(LedgerEntry.id)
     .limit(1)
@@ -94,7 +94,21 @@ def post(
 ) -> Entry:
     """Change one balance by ``amount`` micro-units and write its ledger entry, in ``conn``'s transaction;
     ``limits`` (an operator's posting) refuses an amount or a resulting balance beyond them."""
-    account = _lock(conn, account_id)
+    return _write(conn, account_id, _lock(conn, account_id), kind, amount, operator, reference, note, limits)
+
+
+def _write(
+    conn: Connection,
+    account_id: int,
+    account: Row,
+    kind: str,
+    amount: int,
+    operator: str,
+    reference: str | None,
+    note: str | None,
+    limits: Limits | None,
+) -> Entry:
+    """The posting on account ``account_id``, whose row ``_lock`` locked and read as ``account``."""
     check_posting(kind, amount, account.name, account.status)
     after = account.balance + amount
     if limits is not None:
@@ -128,7 +142,7 @@ def recharge(
     """A payment in, with its order number: refused when the account was recharged with that order already
     (unless ``allow_duplicate_order``). The order is looked up under the account's row lock, so of two
     recharges at once with the same order the second sees the first."""
-    _lock(conn, account_id)
+    account = _lock(conn, account_id)
     first = (
         None
         if order is None or allow_duplicate_order
@@ -139,7 +153,7 @@ def recharge(
             f"order {order} was already recharged on {first.created_at:%Y-%m-%d %H:%M} UTC (ledger entry "
             f"{first.id}); --allow-duplicate-order to recharge again"
         )
-    return post(conn, account_id, RECHARGE, amount, operator=operator, reference=order, note=note, limits=limits)
+    return _write(conn, account_id, account, RECHARGE, amount, operator, order, note, limits)
 
 
 def credit_new_accounts(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, Select, delete, func, select
 
 from asteriskbill.billing.periods import Age, before
 from asteriskbill.errors import UserError
+from asteriskbill.files import create_private
 from asteriskbill.services import audit
 from asteriskbill.services.calls import RELEASED, SETTLED
 from asteriskbill.store.engine import is_sqlite
@@ -71,7 +72,7 @@ def _sqlite_file(engine: Engine) -> Path:
 def _copy(source: Path, target: Path) -> int:
     """Copy, check the copy, and count its CDRs."""
     target.unlink(missing_ok=True)
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private before a byte is in it
+    create_private(target)  # private before a byte is in it
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:

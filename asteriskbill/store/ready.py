@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from asteriskbill.errors import UserError
 from asteriskbill.explain import explain, shown_url
+from asteriskbill.files import create_private
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine, reading, sqlite_file
 
@@ -50,7 +51,7 @@ def create(settings: Settings) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             # readable by its owner only; SQLite gives its -wal and -shm files the database file's mode
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            create_private(path)
             return make_engine(settings)
     return _checked(make_engine(settings), settings, for_init=True)
 
