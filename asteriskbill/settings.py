@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from asteriskbill.ami import address
 from asteriskbill.billing.periods import parse_age
 from asteriskbill.billing.speech import check_currency_words
 from asteriskbill.errors import UserError
@@ -106,6 +107,17 @@ class Settings:
     ari_user: str = ""
     ari_password: str = field(default="", repr=False)  # never shown
     ari_app: str = "asteriskbill"
+    # Credit held in slices: a call holds what its first slice_seconds cost and `serve` extends the hold (and the
+    # channel's hard limit, over AMI) while it is up; 0 holds the whole maximum at once. Slices need AMI.
+    slice_seconds: int = 300
+    # Asterisk's manager interface (manager.conf: a user with write = call), which moves a call's hard limit
+    # (empty URL: none, and calls hold their whole maximum). The URL is tcp://host:port, without credentials.
+    ami_url: str = ""
+    ami_user: str = ""
+    ami_secret: str = field(default="", repr=False)  # never shown
+    # Asterisk's cdr_csv Master.csv, read by `serve` to settle calls that ended while it was down ("" = none);
+    # its times are read in the timezone setting, as `cdr reconcile` without --utc reads them.
+    master_csv: str = ""
     # CDR retention for `cdr purge` without --older-than.
     cdr_retention: str = "6months"
     # Prompts played by the IVR (stock Asterisk sound files by default).
@@ -199,6 +211,10 @@ def _http_url(value: str) -> str | None:
     return None
 
 
+def _tcp_url(value: str) -> str | None:
+    return address.problem(value) if value else None  # empty: no AMI
+
+
 def _networks(value: tuple[str, ...]) -> str | None:
     for entry in value:
         try:
@@ -237,6 +253,8 @@ CHECKS: dict[str, Check] = {
     "pin_lock_seconds": _between(1),
     "ari_url": _http_url,
     "ari_app": _not_empty,
+    "slice_seconds": _between(0, 86400),
+    "ami_url": _tcp_url,
     "cdr_retention": _age,
     "currency_words": check_currency_words,
 }

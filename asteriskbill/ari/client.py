@@ -21,13 +21,14 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from asteriskbill.settings import Settings, SettingsError, masked
+from asteriskbill.ari.address import split_ari_url
+from asteriskbill.settings import Settings
 
 log = logging.getLogger("asteriskbill.ari")
 
@@ -52,18 +53,6 @@ Frame = str | Mark
 class AsteriskInfo:
     entity_id: str  # = the events' asterisk_id
     version: str
-
-
-def split_ari_url(url: str) -> SplitResult:
-    """The parts of an ARI base URL (http[s]://host[:port][/prefix]); SettingsError when it is not one."""
-    parts = urlsplit(url.strip().rstrip("/"))
-    try:
-        port_ok = parts.port != 0
-    except ValueError:  # not a number, or out of range
-        port_ok = False
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.query or parts.fragment:
-        raise SettingsError(f"ari_url {masked(repr(url))} must look like http://127.0.0.1:8088")
-    return parts
 
 
 class AriClient:

@@ -1,4 +1,5 @@
-"""`asteriskbill status`: version, database, Asterisk servers, FastAGI and open reservations at a glance."""
+"""`asteriskbill status`: version, database, Asterisk servers and their AMI, FastAGI and open reservations at a
+glance."""
 
 from __future__ import annotations
 
@@ -45,9 +46,13 @@ def status_dict(found: service.Status) -> dict:
                 "version": s.version or None,
                 "entity_id": s.entity_id or None,
                 "active_calls": [_call(c) for c in s.calls],
+                "ami_url": s.ami_url or None,
+                "ami": s.ami,
+                "ami_detail": s.ami_detail,
             }
             for s in found.servers
         ],
+        "slice_seconds": found.slicing,
         "fastagi": {"host": agi.host, "port": agi.port, "answers": agi.answers, "detail": agi.detail},
         "reservations": None
         if found.open_calls is None
@@ -67,6 +72,11 @@ def _echo_text(found: service.Status) -> None:
     click.echo(f"asteriskbill {found.version}")
     click.echo(f"database:      {db.kind} {db.url}{size}, {schema}")
     click.echo(f"FastAGI:       {agi.host}:{agi.port} {'answers' if agi.answers else 'DOES NOT ANSWER: ' + agi.detail}")
+    click.echo(
+        f"credit held:   in slices of {found.slicing} s"
+        if found.slicing
+        else "credit held:   the whole maximum of each call"
+    )
     if found.open_calls is not None:
         held = ", ".join(money(amount, currency) for currency, amount in sorted(found.held.items())) or "nothing"
         click.echo(
@@ -81,11 +91,12 @@ def _echo_text(found: service.Status) -> None:
                 "state": s.state.upper() if s.state != service.UP else s.state,
                 "entity id": s.entity_id,
                 "active calls": len(s.calls),
+                "AMI": s.ami if s.ami in (service.UP, service.NO_AMI) else s.ami.upper(),
                 "detail": s.detail,
             }
             for s in found.servers
         ],
-        ["name", "state", "entity id", "active calls", "detail"],
+        ["name", "state", "entity id", "active calls", "AMI", "detail"],
     )
     for problem in found.problems:
         click.echo(f"PROBLEM: {problem}")
@@ -103,9 +114,11 @@ def _echo_text(found: service.Status) -> None:
 @pass_app
 def status(app: App, as_json: bool, timeout: float) -> None:
     """Show the version, the database (kind, size, schema revision), each Asterisk server (up with
-    its version and entity id, wrong credentials, or unreachable, and its active calls), whether
-    FastAGI answers on the fastagi_host/fastagi_port settings, and the open reservations with the
-    credit they hold. Exits 0 whatever it finds: each problem is a line starting "PROBLEM:".
+    its version and entity id, wrong credentials, or unreachable, and its active calls) and its AMI
+    (logs in and may Setvar, refused, unreachable, or none), whether FastAGI answers on the
+    fastagi_host/fastagi_port settings, whether calls hold their credit in slices, and the open
+    reservations with the credit they hold. Exits 0 whatever it finds: each problem is a line
+    starting "PROBLEM:".
 
     Example:
 

@@ -1,14 +1,16 @@
 """`asteriskbill status`: is everything the engine needs there, asked from the outside.
 
 The database (kind, size, schema revision against the newest), each Asterisk server probed with its own
-credentials (GET /asterisk/info, and GET /channels to tell which open reservations are calls up on it),
-whether the FastAGI server accepts a TCP connection, and the credit open reservations hold. It reports;
-it never fails on what it finds (a server down is an answer, not an error).
+credentials (GET /asterisk/info, and GET /channels to tell which open reservations are calls up on it) and
+its AMI (a login, and a Setvar the user must be allowed), whether the FastAGI server accepts a TCP
+connection, and the credit open reservations hold. It reports; it never fails on what it finds (a server
+down is an answer, not an error).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +20,11 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from asteriskbill import __version__
+from asteriskbill.ami.client import AmiClient, AmiDenied, AmiError, NoSuchChannel
 from asteriskbill.ari.client import AriClient, AriError
+from asteriskbill.billing.reservation import OPEN
 from asteriskbill.errors import UserError
 from asteriskbill.services import servers as server_service
-from asteriskbill.services.calls import OPEN
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
 from asteriskbill.store import migrate
@@ -29,6 +32,10 @@ from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, Reservation
 
 UP, UNAUTHORIZED, UNREACHABLE, ERROR = "up", "unauthorized", "unreachable", "error"
+NO_AMI = "none"
+# a Setvar on this channel proves the AMI user may run it: Asterisk checks the permission, then finds no such
+# channel (channel names hold a '/', uniqueids a '.'; and the variable would be harmless anyway)
+PROBE_CHANNEL, PROBE_VARIABLE = "asteriskbill-status-probe", "ASTERISKBILL_PROBE"
 PROBE_TIMEOUT = 3.0
 _ANY_ADDRESS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # listening everywhere: ask loopback
 
@@ -70,6 +77,9 @@ class ServerState:
     version: str = ""
     entity_id: str = ""
     calls: list[OpenCall] = field(default_factory=list)  # open reservations whose channel is up there
+    ami_url: str = ""
+    ami: str = NO_AMI  # up, unauthorized, unreachable, error, or none configured
+    ami_detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class Status:
     fastagi: FastAgi
     open_calls: list[OpenCall] | None  # None: the database could not be read
     held: dict[str, int]  # currency -> credit the open reservations hold
+    slice_seconds: int = 0  # the setting: what a call would hold at a time if every server had AMI
+    slicing: int = 0  # the slice calls hold now (services.servers.slicing); 0: their whole maximum
 
     @property
     def elsewhere(self) -> list[OpenCall]:
@@ -107,6 +119,16 @@ class Status:
                 f"run `asteriskbill init`"
             )
         found += [f"server {s.name} is {s.state}: {s.detail}" for s in self.servers if s.state != UP]
+        found += [
+            f"server {s.name}'s AMI is {s.ami}: {s.ami_detail}" for s in self.servers if s.ami not in (UP, NO_AMI)
+        ]
+        if self.slice_seconds:
+            found += [
+                f"calls hold their whole maximum: no AMI for server {s.name} "
+                "(ami_url, ami_user, ami_secret; or `servers add --ami-url`)"
+                for s in self.servers
+                if s.ami == NO_AMI
+            ]
         if not self.servers:
             found.append("no Asterisk server is configured: calls are not settled (`asteriskbill servers add`)")
         if not self.fastagi.answers:
@@ -117,16 +139,19 @@ class Status:
 def status(engine: Engine, settings: Settings, timeout: float = PROBE_TIMEOUT) -> Status:
     database = _database(engine)
     followed = [server_service.from_settings(settings)] if settings.ari_url else []
-    open_calls = None
+    open_calls, slicing = None, 0
     if database.current:  # the tables are there
         followed = server_service.servers(engine, settings)
         open_calls = _open_calls(engine)
-    probes, fastagi = asyncio.run(_probe_all(followed, settings, timeout))
-    states = [_state(server, probe, open_calls or []) for server, probe in zip(followed, probes, strict=True)]
+        slicing = server_service.slicing(engine, settings)
+    probes, amis, fastagi = asyncio.run(_probe_all(followed, settings, timeout))
+    states = [
+        _state(server, probe, ami, open_calls or []) for server, probe, ami in zip(followed, probes, amis, strict=True)
+    ]
     held: dict[str, int] = {}
     for call in open_calls or ():
         held[call.currency] = held.get(call.currency, 0) + call.amount
-    return Status(__version__, database, states, fastagi, open_calls, held)
+    return Status(__version__, database, states, fastagi, open_calls, held, settings.slice_seconds, slicing)
 
 
 # --- the database ----------------------------------------------------------------------------------
@@ -187,9 +212,12 @@ class _Probe:
     channels: frozenset[str] = frozenset()
 
 
-async def _probe_all(followed: list[AriServer], settings: Settings, timeout: float) -> tuple[list[_Probe], FastAgi]:
+async def _probe_all(
+    followed: list[AriServer], settings: Settings, timeout: float
+) -> tuple[list[_Probe], list[tuple[str, str]], FastAgi]:
     return await asyncio.gather(
         asyncio.gather(*(_probe(s, settings.ari_app, timeout) for s in followed)),
+        asyncio.gather(*(_probe_ami(s, timeout) for s in followed)),
         _fastagi(settings.fastagi_host, settings.fastagi_port, timeout),
     )
 
@@ -215,10 +243,39 @@ async def _probe(server: AriServer, app: str, timeout: float) -> _Probe:
     return _Probe(UP, f"Asterisk {info.version}", info.version, info.entity_id, channels)
 
 
-def _state(server: AriServer, probe: _Probe, open_calls: list[OpenCall]) -> ServerState:
+async def _probe_ami(server: AriServer, timeout: float) -> tuple[str, str]:
+    """(state, detail) of the server's AMI: a login, then a Setvar on a channel that cannot exist, which a
+    user without write = call is refused and anyone else is told "No such channel"."""
+    if not server.ami_url:
+        return NO_AMI, "not configured"
+    if not server.has_ami:
+        return ERROR, "ami_url is set without ami_user and ami_secret"
+    try:
+        async with AmiClient(server.ami_url, server.ami_user, server.ami_secret, timeout=timeout) as ami:
+            with contextlib.suppress(NoSuchChannel):  # what it should say
+                await ami.setvar(PROBE_CHANNEL, PROBE_VARIABLE, "1")
+            return UP, f"{ami.banner}, user {server.ami_user!r} may Setvar"
+    except AmiDenied as exc:
+        return UNAUTHORIZED, str(exc)
+    except AmiError as exc:
+        return UNREACHABLE, str(exc)
+    except UserError as exc:  # a bad ami_url setting
+        return ERROR, str(exc)
+
+
+def _state(server: AriServer, probe: _Probe, ami: tuple[str, str], open_calls: list[OpenCall]) -> ServerState:
     calls = [call for call in open_calls if call.uniqueid and call.uniqueid in probe.channels]
     return ServerState(
-        server.name, server.shown_url, server.source, probe.state, probe.detail, probe.version, probe.entity_id, calls
+        server.name,
+        server.shown_url,
+        server.source,
+        probe.state,
+        probe.detail,
+        probe.version,
+        probe.entity_id,
+        calls,
+        server.ami_url,
+        *ami,
     )
 
 

@@ -1,4 +1,5 @@
-"""`asteriskbill status`: each server up / wrong credentials / unreachable, its active calls, FastAGI, the database."""
+"""`asteriskbill status`: each server up / wrong credentials / unreachable, its AMI, its active calls, FastAGI,
+the database, whether calls hold their credit in slices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from asteriskbill.agi.peer import Call
 from asteriskbill.agi.server import start_server
 from asteriskbill.store import migrate
 from tests.helpers.cli import Cli
+from tests.helpers.fake_ami import READONLY, READONLY_SECRET, SECRET, USER, FakeAmi
 from tests.helpers.fake_ari import ENTITY_ID, VERSION, FakeAri
 from tests.helpers.world import make_world, place
 
@@ -44,12 +46,31 @@ def test_status_reports_servers_calls_fastagi_and_reservations(cli, engine, tmp_
     up_call, gone_call = open_calls(engine, world)
 
     async def main():
-        async with FakeAri() as up, FakeAri(password="other") as refusing:
+        async with FakeAri() as up, FakeAri(password="other") as refusing, FakeAmi() as ami:
             up.channels[UP_CHANNEL] = {"id": UP_CHANNEL, "name": "Local/2001@prepaid-00000048;2", "state": "Up"}
             monkeypatch.setenv("ASTERISKBILL_ARI_URL", up.url)
             monkeypatch.setenv("ASTERISKBILL_ARI_USER", "tester")
             monkeypatch.setenv("ASTERISKBILL_ARI_PASSWORD", "tester")
-            cli("servers", "add", "pbx-2", "--ari-url", refusing.url, "--ari-user", "tester", "--ari-password", "x")
+            monkeypatch.setenv("ASTERISKBILL_AMI_URL", ami.url)
+            monkeypatch.setenv("ASTERISKBILL_AMI_USER", USER)
+            monkeypatch.setenv("ASTERISKBILL_AMI_SECRET", SECRET)
+            cli(
+                "servers",
+                "add",
+                "pbx-2",
+                "--ari-url",
+                refusing.url,
+                "--ari-user",
+                "tester",
+                "--ari-password",
+                "x",
+                "--ami-url",
+                ami.url,
+                "--ami-user",
+                READONLY,  # logs in, may not Setvar
+                "--ami-secret",
+                READONLY_SECRET,
+            )
             cli(
                 "servers",
                 "add",
@@ -65,9 +86,11 @@ def test_status_reports_servers_calls_fastagi_and_reservations(cli, engine, tmp_
                 monkeypatch.setenv("ASTERISKBILL_FASTAGI_PORT", str(fastagi.address[1]))
                 found = await asyncio.to_thread(cli, "status", "--json")
                 text = await asyncio.to_thread(cli, "status")
-            return json.loads(found.stdout), text.stdout
+                cli("servers", "remove", "pbx-3")
+                sliced = await asyncio.to_thread(cli, "status")
+            return json.loads(found.stdout), text.stdout, sliced.stdout
 
-    found, text = asyncio.run(asyncio.wait_for(main(), 60))
+    found, text, sliced = asyncio.run(asyncio.wait_for(main(), 60))
 
     assert found["version"] and found["fastagi"]["answers"] is True
     db = found["database"]
@@ -90,11 +113,25 @@ def test_status_reports_servers_calls_fastagi_and_reservations(cli, engine, tmp_
     reservations = found["reservations"]
     assert (reservations["open"], reservations["held"]) == (2, {"USD": "36.00"})  # 3 h at 0.10/min, twice
     assert [c["session"] for c in reservations["on_no_server"]] == [gone_call]
+    assert [(s["ami"], s["ami_url"]) for s in servers.values()] == [
+        ("up", servers["default"]["ami_url"]),
+        ("unauthorized", servers["default"]["ami_url"]),
+        ("none", None),
+    ]
+    assert servers["default"]["ami_detail"] == "Asterisk Call Manager/13.0.0, user 'billing' may Setvar"
+    assert "ami_user 'readonly' may not run Setvar (manager.conf: write = call)" in servers["pbx-2"]["ami_detail"]
+    assert found["slice_seconds"] == 0  # pbx-3 has no AMI
     assert [p.split(":")[0] for p in found["problems"]] == [
         "server pbx-2 is unauthorized",
         "server pbx-3 is unreachable",
+        "server pbx-2's AMI is unauthorized",
+        "calls hold their whole maximum",
     ]
+    assert found["problems"][-1].startswith("calls hold their whole maximum: no AMI for server pbx-3 (")
     assert "PROBLEM: server pbx-3 is unreachable" in text and "UNAUTHORIZED" in text
+    assert "credit held:   the whole maximum of each call" in text
+    assert "credit held:   in slices of 300 s" in sliced and "no AMI for server" not in sliced
+    assert SECRET not in text + sliced + json.dumps(found) and READONLY_SECRET not in text
     assert "2 open, holding 36.00 USD; 1 up on no server that answered" in text
 
 

@@ -45,6 +45,9 @@ from asteriskbill.settings import CHECKS, Settings, SettingsError, load
         ("pin_lock_seconds", "-1", "60", "at least 1"),
         ("ari_url", "127.0.0.1:8088", "http://127.0.0.1:8088", "not a URL like http://127.0.0.1:8088"),
         ("ari_app", "", "billing", "must not be empty"),
+        ("ami_url", "127.0.0.1:5038", "tcp://127.0.0.1:5038", "not an AMI address like tcp://127.0.0.1:5038"),
+        ("ami_url", "tcp://pbx1:50x8", "tcp://pbx1", "not an AMI address"),
+        ("ami_url", "tcp://admin:pw@pbx1:5038", "tcp://pbx1:5038", "holds credentials"),
         ("cdr_retention", "forever", "2weeks", "not an age like 6months"),
     ],
 )
@@ -57,7 +60,7 @@ def test_each_setting_is_checked(name, bad, good, message):
 
 
 def test_every_setting_but_free_text_has_a_check():
-    free = {"ari_user", "ari_password", "prompts"}
+    free = {"ari_user", "ari_password", "ami_user", "ami_secret", "prompts", "master_csv"}
     assert set(CHECKS) == {f.name for f in fields(Settings)} - free
 
 
@@ -127,3 +130,11 @@ def test_root_keeps_the_system_paths(monkeypatch, tmp_path):
     empty = tmp_path / "empty.toml"
     empty.write_text("")  # not this machine's /etc/asteriskbill/asteriskbill.toml
     assert load(empty, env=env).db == "sqlite:////var/lib/asteriskbill/asteriskbill.db"
+
+
+def test_the_ami_secret_is_never_shown():
+    shown = repr(load(env={"ASTERISKBILL_AMI_URL": "tcp://pbx1:5038", "ASTERISKBILL_AMI_SECRET": "s3cret-AMI"}))
+    assert "ami_url='tcp://pbx1:5038'" in shown and "s3cret-AMI" not in shown
+    with pytest.raises(SettingsError) as refused:
+        load(env={"ASTERISKBILL_AMI_URL": "tcp://admin:s3cret-AMI@pbx1:5038"})
+    assert "s3cret-AMI" not in str(refused.value)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asteriskbill.store.base import Base
 from asteriskbill.store.types import UTCDateTime, utcnow
+
+# a server's AMI is its address, user and secret together, or nothing
+AMI_ALL_OR_NONE = (
+    "(ami_url IS NULL AND ami_user IS NULL AND ami_secret IS NULL)"
+    " OR (ami_url IS NOT NULL AND ami_user IS NOT NULL AND ami_secret IS NOT NULL)"
+)
 
 
 class BoothSession(Base):
@@ -52,9 +58,11 @@ class CurrencyRate(Base):
 
 
 class Server(Base):
-    """An Asterisk server whose ARI events the engine follows."""
+    """An Asterisk server whose ARI events the engine follows, and whose manager interface (AMI), when given,
+    moves the hard limit of its calls."""
 
     __tablename__ = "servers"
+    __table_args__ = (CheckConstraint(AMI_ALL_OR_NONE, name="ami_all_or_none"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -62,4 +70,7 @@ class Server(Base):
     ari_user: Mapped[str] = mapped_column(String(80))
     ari_password: Mapped[str] = mapped_column(String(200))
     asterisk_id: Mapped[str | None] = mapped_column(String(64))  # entity_id once connected
+    ami_url: Mapped[str | None] = mapped_column(String(200))  # tcp://host:port; None: no AMI
+    ami_user: Mapped[str | None] = mapped_column(String(80))
+    ami_secret: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
