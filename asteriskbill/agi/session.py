@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from asteriskbill import dialplan
 from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel, log, read_env
 from asteriskbill.agi.protocol import AgiError, CallerHangup, ConnectionClosed, Decoder, Env, ProtocolError
 
 App = Callable[[Channel, Env], Awaitable[None]]
-STATUS_VARIABLE = "BILL_STATUS"
+STATUS_VARIABLE = dialplan.STATUS
 REPORT_TIMEOUT = 5.0
 
 # How a session ended: the application returned on a live channel / the channel hung up / it failed.

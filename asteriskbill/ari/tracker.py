@@ -19,11 +19,14 @@ captures in tests/fixtures/asterisk/ari/, README §3 and §5):
   reported once. Every channel seen is tracked until ``retention_ms`` after its destruction (it may turn
   out to be a caller or a peer), then dropped: channels without BILL_SESSION leave no state behind.
 
-What the tracker cannot vouch for it reports as an ``IncompleteCall`` (never a bill): a call whose
+What the tracker cannot vouch for from the events it reports as an ``IncompleteCall``: a call whose
 ``BILL_SESSION`` was not seen (the listener started mid-call; the session comes from the ``asteriskbill``
-UserEvent of the h extension), a call that lived through a reconnection (``resync``), or one whose Dial has
-no final status. The recovery step settles those from Asterisk's own CDR. A call of which the tracker saw
-neither BILL_SESSION nor that UserEvent is not reported at all: recovery finds its reservation.
+UserEvent of the caller's hangup handler), a call that lived through a reconnection (``resync``), or one whose
+Dial has no final status. Its talk time is the UserEvent's (``dialplan.event_talk``: from the callee's
+answer; for an older dialplan's event, Asterisk's ANSWEREDTIME_MS only when a Dial event showed the caller
+not yet answered, as it counts from the caller's answer); None when unknown or the UserEvent was not seen:
+then recovery settles the call from Asterisk's CDR. A call of which the tracker saw neither BILL_SESSION
+nor that UserEvent is not reported at all: recovery finds its reservation.
 One tracker per Asterisk (channel ids are unique per Asterisk only).
 """
 
@@ -33,6 +36,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from asteriskbill import dialplan
 from asteriskbill.ari.events import (
     BridgeEvent,
     Channel,
@@ -44,10 +48,6 @@ from asteriskbill.ari.events import (
     VarsetEvent,
 )
 from asteriskbill.billing.numbers import is_digits
-
-SESSION_VAR = "BILL_SESSION"
-MAX_MS_VAR = "BILL_MAX_MS"
-USER_EVENT = "asteriskbill"
 
 ANSWER = "ANSWER"
 NOT_DIALED = "NOTDIALED"
@@ -101,9 +101,11 @@ class IncompleteCall:
     asterisk_id: str
     uniqueid: str
     channel: str
-    ended_at: datetime | None  # None when the channel vanished during a reconnection
+    ended_at: datetime | None  # caller destroyed, else the UserEvent's ended_at; None if neither was seen
     asterisk_dialstatus: str  # from the UserEvent, "" if not seen
-    asterisk_answered_ms: int | None
+    asterisk_answered_ms: int | None  # ANSWEREDTIME_MS from the UserEvent, a cross-check only
+    answered_at: datetime | None = None  # the callee's answer, from the UserEvent
+    talk_ms: int | None = None  # from the UserEvent (see the module's docstring); None: unknown
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class _Track:
     session: str | None = None  # from ChannelVarset BILL_SESSION
     max_ms: int | None = None
     userevent: dict[str, str] = field(default_factory=dict)
+    ringing_at_dial: bool = False  # a Dial event showed this caller not answered: the Dial answered it
     legs: dict[str, _Leg] = field(default_factory=dict)
     dialled_by: str | None = None
     left_bridge: list[datetime] = field(default_factory=list)
@@ -241,7 +244,7 @@ class CallTracker:
                 track = self._track(channel, event)
                 if event.timestamp not in track.left_bridge:
                     track.left_bridge.append(event.timestamp)
-            case UserEvent(eventname=name, channel=Channel() as channel) if name == USER_EVENT:
+            case UserEvent(eventname=name, channel=Channel() as channel) if name == dialplan.USER_EVENT:
                 track = self._track(channel, event)
                 track.userevent = track.userevent or dict(event.userevent)
             case (
@@ -266,15 +269,16 @@ class CallTracker:
         return track
 
     def _varset(self, track: _Track, event: VarsetEvent) -> None:
-        if event.variable == SESSION_VAR and event.value and track.session is None:
+        if event.variable == dialplan.SESSION and event.value and track.session is None:
             track.session = event.value
-        elif event.variable == MAX_MS_VAR and track.max_ms is None:
+        elif event.variable == dialplan.MAX_MS and track.max_ms is None:
             track.max_ms = _int_or_none(event.value)
 
     def _dial(self, event: DialEvent, caller: Channel) -> None:
         track = self._track(caller, event)
         peer = self._track(event.peer, event)
         peer.dialled_by = track.id
+        track.ringing_at_dial = track.ringing_at_dial or caller.state != "Up"
         if track.dial_at is None or event.timestamp < track.dial_at:  # the caller as it dialled
             track.dial_at, track.context, track.exten = event.timestamp, caller.context, caller.exten
             track.caller_number = caller.caller_number or track.caller_number
@@ -336,15 +340,18 @@ class CallTracker:
 
     @staticmethod
     def _incomplete(track: _Track, session: str, problem: str) -> IncompleteCall:
+        talk = dialplan.event_talk(track.userevent, answered_by_dial=track.ringing_at_dial)
         return IncompleteCall(
             session,
             problem,
             track.asterisk_id,
             track.id,
             track.name,
-            track.destroyed_at,
-            track.userevent.get("dialstatus", ""),
-            _int_or_none(track.userevent.get("answeredtime_ms")),
+            track.destroyed_at or talk.ended_at,
+            track.userevent.get(dialplan.EVENT_DIALSTATUS, ""),
+            _int_or_none(track.userevent.get(dialplan.EVENT_ANSWEREDTIME_MS)),
+            talk.answered_at,
+            talk.ms,
         )
 
     def _finished(self, track: _Track, session: str, outcome: str, ended_at: datetime) -> FinishedCall:
@@ -370,7 +377,7 @@ class CallTracker:
             hangup_cause=track.cause,
             hangup_cause_txt=track.cause_txt,
             max_ms=track.max_ms,
-            asterisk_answered_ms=_int_or_none(track.userevent.get("answeredtime_ms")),
+            asterisk_answered_ms=_int_or_none(track.userevent.get(dialplan.EVENT_ANSWEREDTIME_MS)),
         )
 
     @staticmethod

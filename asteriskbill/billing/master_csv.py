@@ -1,9 +1,13 @@
 """Asterisk's own CDR file (cdr_csv Master.csv) read for recovery (pure: text in, call results out).
 
 The call's outcome is on the record whose lastapp is Dial (uniqueid = the caller channel, which is the
-AGI's agi_uniqueid kept with the reservation); the hangup handler's UserEvent record carries our
-BILL_SESSION in lastdata. billsec is whole seconds, truncated by Asterisk, so a call settled from
-this file is billed at most the seconds Asterisk counted.
+AGI's agi_uniqueid kept with the reservation). The hangup handler writes the fields of its UserEvent into
+the CDR: our BILL_SESSION and the talk time from the callee's answer (talk_ms, asteriskbill/dialplan.py), the
+very figure the ARI listener bills from that UserEvent. They are in the Dial record's userfield
+(loguserfield=yes), and in the lastdata of the handler's own record when cdr.conf makes one
+(endbeforehexten=no). Without them (a
+dialplan older than talk_ms) the Dial record's billsec is billed: whole seconds, truncated by Asterisk, but
+counted from the CALLER's answer, so IVR time included for a calling card.
 
 A file is read only when every record looks like one cdr_csv writes: its 16 columns, then uniqueid
 (loguniqueid=yes), userfield (loguserfield=yes) and peeraccount, linkedid, sequence (newcdrcolumns=yes), with
@@ -20,9 +24,10 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from asteriskbill import dialplan
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.errors import UserError
 
@@ -62,7 +67,7 @@ OUTCOMES = {
     "CONGESTION": "CONGESTION",
     "FAILED": "CHANUNAVAIL",
 }
-_SESSION = re.compile(r"session: ([0-9a-f-]{36})")
+_SESSION = re.compile(r"[0-9a-f-]{36}")
 _UNIQUEID = re.compile(r"(?:.+-)?\d+\.\d+", re.ASCII)  # [systemname-]epoch.sequence
 _DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII)  # cdr_csv's "%Y-%m-%d %T"
 
@@ -90,10 +95,11 @@ class Dial:
 
 @dataclass(frozen=True)
 class MasterCsv:
-    """Dial records by caller uniqueid, and the caller uniqueid of each session seen."""
+    """Dial records by caller uniqueid, the caller uniqueid of each session seen and its talk ms when known."""
 
     dials: dict[str, Dial]
     sessions: dict[str, str]
+    talks: dict[str, int]
 
     def result(self, session: str, uniqueid: str, zone: ZoneInfo) -> CallResult | None:
         """What Asterisk recorded for the call, or None when it is not in the file."""
@@ -102,12 +108,17 @@ class MasterCsv:
         if dial is None:
             return CallResult(session, "NOTDIALED", source="master.csv") if session in self.sessions else None
         outcome = OUTCOMES.get(dial.disposition, "CHANUNAVAIL")
+        talk_ms = self.talks.get(session)
+        answered = dial.answer  # the caller's answer: a card's IVR answered before the callee
+        if talk_ms and dial.end is not None:  # the callee's, within the second the record's end truncates
+            callee = dial.end - timedelta(milliseconds=talk_ms)
+            answered = callee if answered is None else max(answered, callee)
         return CallResult(
             session,
             outcome,
-            dial.billsec * 1000 if outcome == "ANSWER" else 0,
+            (dial.billsec * 1000 if talk_ms is None else talk_ms) if outcome == "ANSWER" else 0,
             started_at=_zoned(dial.start, zone),
-            answered_at=_zoned(dial.answer, zone),
+            answered_at=_zoned(answered, zone),
             ended_at=_zoned(dial.end, zone),
             uniqueid=uniqueid,
             linkedid=dial.linkedid,
@@ -120,6 +131,7 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
     """The Dial records and sessions of a Master.csv; UserError naming the first line of ``source`` that is not."""
     dials: dict[str, Dial] = {}
     sessions: dict[str, str] = {}
+    talks: dict[str, int] = {}
     reader = csv.reader(lines)
     header: tuple[str, ...] | None = None
     records = 0
@@ -134,8 +146,13 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
                 uniqueid = row[at["uniqueid"]]
                 if row[at["lastapp"]] == "Dial":
                     dials[uniqueid] = _dial(row, at)
-                elif (match := _SESSION.search(row[at["lastdata"]])) is not None:
-                    sessions[match.group(1)] = uniqueid
+                for fields in _ours(row, at):
+                    session = fields.get(dialplan.EVENT_SESSION, "")
+                    if _SESSION.fullmatch(session):
+                        sessions[session] = uniqueid
+                        talk = dialplan.event_talk(fields, answered_by_dial=False)
+                        if talk.ms is not None:
+                            talks[session] = talk.ms
             line = reader.line_num + 1
     except _NoUniqueid:
         raise UserError(
@@ -146,7 +163,14 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
         raise UserError(f"{source} line {line} does not look like Asterisk's Master.csv (cdr_csv): {exc}") from None
     if not records:
         raise UserError(f"{source} has no CDR record: is it Asterisk's Master.csv (e.g. /var/log/asterisk/cdr-csv/)?")
-    return MasterCsv(dials, sessions)
+    return MasterCsv(dials, sessions, talks)
+
+
+def _ours(row: list[str], at: dict[str, int]) -> list[dict[str, str]]:
+    """The hangup handler's fields in a record: in its userfield (CDR(userfield), which lands on the caller's
+    Dial record), or in its lastdata (the handler's own record, when cdr.conf's endbeforehexten=no makes one)."""
+    texts = [row[at["lastdata"]]] + ([row[at["userfield"]]] if "userfield" in at else [])
+    return [fields for text in texts if (fields := dialplan.lastdata_fields(text)) is not None]
 
 
 def _is_header(row: list[str]) -> bool:

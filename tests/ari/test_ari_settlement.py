@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from asteriskbill.ari.events import parse_timestamp
 from asteriskbill.runtime import Listener
 from asteriskbill.store.models import Account, Cdr, LedgerEntry
 from tests.helpers.calls import EXPECTED, NotBilled, authorize, call_frames, marker
@@ -103,10 +105,27 @@ def test_events_twice_and_shuffled_charge_once(engine, world, not_billed):
     assert len(cdrs) == 1 and charges == [-6_667] and balance == 8_334 - 6_667
 
 
-def test_listener_restarted_mid_call_charges_once(engine, world, not_billed):
+def with_talk_ms(playlist: list[str]) -> list[str]:
+    """The frames with the UserEvent the packaged dialplan sends (these captures' dialplan predates talk_ms):
+    the callee answered at the Dial ANSWER, the hangup handler ran at the UserEvent's own time."""
+    answer = next(parse_timestamp(json.loads(f)["timestamp"]) for f in playlist if '"dialstatus":"ANSWER"' in f)
+    changed = []
+    for frame in playlist:
+        event = json.loads(frame)
+        if event["type"] == "ChannelUserevent":
+            ended = parse_timestamp(event["timestamp"])
+            event["userevent"] |= {
+                "talk_ms": str((ended - answer) // timedelta(milliseconds=1)),
+                "answered_at": f"{answer.timestamp():.3f}",
+                "ended_at": f"{ended.timestamp():.3f}",
+            }
+            frame = json.dumps(event)
+        changed.append(frame)
+    return changed
+
+
+def restarted_mid_call(engine, world, not_billed, playlist: list[str]) -> None:
     """The first listener sees the start and dies; the next one sees only the end (the UserEvent)."""
-    session, max_ms = authorize(engine, world, "2007")
-    playlist = call_frames("2007", session, max_ms)
     answered = next(i for i, f in enumerate(playlist) if '"dialstatus":"ANSWER"' in f and '"caller"' in f)
 
     async def main():
@@ -119,11 +138,24 @@ def test_listener_restarted_mid_call_charges_once(engine, world, not_billed):
             await listen(engine, world.settings, ari, not_billed)
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_listener_restarted_mid_call_charges_once(engine, world, not_billed):
+    session, max_ms = authorize(engine, world, "2007")
+    playlist = with_talk_ms(call_frames("2007", session, max_ms))
+    restarted_mid_call(engine, world, not_billed, playlist)
     _, [cdr], charges = card_state(engine, world)
-    # Asterisk's own ANSWEREDTIME_MS from the hangup handler's UserEvent: 2003 ms -> 3 s
+    # the hangup handler's talk_ms, from the callee's answer: 2003 ms -> 3 s
     assert (cdr.outcome, cdr.billed_seconds, charges) == ("ANSWER", 3, [-5_000])
     replay(engine, world.settings, playlist, not_billed)  # and a full replay later changes nothing
     assert card_state(engine, world)[2] == [-5_000]
+
+
+def test_an_older_dialplans_userevent_alone_bills_nothing(engine, world, not_billed):
+    """Its ANSWEREDTIME_MS counts from the caller's answer (a card's IVR too): recovery settles the call."""
+    session, max_ms = authorize(engine, world, "2007")
+    restarted_mid_call(engine, world, not_billed, call_frames("2007", session, max_ms))
+    assert card_state(engine, world)[1:] == ([], [])
 
 
 def test_unknown_session_is_not_billed(engine, world, not_billed):

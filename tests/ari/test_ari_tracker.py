@@ -107,21 +107,37 @@ def test_a_listener_started_mid_call_never_invents_a_bill(call):
             (report,) = reports
             check(call, report)
         elif cut <= userevent_at:
-            assert reports == [
-                IncompleteCall(
-                    EXPECTED[call].session,
-                    MISSED_START,
-                    "02:fc:00:00:00:01",
-                    EXPECTED[call].uniqueid,
-                    reports[0].channel,
-                    reports[0].ended_at,
-                    EXPECTED[call].outcome,
-                    reports[0].asterisk_answered_ms,
-                )
-            ]
+            assert (
+                reports
+                == [
+                    IncompleteCall(
+                        EXPECTED[call].session,
+                        MISSED_START,
+                        "02:fc:00:00:00:01",
+                        EXPECTED[call].uniqueid,
+                        reports[0].channel,
+                        reports[0].ended_at,
+                        EXPECTED[call].outcome,
+                        reports[0].asterisk_answered_ms,
+                        None,  # this dialplan's UserEvent has no answered_at
+                        _older_talk_ms(call, frame_list[cut:]),
+                    )
+                ]
+            )
             assert reports[0].ended_at is not None
         else:
             assert reports == []
+
+
+def _older_talk_ms(call: str, seen: list[str]) -> int | None:
+    """These captures' UserEvent predates talk_ms: its ANSWEREDTIME_MS is billed only if a Dial event showed the
+    caller still ringing (then the Dial answered it); an unanswered call costs nothing."""
+    if EXPECTED[call].outcome != "ANSWER":
+        return 0
+    parsed = [json.loads(frame) for frame in seen]
+    rang = any(e["type"] == "Dial" and e.get("caller", {}).get("state") == "Ring" for e in parsed)
+    (userevent,) = [e["userevent"] for e in parsed if e["type"] == "ChannelUserevent"]
+    return int(userevent["answeredtime_ms"]) if rang else None
 
 
 def test_no_state_is_left_behind():

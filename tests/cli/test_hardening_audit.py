@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from asteriskbill.agi.peer import Call
+from asteriskbill.billing.reservation import FLAGGED
 from asteriskbill.cli import main
-from asteriskbill.services.calls import FLAGGED
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
 from tests.helpers import ASTERISK
@@ -34,6 +34,7 @@ NOT_AUDITED = {
     "batches show": "reads",
     "calls active": "reads",
     "calls flagged": "reads",
+    "dialplan": "prints the dialplan file",
     "calls simulate": "a call as Asterisk places it: the engine authorizes and settles it, with its ledger",
     "callshop preferences show": "reads",
     "callshop receipt": "reads",

@@ -84,6 +84,10 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
     # 60 s at 0.60/min, then 30 s in 6 s blocks at the same price
     assert "90 s cost 0.90 USD" in asteriskbill("quote", "retail", "+442071234567", "--seconds", "90")
     assert "--port" in asteriskbill("serve", "--help")
+    # the packaged dialplan, its agi-bin folder the one this installation put the scripts in
+    dialplan = asteriskbill("dialplan")
+    assert dialplan.startswith(f"[globals]\nASTERISKBILL_FASTAGI=127.0.0.1:4573\nASTERISKBILL_AGI_BIN={bin_dir}\n")
+    assert "\n[asteriskbill-card]\n" in dialplan and "U(asteriskbill-answered^${CHANNEL})" in dialplan
 
     # the console scripts Asterisk runs per call: real pipes, settings from the environment
     def place(script: str, call: Call) -> Outcome:

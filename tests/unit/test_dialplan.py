@@ -1,24 +1,33 @@
-"""dialplan/extensions_asteriskbill.conf: well formed, and speaking the AGI's and the listener's language.
+"""The packaged dialplan, read as Asterisk's pbx_config reads it, checked against the contract in
+asteriskbill/dialplan.py (the names the AGI, the listener and the Master.csv reader use), and that contract's
+reading of the UserEvent; tests/fixtures/asterisk/callee-answer/ shows the file running on a real Asterisk."""
 
-No Asterisk runs here to `dialplan reload` it, so this reads it as Asterisk's pbx_config would: contexts,
-`exten =>`/`same =>` lines, priorities and labels, application calls with balanced parentheses.
-"""
-
+import csv
+import json
 import re
 
-from asteriskbill.agi.apps import APP_NAMES
-from tests.helpers import ASTERISK, ROOT
+import pytest
 
-DIALPLAN = ROOT / "dialplan" / "extensions_asteriskbill.conf"
-CAPTURE = ASTERISK / "extensions_capture.conf"
-APPLICATIONS = {"NoOp", "Set", "AGI", "GotoIf", "Dial", "Hangup", "Playback", "UserEvent", "Return"}
+from asteriskbill import dialplan
+from asteriskbill.agi.apps import APP_NAMES
+from tests.helpers import ASTERISK
+
+CAPTURES = ASTERISK / "callee-answer"
+APPLICATIONS = {"ExecIf", "Set", "AGI", "GotoIf", "Dial", "Hangup", "Progress", "Playback", "Congestion"}
+APPLICATIONS |= {"UserEvent", "Return"}
 LINE = re.compile(r"^(?:exten => (?P<exten>[^,]+),1|\s*same => n)(?:\((?P<label>\w+)\))?,(?P<app>\w+)\((?P<args>.*)\)$")
+CALL_CONTEXTS = (
+    dialplan.CARD_CONTEXT,
+    dialplan.EXT_CONTEXT,
+    dialplan.CARD_STDIO_CONTEXT,
+    dialplan.EXT_STDIO_CONTEXT,
+)
 
 
 def contexts() -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {}
     current = None
-    for raw in DIALPLAN.read_text().splitlines():
+    for raw in dialplan.text().splitlines():
         line = raw.split(";", 1)[0].rstrip()
         if not line.strip():
             continue
@@ -32,8 +41,14 @@ def contexts() -> dict[str, list[dict]]:
     return found
 
 
-def test_every_line_is_well_formed():
-    for name, lines in contexts().items():
+def apps(context: str, name: str) -> list[str]:
+    return [line["args"] for line in contexts()[context] if line["app"] == name]
+
+
+def test_every_line_is_well_formed_and_every_context_of_the_contract_is_there():
+    found = contexts()
+    assert tuple(found) == dialplan.CONTEXTS
+    for name, lines in found.items():
         assert lines and lines[0]["exten"], f"[{name}] must start with an exten => ...,1 line"
         labels = {line["label"] for line in lines if line["label"]}
         for line in lines:
@@ -44,23 +59,136 @@ def test_every_line_is_well_formed():
                 assert target in labels, f"GotoIf to a missing label {target} in [{name}]"
 
 
-def test_it_uses_what_the_agi_sets_and_the_apps_that_exist():
-    text = DIALPLAN.read_text()
-    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= {
-        "BILL_STATUS",
-        "BILL_SESSION",
-        "BILL_MAX_MS",
-        "BILL_DIAL",
-        "BILL_NUMBER",
+def test_it_reads_only_what_the_agi_sets_and_what_it_sets_itself():
+    text = dialplan.text()
+    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= set(dialplan.AGI_VARIABLES)
+    assert apps(dialplan.ANSWERED_CONTEXT, "Set") == [
+        f"SHARED({dialplan.ANSWERED_AT_VARIABLE},${{ARG1}})=${{STRFTIME(,,%s.%3q)}}"
+    ]
+    assert f"${{SHARED({dialplan.ANSWERED_AT_VARIABLE})}}" in apps(dialplan.HANGUP_CONTEXT, "Set")[1]
+
+
+def test_each_call_context_reaches_the_agi_through_a_global_with_its_default():
+    for context, (agi, default) in {
+        dialplan.CARD_CONTEXT: ("agi://${ASTERISKBILL_FASTAGI}/card", dialplan.FASTAGI_DEFAULT),
+        dialplan.EXT_CONTEXT: ("agi://${ASTERISKBILL_FASTAGI}/ext,${EXTEN}", dialplan.FASTAGI_DEFAULT),
+        dialplan.CARD_STDIO_CONTEXT: ("${ASTERISKBILL_AGI_BIN}/asteriskbill-card", dialplan.AGI_BIN_DEFAULT),
+        dialplan.EXT_STDIO_CONTEXT: ("${ASTERISKBILL_AGI_BIN}/asteriskbill-ext,${EXTEN}", dialplan.AGI_BIN_DEFAULT),
+    }.items():
+        lines = contexts()[context]
+        name = dialplan.FASTAGI_GLOBAL if "FASTAGI" in agi else dialplan.AGI_BIN_GLOBAL
+        assert lines[0]["app"] == "ExecIf"  # the default, set before anything reads the global
+        assert lines[0]["args"] == f'$["${{{name}}}" = ""]?Set({name}={default})'
+        assert apps(context, "AGI") == [agi]
+        target = re.fullmatch(r"(?:agi://\$\{\w+\}/(\w+)|\$\{\w+\}/([\w-]+))(?:,.*)?", agi)
+        assert target is not None and (target[1] in APP_NAMES or target[2] in dialplan.AGI_SCRIPTS)
+        assert apps(context, "Set")[0] == f"CHANNEL(hangup_handler_push)={dialplan.HANGUP_CONTEXT},s,1"
+
+
+def test_every_dial_is_limited_and_records_the_callee_answer():
+    for context in CALL_CONTEXTS:
+        assert apps(context, "Dial") == [
+            f"${{BILL_DIAL}},60,L(${{BILL_MAX_MS}}:60000:30000)U({dialplan.ANSWERED_CONTEXT}^${{CHANNEL}})"
+        ]
+
+
+def test_a_refused_call_is_never_answered():
+    for context in CALL_CONTEXTS:
+        lines = contexts()[context]
+        refused = [line["app"] for line in lines[[line["label"] for line in lines].index("refused") :]]
+        if "card" in context:  # the IVR answered: DTMF needs it; the AGI said why
+            assert refused == ["Hangup"]
+        else:
+            assert refused == ["Progress", "Playback", "Congestion"]
+            assert apps(context, "Playback") == ["ss-noservice,noanswer"]
+    assert "Answer(" not in dialplan.text()
+    for playback in re.findall(r"Playback\(([^)]*)\)", dialplan.text()):
+        assert playback.endswith(",noanswer"), playback
+
+
+def test_on_the_real_asterisk_refused_extension_calls_were_not_answered():
+    rows = list(csv.reader((CAPTURES / "Master.csv").read_text().splitlines()))
+    refused = [row for row in rows if row[2] in ("3003", "3006")]  # NO_CREDIT; the globals unset: no FastAGI
+    assert len(refused) == 4  # the caller's two halves, each call
+    assert {(row[10], row[14]) for row in refused} == {("", "CONGESTION")}  # no answer time, not ANSWERED
+
+
+def test_the_hangup_handler_sends_the_contract_fields_in_the_userevent_and_to_the_cdr():
+    (fields,) = [args for args in apps(dialplan.HANGUP_CONTEXT, "Set") if args.startswith("LOCAL(fields)=")]
+    pairs = fields.removeprefix("LOCAL(fields)=").split(",")
+    assert tuple(pair.split(": ")[0] for pair in pairs) == dialplan.USER_EVENT_FIELDS
+    assert pairs[0] == "session: ${BILL_SESSION}"
+    assert apps(dialplan.HANGUP_CONTEXT, "UserEvent") == [f"{dialplan.USER_EVENT},${{fields}}"]
+    # the CDR keeps the data of the last application: Return() carries the same fields to Master.csv
+    assert contexts()[dialplan.HANGUP_CONTEXT][-1] == {
+        "exten": None,
+        "label": None,
+        "app": "Return",
+        "args": f"{dialplan.USER_EVENT},${{fields}}",
     }
-    assert set(re.findall(r"AGI\(agi://127\.0\.0\.1:4573/(\w+)", text)) <= set(APP_NAMES)
-    assert "Dial(${BILL_DIAL},60,L(${BILL_MAX_MS}" in text
 
 
-def test_the_hangup_handler_exists_and_speaks_like_the_captured_dialplan():
-    found = contexts()
-    for handler in re.findall(r"hangup_handler_push\)=([\w-]+),s,1", DIALPLAN.read_text()):
-        assert handler in found
-    [event] = [line["args"] for line in found["asteriskbill-hangup"] if line["app"] == "UserEvent"]
-    captured = re.search(r"UserEvent\((asteriskbill,session: .*)\)$", CAPTURE.read_text(), re.M).group(1)
-    assert event == captured  # the listener reads this UserEvent exactly as the captures show it
+def test_session_and_talk_ms_always_fit_in_the_cdr_lastdata():
+    longest = f"{dialplan.USER_EVENT},session: {'f' * 36},talk_ms: {10**8 - 1},"  # talk of 27 hours
+    assert dialplan.USER_EVENT_FIELDS[:2] == (dialplan.EVENT_SESSION, dialplan.EVENT_TALK_MS)
+    assert len(longest) <= dialplan.CDR_LASTDATA_CHARS
+
+
+def test_the_real_asterisk_sent_the_contract_fields():
+    sent = [
+        json.loads(frame)["userevent"]
+        for path in sorted(CAPTURES.glob("*.jsonl"))
+        for frame in path.read_text().splitlines()
+        if '"ChannelUserevent"' in frame
+    ]
+    assert len(sent) == len(list(CAPTURES.glob("*.jsonl")))
+    for userevent in sent:
+        assert tuple(userevent) == ("eventname", *dialplan.USER_EVENT_FIELDS)
+        assert userevent["eventname"] == dialplan.USER_EVENT
+
+
+def test_the_globals_section():
+    assert dialplan.globals_section("10.0.0.5:4573", "/opt/ab/bin") == (
+        "[globals]\nASTERISKBILL_FASTAGI=10.0.0.5:4573\nASTERISKBILL_AGI_BIN=/opt/ab/bin\n"
+    )
+
+
+NEW = {"session": "s", "talk_ms": "3505", "answered_at": "1796058888.001", "ended_at": "1796058891.506"}
+OLD = {"session": "s", "dialstatus": "ANSWER", "answeredtime_ms": "8017", "dialedtime_ms": "8022"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "answered_by_dial", "ms"),
+    [
+        (NEW, False, 3505),
+        (NEW | {"dialstatus": "ANSWER", "answeredtime_ms": "8017"}, True, 3505),  # never ANSWEREDTIME_MS
+        ({**NEW, "talk_ms": "0", "answered_at": "", "dialstatus": "BUSY"}, False, 0),
+        ({**NEW, "talk_ms": "3.5"}, False, None),
+        (OLD, True, 8017),  # an older dialplan: the caller was answered by the Dial, so this is the talk
+        (OLD, False, None),  # ... or it was answered before (a card IVR): unknown
+        ({**OLD, "dialstatus": "BUSY", "answeredtime_ms": ""}, False, 0),
+        ({"session": "s"}, True, None),
+    ],
+)
+def test_event_talk(fields, answered_by_dial, ms):
+    talk = dialplan.event_talk(fields, answered_by_dial=answered_by_dial)
+    assert talk.ms == ms
+    if fields.get("answered_at"):
+        assert talk.answered_at is not None and talk.ended_at is not None
+        assert talk.answered_at.isoformat() == "2026-11-30T17:14:48.001000+00:00"
+        assert talk.ended_at.isoformat() == "2026-11-30T17:14:51.506000+00:00"
+
+
+def test_lastdata_fields_drop_a_field_the_cdr_may_have_cut():
+    full = "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,talk_ms: 3505,answer"
+    assert len(full) == dialplan.CDR_LASTDATA_CHARS
+    assert dialplan.lastdata_fields(full) == {"session": "9f09d99e-2e4b-4a21-be80-bc831e42deb6", "talk_ms": "3505"}
+    cut = "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,a: 123456,talk_ms: 12345"
+    assert cut[: dialplan.CDR_LASTDATA_CHARS].endswith(",talk_ms: 1")  # 1 ms is not what Asterisk wrote
+    assert dialplan.lastdata_fields(cut[: dialplan.CDR_LASTDATA_CHARS]) == {
+        "session": "9f09d99e-2e4b-4a21-be80-bc831e42deb6",
+        "a": "123456",
+    }
+    assert dialplan.lastdata_fields("asteriskbill,session: x,talk_ms: 12") == {"session": "x", "talk_ms": "12"}
+    assert dialplan.lastdata_fields("Local/2001@carrier,30,L(5000)") is None
+    assert dialplan.lastdata_fields("") is None

@@ -140,3 +140,41 @@ def test_garbage_is_refused_naming_the_line():
 def test_an_empty_file_is_refused():
     with pytest.raises(UserError, match=r"x\.csv has no CDR record"):
         master_csv.read(["\n", "\n"], "x.csv")
+
+
+CALLEE_ANSWER = (ASTERISK / "callee-answer" / "Master.csv").read_text().splitlines(keepends=True)
+
+
+def test_the_talk_time_is_the_userevent_records_not_the_dial_records_billsec():
+    master = master_csv.read(CALLEE_ANSWER, "Master.csv")
+    # the card call (callerid 4001): its hangup handler's record (lastapp Return) carries the UserEvent's fields
+    (handler,) = [r for r in csv.reader(CALLEE_ANSWER) if r[1] == "4001" and r[7] == "Return"]
+    assert handler[8] == "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,talk_ms: 3505,answer"
+    result = master.result("9f09d99e-2e4b-4a21-be80-bc831e42deb6", "", UTC)
+    assert result is not None and (result.outcome, result.billable_ms) == ("ANSWER", 3505)
+    dial = master.dials[result.uniqueid]
+    assert (dial.billsec, dial.answer.isoformat(), dial.end.isoformat()) == (
+        8,  # from the IVR's answer
+        "2026-11-30T17:14:43",
+        "2026-11-30T17:14:51",
+    )
+    # the callee's answer: the Dial record's end less the talk (the events say 17:14:48.002)
+    assert result.answered_at is not None and result.answered_at.isoformat() == "2026-11-30T17:14:47.495000+00:00"
+
+
+def test_an_unanswered_call_of_the_new_dialplan_costs_nothing():
+    master = master_csv.read(CALLEE_ANSWER, "Master.csv")
+    result = master.result("b3b6ac65-4bcb-4698-b078-23711e148dd9", "", UTC)
+    assert result is not None and (result.outcome, result.billable_ms, result.answered_at) == ("BUSY", 0, None)
+
+
+def test_the_talk_time_in_the_dial_records_userfield_is_enough():
+    # cdr.conf's default (endbeforehexten=yes) makes no record of the hangup handler: the fields then reach
+    # Master.csv only as CDR(userfield), which lands on the caller's Dial record
+    rows = list(csv.reader(CALLEE_ANSWER))
+    (handler,) = [r for r in rows if r[1] == "4001" and r[7] == "Return"]
+    (dial,) = [r for r in rows if r[1] == "4001" and r[7] == "Dial"]
+    dial[NAMES.index("userfield")] = "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,talk_ms: 3505"
+    master = master_csv.read(text([r for r in rows if r is not handler]), "Master.csv")
+    result = master.result("9f09d99e-2e4b-4a21-be80-bc831e42deb6", "", UTC)
+    assert result is not None and (result.outcome, result.billable_ms) == ("ANSWER", 3505)
