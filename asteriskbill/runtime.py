@@ -12,23 +12,27 @@ are settled or released (services/recovery.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import Engine
 
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.server import start_server
+from asteriskbill.ami.client import AmiClient
 from asteriskbill.ari.client import AriClient, AriError
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
+from asteriskbill.ari.results import call_result
 from asteriskbill.ari.tracker import CallTracker, FinishedCall, IncompleteCall
-from asteriskbill.billing.settle import CallResult
-from asteriskbill.services import recovery, servers, settlement
+from asteriskbill.credit_control import CreditControl
+from asteriskbill.errors import UserError
+from asteriskbill.services import lifecycle, recovery, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
 
@@ -38,22 +42,6 @@ SAFETY_INTERVAL = 1.0
 RECOVERY_INTERVAL = 60.0
 IDENTIFY_RETRY = 5.0  # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
 SERVERS_INTERVAL = 30.0
-
-
-def result_of(call: FinishedCall) -> CallResult:
-    return CallResult(
-        call.session,
-        call.outcome,
-        call.billable_ms,
-        started_at=call.created_at,
-        answered_at=call.answered_at,
-        ended_at=call.ended_at,
-        server=call.asterisk_id,
-        uniqueid=call.uniqueid,
-        linkedid=call.linkedid,
-        callerid=call.caller_number,
-        hangup_cause=call.hangup_cause_txt or str(call.hangup_cause),
-    )
 
 
 class Listener:
@@ -66,9 +54,13 @@ class Listener:
         server: AriServer | None = None,
         *,
         safety_interval: float = SAFETY_INTERVAL,
+        connected: Callable[[], None] | None = None,
+        slice_seconds: int = 0,
     ):
         self.engine = engine
         self.server = server or servers.from_settings(settings)
+        self.connected = connected
+        self.slice_seconds = slice_seconds
         self.safety_interval = safety_interval
         self.tracker = CallTracker()
         self.queue: asyncio.Queue[FinishedCall | IncompleteCall] = asyncio.Queue()
@@ -82,7 +74,7 @@ class Listener:
                 for job in (self._settle_forever(), self._safety_net(ari), self._identify_forever(ari))
             ]
             try:
-                async for call in call_reports(ari, self.tracker):
+                async for call in call_reports(ari, self.tracker, connected=self.connected):
                     self.queue.put_nowait(call)
             finally:
                 for task in tasks:
@@ -99,32 +91,31 @@ class Listener:
 
     def handle(self, call: FinishedCall | IncompleteCall) -> None:
         """Settle a finished call, or one seen in part from Asterisk's UserEvent; else leave it to recovery."""
-        if isinstance(call, IncompleteCall):
-            if not call.asterisk_dialstatus:
-                log.warning("call %s seen only in part (%s): left for recovery", call.session, call.reason)
-                return
-            result = CallResult(
-                call.session,
-                call.asterisk_dialstatus,
-                call.asterisk_answered_ms or 0,
-                ended_at=call.ended_at,
-                server=call.asterisk_id,
-                uniqueid=call.uniqueid,
-                source="userevent",
-            )  # Asterisk's own timing from the hangup handler
-        else:
-            result = result_of(call)
-        # the CDR says which Asterisk the call was on, even if its events lacked asterisk_id
-        done = settlement.settle(self.engine, replace(result, server=result.server or self.asterisk_id))
+        result = call_result(call, self.asterisk_id)
+        if result is None:
+            log.warning("call %s seen only in part: left for recovery", call.session)
+            return
+        done = lifecycle.settle(self.engine, result)
         if done is None:
             log.warning("call %s has no reservation here: not billed", call.session)
         elif done.new:
             log.info("settled %s: %s, %d s, cost %d", done.session, done.outcome, done.billed_seconds, done.cost)
 
     async def _safety_net(self, ari: AriClient) -> None:
-        while True:
-            await asyncio.sleep(self.safety_interval)
-            await hang_up_overdue(ari, self.tracker, datetime.now(UTC), SAFETY_GRACE_MS)
+        """Every pass: the calls' hard limits follow their credit (AMI), and calls past their maximum are hung up."""
+        async with contextlib.AsyncExitStack() as stack:
+            credit = None
+            if self.slice_seconds and self.server.has_ami:
+                ami = await stack.enter_async_context(
+                    AmiClient(self.server.ami_url, self.server.ami_user, self.server.ami_secret)
+                )
+                credit = CreditControl(self.engine, ami, self.tracker, self.slice_seconds)
+            while True:
+                await asyncio.sleep(self.safety_interval)
+                now = datetime.now(UTC)
+                if credit is not None:
+                    await credit.tick(now)
+                await hang_up_overdue(ari, self.tracker, now, SAFETY_GRACE_MS)
 
     async def _identify_forever(self, ari: AriClient) -> None:
         """Which Asterisk answers (its entity id is its events' asterisk_id), recorded in the servers table."""
@@ -161,6 +152,7 @@ class Listeners:
         self.settings = settings
         self.running: dict[AriServer, tuple[Listener, asyncio.Task]] = {}
         self.idle_warned = False
+        self.connected = asyncio.Event()  # a listener (re)connected: calls may have ended unseen
 
     async def refresh(self) -> None:
         """Start a listener for each new server (or one whose listener failed), stop those removed."""
@@ -178,9 +170,12 @@ class Listeners:
         for server in [s for s in self.running if s not in wanted]:
             log.info("server %s removed: no longer following %s", server.name, server.shown_url)
             self.running.pop(server)[1].cancel()
+        slices = await asyncio.to_thread(servers.slicing, self.engine, self.settings)
         for server in wanted:
             if server not in self.running or self.running[server][1].done():
-                listener = Listener(self.engine, self.settings, server)
+                listener = Listener(
+                    self.engine, self.settings, server, connected=self.connected.set, slice_seconds=slices
+                )
                 task = asyncio.create_task(listener.run())
                 task.add_done_callback(functools.partial(_report_failure, server.name))
                 self.running[server] = listener, task
@@ -199,13 +194,15 @@ class Listeners:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def channel_ids(self) -> set[str] | None:
-        """The channels up on every server that answers; None when none does."""
+    async def channel_ids(self, *, every: bool = False) -> set[str] | None:
+        """The channels up on every server that answers; None when none does (``every``: when one does not)."""
         answers = await asyncio.gather(
             *(listener.channel_ids() for listener, task in self.running.values() if not task.done())
         )
         known = [ids for ids in answers if ids is not None]
-        return set().union(*known) if known else None
+        if not known or (every and len(known) < len(answers)):
+            return None
+        return set().union(*known)
 
 
 def _report_failure(name: str, task: asyncio.Task) -> None:
@@ -218,15 +215,43 @@ def _report_failure(name: str, task: asyncio.Task) -> None:
         )
 
 
-async def recover_forever(engine: Engine, listeners: Listeners) -> None:
+async def recover_forever(engine: Engine, settings: Settings, listeners: Listeners) -> None:
+    """Every minute, and at once when a listener (re)connects: recover the calls that ended unseen."""
     while True:
-        live = await listeners.channel_ids()
-        if live is not None:  # an overdue call on a server that does not answer counts as gone: flagged
-            try:
-                await asyncio.to_thread(recovery.expire, engine, live, SAFETY_GRACE_MS // 1000)
-            except Exception:
-                log.exception("recovery pass failed")
-        await asyncio.sleep(RECOVERY_INTERVAL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(listeners.connected.wait(), RECOVERY_INTERVAL)
+        connected = listeners.connected.is_set()
+        listeners.connected.clear()
+        listed_at = datetime.now(UTC)
+        live = await listeners.channel_ids(every=connected)
+        try:
+            await asyncio.to_thread(recover, engine, settings, live, listed_at if connected else None)
+        except Exception:
+            log.exception("recovery pass failed")
+
+
+def recover(engine: Engine, settings: Settings, live: set[str] | None, listed_at: datetime | None) -> None:
+    """Calls whose channel is gone from ``live``: all those authorized before ``listed_at`` (a listener has just
+    connected: whatever ended before was not seen), else the overdue ones. Settled from Master.csv when the
+    master_csv setting names it, else released and flagged."""
+    if live is None:
+        return  # no server answers, or one does not: its calls may be up
+    master = None
+    if settings.master_csv:
+        try:
+            master = recovery.load_master(settings.master_csv)
+        except UserError as exc:
+            log.warning("master_csv: %s; calls gone are released and flagged", exc)
+    zone = ZoneInfo(settings.timezone)
+    if listed_at is not None:
+        done = recovery.recover_gone(engine, live, listed_at, master, zone)
+        if done.settled or done.flagged:
+            log.warning(
+                "calls that ended while nobody listened: %d settled from Master.csv, %d released and flagged",
+                len(done.settled),
+                len(done.flagged),
+            )
+    recovery.expire(engine, live, SAFETY_GRACE_MS // 1000, master, zone)
 
 
 async def serve(
@@ -254,7 +279,7 @@ async def serve(
         await listeners.refresh()
         jobs = [
             asyncio.create_task(listeners.follow(servers_interval)),
-            asyncio.create_task(recover_forever(engine, listeners)),
+            asyncio.create_task(recover_forever(engine, settings, listeners)),
         ]
         if ready is not None:
             ready(host, port)

@@ -15,7 +15,7 @@ from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.cli import main as cli_main
-from asteriskbill.services import calls, settlement
+from asteriskbill.services import lifecycle
 from asteriskbill.settings import load
 from asteriskbill.store.engine import make_engine
 from asteriskbill.store.models import Account
@@ -58,11 +58,11 @@ def _settlements(db: str) -> list[Row]:
     with engine.begin() as conn:
         ids = conn.execute(select(Account.id).where(Account.kind == "extension")).scalars().all()
     sessions = [
-        calls.authorize(engine, settings, ids[n % len(ids)], "00442071234567").session for n in range(SETTLEMENTS)
+        lifecycle.authorize(engine, settings, ids[n % len(ids)], "00442071234567").session for n in range(SETTLEMENTS)
     ]
     began = time.perf_counter()
     for session in sessions:
-        settlement.settle(engine, CallResult(session, "ANSWER", 95_000))
+        lifecycle.settle(engine, CallResult(session, "ANSWER", 95_000))
     seconds = time.perf_counter() - began
     engine.dispose()
     return [

@@ -2,8 +2,10 @@
 
 Both end the same way: the call is normalised, routed, rated and its credit reserved, and the dialplan
 gets BILL_STATUS=OK with BILL_SESSION, BILL_MAX_MS, BILL_DIAL and BILL_NUMBER — or BILL_STATUS saying
-why not. They only translate between AGI and the services; the database work runs in worker threads
-so one FastAGI server keeps serving hundreds of channels.
+why not. A call that holds one slice of its maximum (services/lifecycle.py) also gets TIMEOUT(absolute) =
+that slice on its channel: Asterisk hangs it up there unless `serve` extends the hold (credit_control.py).
+They only translate between AGI and the services; the database work runs in worker threads so one FastAGI
+server keeps serving hundreds of channels.
 
 If the caller hangs up after the credit was reserved but before the dialplan dials, the channel's
 abort hook releases the reservation: nothing stays held for a call that never happened. The same holds
@@ -21,18 +23,20 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
+from asteriskbill import dialplan
 from asteriskbill.agi.channel import Channel
 from asteriskbill.agi.protocol import ENCODING, ERRORS, Env, PromptMissing, build_env
 from asteriskbill.agi.session import App
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.cards import luhn_valid
 from asteriskbill.billing.speech import DIGITS, JOINER, NUMBER, POINT, Say, say_amount
-from asteriskbill.services import calls
+from asteriskbill.services import calls, lifecycle, servers
 from asteriskbill.settings import Settings
 
 # Stock Asterisk prompts; every one can be replaced with the `prompts` table of the settings.
@@ -58,6 +62,7 @@ TRIES = 3
 APP_NAMES = ("card", "ext")  # AGI(agi://host/card), AGI(agi://host/ext,NUMBER)
 log = logging.getLogger("asteriskbill.agi")
 DIGIT_TIMEOUT_MS = 6000
+SLICING_TTL = 30.0  # `servers add` of a server without AMI stops new slices within this
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -69,6 +74,15 @@ class BillingApps:
         self.engine = engine
         self.settings = settings
         self.prompts = {**DEFAULT_PROMPTS, **settings.prompts}
+        self._slicing = (0, 0.0)  # (slice seconds, valid until time.monotonic())
+
+    def _slice_seconds(self, engine: Engine) -> int:
+        """The slice calls hold now (0: their whole maximum), read again at most every SLICING_TTL seconds."""
+        value, until = self._slicing
+        if time.monotonic() >= until:
+            value = servers.slicing(engine, self.settings)
+            self._slicing = value, time.monotonic() + SLICING_TTL
+        return value
 
     @property
     def apps(self) -> dict[str, App]:
@@ -149,28 +163,33 @@ class BillingApps:
         if result.status is not BillStatus.OK:
             await self._refuse(channel, result.status, result.reason, speak=announce)
             return
-        release = functools.partial(self._db, calls.release, result.session, "caller left the AGI")
+        release = functools.partial(self._db, lifecycle.release, result.session, "caller left the AGI")
         channel.on_abort(release)
         if announce:
             await channel.say_number(result.max_seconds // 60)
             await self._play(channel, "minutes")
         for name, value in (
-            ("BILL_SESSION", result.session),
-            ("BILL_MAX_MS", result.max_ms),
-            ("BILL_DIAL", result.dial),
-            ("BILL_NUMBER", result.number),
+            (dialplan.SESSION, result.session),
+            (dialplan.MAX_MS, result.max_ms),
+            (dialplan.DIAL, result.dial),
+            (dialplan.NUMBER, result.number),
         ):
             await channel.set_variable(name, value)
+        if result.held_seconds < result.max_seconds:  # a slice: the channel may not outlast what it holds
+            await channel.set_variable(dialplan.HARD_LIMIT, result.held_seconds)
         channel.forget_abort(release)  # once OK is sent the dialplan may dial: only the settlement ends the hold
-        await channel.set_variable("BILL_STATUS", "OK")
+        await channel.set_variable(dialplan.STATUS, "OK")
 
     async def _reserve(self, account_id: int, dialled: str, caller: calls.Caller) -> calls.Authorization:
-        """calls.authorize in a worker thread, which cancelling the session (serve stopping) cannot stop: then a
+        """lifecycle.authorize in a worker thread, which cancelling the session (serve stopping) cannot stop: then a
         reservation not begun is skipped, and one being written is waited for and released, unheard of."""
         abandoned = threading.Event()
 
         def authorize(engine: Engine) -> calls.Authorization | None:
-            return None if abandoned.is_set() else calls.authorize(engine, self.settings, account_id, dialled, caller)
+            if abandoned.is_set():
+                return None
+            slices = self._slice_seconds(engine)
+            return lifecycle.authorize(engine, self.settings, account_id, dialled, caller, slice_seconds=slices)
 
         work = asyncio.ensure_future(self._db(authorize))
         try:
@@ -179,13 +198,13 @@ class BillingApps:
             abandoned.set()
             late = await work
             if late is not None and late.status is BillStatus.OK:
-                await self._db(calls.release, late.session, "serve stopped before the dialplan heard of the call")
+                await self._db(lifecycle.release, late.session, "serve stopped before the dialplan heard of the call")
             raise
         assert result is not None  # only an abandoned authorization is skipped
         return result
 
     async def _refuse(self, channel: Channel, status: BillStatus, reason: str, speak: bool = True) -> None:
-        await channel.set_variable("BILL_STATUS", status.value)
+        await channel.set_variable(dialplan.STATUS, status.value)
         await channel.verbose(f"asteriskbill: {status.value}: {reason}")
         if speak:
             key = "invalid" if status in SILENT_REFUSALS else f"refused_{status.value}"

@@ -7,7 +7,7 @@ yields; nothing here touches the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import datetime
 
@@ -21,7 +21,11 @@ log = logging.getLogger("asteriskbill.ari")
 
 
 async def call_reports(
-    client: AriClient, tracker: CallTracker, *, idle_flush: float = 0.25
+    client: AriClient,
+    tracker: CallTracker,
+    *,
+    idle_flush: float = 0.25,
+    connected: Callable[[], None] | None = None,
 ) -> AsyncIterator[FinishedCall | IncompleteCall]:
     """Every call that ends, each session once, for as long as the caller iterates.
 
@@ -36,6 +40,8 @@ async def call_reports(
                 reports = tracker.flush()
             elif frame is Mark.CONNECTED:
                 connections += 1
+                if connected is not None:  # events were missed before this: recovery looks at once
+                    connected()
                 reports = tracker.flush()
                 if connections > 1:
                     reports += await _resync(client, tracker)

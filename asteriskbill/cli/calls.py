@@ -28,7 +28,8 @@ def calls() -> None:
 @pass_app
 def active(app: App, as_json: bool) -> None:
     """List the calls up now (authorized and not yet settled), oldest first: account, number,
-    destination, when it started, its maximum duration and the credit it holds.
+    destination, when it started, its maximum duration, the credit it holds and the talk time that
+    pays for (one slice at a time when calls hold credit in slices), and the deadline of its channel.
 
     Example:
 
@@ -51,6 +52,9 @@ def active(app: App, as_json: bool) -> None:
             "max_seconds": c.max_seconds,
             "ends_by": stamp(c.ends_by),
             "reserved": format_amount(c.amount),
+            "held_seconds": c.held_seconds,
+            "answered_at": stamp(c.answered_at),
+            "deadline": stamp(c.deadline_at if c.held_seconds < c.max_seconds else None),
             "currency": c.currency,
             "channel": c.channel,
         }
@@ -61,7 +65,17 @@ def active(app: App, as_json: bool) -> None:
         return
     echo_table(
         [{**row, "reserved": money(c.amount, c.currency)} for row, c in zip(rows, found, strict=True)],
-        ["account", "number", "destination", "started_at", "elapsed_seconds", "max_seconds", "reserved", "session"],
+        [
+            "account",
+            "number",
+            "destination",
+            "started_at",
+            "elapsed_seconds",
+            "max_seconds",
+            "held_seconds",
+            "reserved",
+            "session",
+        ],
     )
 
 

@@ -7,30 +7,24 @@ reservation: concurrent calls on one balance can never hold more than balance + 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import accounts as account_rules
 from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN, AccountState, Standing
-from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
-from asteriskbill.billing.numbers import NumberError, normalize
-from asteriskbill.rating.engine import NoRateError, Pricing
+from asteriskbill.billing.authorize import BillStatus, PinGuard, PinPolicy
+from asteriskbill.billing.reservation import OPEN
 from asteriskbill.services import audit
-from asteriskbill.services.numbers import plan_for
-from asteriskbill.services.routes import route_for
 from asteriskbill.services.secret import installation_secret
 from asteriskbill.settings import Settings
-from asteriskbill.store import tariffs as tariff_store
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
 from asteriskbill.store.types import utcnow
 
-OPEN, SETTLED, RELEASED, FLAGGED = "open", "settled", "released", "flagged"
 ENGINE_OPERATOR = "asteriskbill"  # the audit log's "who" for what the engine does by itself
 _CARD_STATUS = {
     card_rules.DISABLED: BillStatus.DISABLED,
@@ -50,6 +44,9 @@ class Caller:
     callerid: str = ""
 
 
+NO_CALLER = Caller()  # a call authorized without a channel (`calls simulate`, tests)
+
+
 @dataclass(frozen=True)
 class Login:
     """Who a caller is: an account, or why not."""
@@ -57,6 +54,7 @@ class Login:
     status: BillStatus
     account_id: int | None = None
     reason: str = ""
+    tariff_id: int | None = None  # the tariff its calls are rated by (its company's when it has none)
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,7 @@ class Authorization:
     dial: str = ""
     destination: str = ""
     currency: str = ""
+    held_seconds: int = 0  # talk time the held amount pays for: the first slice, or max_seconds
 
     @property
     def max_ms(self) -> int:
@@ -216,11 +215,16 @@ _SUBJECT_LOCKED = _SUBJECT_BY_ID.with_for_update(of=Account)
 _HELD = select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
     Reservation.account_id == bindparam("account_id"), Reservation.status == OPEN
 )
-_NEW_RESERVATION = insert(Reservation)
 
 
-def _subject(conn: Connection, account_id: int, *, lock: bool = False):
-    return conn.execute(_SUBJECT_LOCKED if lock else _SUBJECT_BY_ID, {"account_id": account_id}).one()
+def subject(conn: Connection, account_id: int):
+    """Everything authorization decides on for the account (its company, card and booth included)."""
+    return conn.execute(_SUBJECT_BY_ID, {"account_id": account_id}).one()
+
+
+def locked_subject(conn: Connection, account_id: int):
+    """The same, with the account row locked: its money is decided on until the transaction ends."""
+    return conn.execute(_SUBJECT_LOCKED, {"account_id": account_id}).one()
 
 
 def _standing(row) -> Standing:
@@ -233,13 +237,13 @@ def _standing(row) -> Standing:
     return account_rules.standing(own, parent)
 
 
-def _card_state(row) -> card_rules.CardState:
+def card_state(row) -> card_rules.CardState:
     return card_rules.CardState(
         row.card_number, row.card_status, row.activation, row.valid_days, row.expires_at, row.activated_at
     )
 
 
-def _verdict(row, now: datetime) -> Login:
+def verdict(row, now: datetime) -> Login:
     """The account if it may call now, else the status saying why not (company, card and booth included)."""
     standing = _standing(row)
     if not standing.usable:
@@ -249,14 +253,14 @@ def _verdict(row, now: datetime) -> Login:
             BillStatus.BOOTH_CLOSED, row.id, f"booth {row.name} is not started (`asteriskbill callshop start`)"
         )
     if row.kind == CARD:
-        decision = card_rules.decide(_card_state(row), now)
+        decision = card_rules.decide(card_state(row), now)
         if not decision.usable:
             return Login(_CARD_STATUS[decision.status], row.id, decision.reason)
-    return Login(BillStatus.OK, row.id)
+    return Login(BillStatus.OK, row.id, tariff_id=standing.tariff_id)
 
 
 def _usable(conn: Connection, account_id: int, now: datetime) -> Login:
-    return _verdict(_subject(conn, account_id), now)
+    return verdict(subject(conn, account_id), now)
 
 
 def balance(engine: Engine, account_id: int) -> Balance:
@@ -264,125 +268,13 @@ def balance(engine: Engine, account_id: int) -> Balance:
         row = conn.execute(
             select(Account.balance, Account.credit_limit, Account.currency).where(Account.id == account_id)
         ).one()
-        return Balance(row.balance + row.credit_limit - _held(conn, account_id)[0], row.currency)
+        return Balance(row.balance + row.credit_limit - held(conn, account_id)[0], row.currency)
 
 
 # --- may the call start ---------------------------------------------------------------------------
 
 
-def _held(conn: Connection, account_id: int) -> tuple[int, int]:
+def held(conn: Connection, account_id: int) -> tuple[int, int]:
     """(credit held, calls) of the account's open reservations."""
     amount, calls = conn.execute(_HELD, {"account_id": account_id}).one()
     return int(amount), calls
-
-
-def authorize(
-    engine: Engine,
-    settings: Settings,
-    account_id: int,
-    dialled: str,
-    caller: Caller = Caller(),
-    now: datetime | None = None,
-) -> Authorization:
-    """Normalise, route and rate the call, then reserve the credit of its maximum duration."""
-    now = now or utcnow()
-    with reading(engine) as conn:
-        subject = _subject(conn, account_id)
-        login = _verdict(subject, now)
-        if login.status is not BillStatus.OK:
-            return Authorization(login.status, login.reason)
-        try:
-            number = normalize(dialled, plan_for(conn, settings, account_id))
-        except NumberError as exc:
-            return Authorization(BillStatus.INVALID_NUMBER, str(exc))
-        route = route_for(conn, number.number)
-        if route is None:
-            return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
-        tariff_id = _standing(subject).tariff_id
-        if tariff_id is None:
-            return Authorization(BillStatus.NO_RATE, "the account has no tariff")
-        tariff = tariff_store.load_tariff(conn, tariff_store.tariff_by_id(conn, tariff_id))
-        rates = tariff_store.rates_for_number(conn, tariff_id, number.number)
-    try:
-        pricing = Pricing(tariff, rates, number.number, now, settings.max_call_seconds)
-    except NoRateError as exc:
-        return Authorization(BillStatus.NO_RATE, str(exc))
-    return _reserve(engine, account_id, pricing, number, route.dial_string(number.number), caller, now)
-
-
-def _reserve(
-    engine: Engine, account_id: int, pricing: Pricing, number, dial: str, caller: Caller, now: datetime
-) -> Authorization:
-    with engine.begin() as conn:
-        account = _subject(conn, account_id, lock=True)
-        login = _verdict(account, now)  # again, under the lock: an operator may just have frozen it
-        if login.status is not BillStatus.OK:
-            return Authorization(login.status, login.reason)
-        reserved, calls = _held(conn, account_id)
-        decision = grant(Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), pricing)
-        if not isinstance(decision, Grant):
-            return Authorization(decision, _refusal_reason(decision, account.name))
-        if account.kind == CARD:
-            _use_card(conn, account, now)
-        session = str(uuid.uuid4())
-        conn.execute(
-            _NEW_RESERVATION,
-            {
-                "session": session,
-                "account_id": account_id,
-                "status": OPEN,
-                "amount": decision.amount,
-                "max_seconds": decision.max_seconds,
-                "dialled": number.dialled,
-                "number": number.number,
-                "call_class": number.call_class,
-                "destination": pricing.rate.destination,
-                "prefix": pricing.rate.prefix,
-                "dial": dial,
-                "priced_at": pricing.start,
-                "pricing": tariff_store.snapshot(pricing.tariff, pricing.rates),
-                "channel": caller.channel,
-                "uniqueid": caller.uniqueid,
-                "callerid": caller.callerid,
-                "created_at": now,
-            },
-        )
-    return Authorization(
-        BillStatus.OK,
-        "",
-        session,
-        decision.max_seconds,
-        decision.amount,
-        number.number,
-        dial,
-        pricing.rate.destination,
-        account.currency,
-    )
-
-
-def _use_card(conn: Connection, card, now: datetime) -> None:
-    """A call uses the card: stamp its use, and activate it on its first use (first-use cards)."""
-    values: dict = {"last_used_at": now}
-    if card.first_used_at is None:
-        values["first_used_at"] = now
-    if card_rules.decide(_card_state(card), now).activates:
-        values["status"] = card_rules.ACTIVE
-        values["activated_at"], values["expires_at"] = card_rules.activation(_card_state(card), now)
-    conn.execute(update(Card).where(Card.id == card.card_id).values(values))
-
-
-def _refusal_reason(status: BillStatus, name: str) -> str:
-    if status is BillStatus.TOO_MANY_CALLS:
-        return f"{name} is on as many calls as it may have at once"
-    return f"{name} has no credit for this destination"
-
-
-def release(engine: Engine, session: str, note: str) -> bool:
-    """Give back the credit of a call that never reached the dialplan's Dial (caller hung up, error)."""
-    with engine.begin() as conn:
-        done = conn.execute(
-            update(Reservation)
-            .where(Reservation.session == session, Reservation.status == OPEN)
-            .values(status=RELEASED, closed_at=utcnow(), note=note[:200])
-        ).rowcount
-    return bool(done)

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from asteriskbill.billing import callshop as rules
 from asteriskbill.billing.callshop import Bill, BoothState, CallshopError
 from asteriskbill.billing.ledger import BOOTH_CHANGE, BOOTH_PAYMENT
+from asteriskbill.billing.reservation import OPEN
 from asteriskbill.money import format_amount
 from asteriskbill.services import accounts, audit, ledger, preferences
 from asteriskbill.services.accounts import AccountView
-from asteriskbill.services.calls import OPEN
 from asteriskbill.store.models import Account, BoothSession, Cdr, Reservation
 from asteriskbill.store.types import utcnow
 

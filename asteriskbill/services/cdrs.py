@@ -17,10 +17,10 @@ from sqlalchemy.orm import aliased
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
 from asteriskbill.billing.numbers import CALL_CLASSES, is_digits
 from asteriskbill.billing.periods import check_period
+from asteriskbill.billing.reservation import OPEN
 from asteriskbill.billing.settle import ANSWER, OUTCOMES
 from asteriskbill.errors import UserError
 from asteriskbill.services import accounts, cards
-from asteriskbill.services.calls import OPEN
 from asteriskbill.services.currency import LateConversions
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, Cdr, Reservation, Server
@@ -350,6 +350,9 @@ class ActiveCall(CallView):
     amount: int  # credit held
     currency: str
     channel: str
+    held_seconds: int  # talk time the credit held pays for (a slice, extended while the call is up)
+    answered_at: datetime | None  # the callee's answer, once seen
+    deadline_at: datetime | None  # when Asterisk hangs the caller up unless the hold is extended (slices only)
 
     @property
     def ends_by(self) -> datetime:

@@ -13,15 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 
+from asteriskbill.billing.reservation import FLAGGED, OPEN, RELEASED
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
-from asteriskbill.services import audit
-from asteriskbill.services.calls import FLAGGED, OPEN, RELEASED
+from asteriskbill.services import audit, lifecycle
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, Reservation
-from asteriskbill.store.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -104,11 +103,7 @@ def release(engine: Engine, operator: str, session: str, reason: str) -> Release
         row = _call(conn, session)
         if row.status != OPEN:
             raise UserError(_holds_nothing(session, row))
-        conn.execute(
-            update(Reservation)
-            .where(Reservation.id == row.id)
-            .values(status=RELEASED, closed_at=utcnow(), note=f"released by {operator}: {reason}"[:200])
-        )
+        lifecycle.close(conn, session, RELEASED, f"released by {operator}: {reason}")
         done = Released(session, row.name, row.amount, row.currency, reason)
         audit.record(
             conn,
@@ -127,11 +122,7 @@ def clear(engine: Engine, operator: str, session: str, reason: str) -> None:
         row = _call(conn, session)
         if row.status != FLAGGED:
             raise UserError(f"call {session} is not flagged (it is {row.status}): there is no flag to clear")
-        conn.execute(
-            update(Reservation)
-            .where(Reservation.id == row.id)
-            .values(status=RELEASED, note=f"flag cleared by {operator}: {reason}"[:200])
-        )
+        lifecycle.close(conn, session, RELEASED, f"flag cleared by {operator}: {reason}", was=FLAGGED)
         audit.record(
             conn, operator, "call.clear-flag", session, {"account": row.name, "flag": row.note, "reason": reason}
         )

@@ -1,4 +1,4 @@
-"""Settlement: a finished call becomes one CDR, one ledger charge and a closed reservation, once.
+"""Settlement: a finished call becomes one CDR, one ledger charge and a closed reservation (lifecycle.settle).
 
 Idempotent on BILL_SESSION: the reservation row is locked first, and a reservation that is no
 longer open (or a CDR that exists) means the call was settled already, whatever repeats the events.
@@ -16,17 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select
 
 from asteriskbill.billing.currency import call_day
 from asteriskbill.billing.settle import CallResult, billable_seconds
 from asteriskbill.rating.engine import Charge, Pricing
 from asteriskbill.rating.model import Tariff
 from asteriskbill.services import ledger
-from asteriskbill.services.calls import ENGINE_OPERATOR, FLAGGED, OPEN, SETTLED
+from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Account, Cdr, Reservation
+from asteriskbill.store.models import Account, Cdr
 from asteriskbill.store.types import utcnow
 
 
@@ -40,36 +40,26 @@ class Settled:
 
 
 # Built once: a statement object memoizes its cache key, and a settlement runs for every call.
-_RESERVATION = select(Reservation.__table__).where(Reservation.session == bindparam("session")).with_for_update()
 _CDR_OF = select(Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(Cdr.session == bindparam("session"))
-_CURRENCY = select(Account.currency).where(Account.id == bindparam("account_id"))
-_NEW_CDR = insert(Cdr)
-_CLOSE = (
-    update(Reservation)
-    .where(Reservation.id == bindparam("reservation_id"))
-    .values(status=SETTLED, closed_at=bindparam("closed_at"))
-)
 
 
-def settle(engine: Engine, result: CallResult) -> Settled | None:
-    """Write the call's CDR and charge it; None when no reservation has that session."""
-    with engine.begin() as conn:
-        reservation = conn.execute(_RESERVATION, {"session": result.session}).one_or_none()
-        if reservation is None:
-            return None
-        if reservation.status not in (OPEN, FLAGGED):
-            cdr = conn.execute(_CDR_OF, {"session": result.session}).one_or_none()
-            if cdr is None:  # released before any call was made
-                return Settled(result.session, False, 0, 0, reservation.status)
-            return Settled(result.session, False, cdr.cost, cdr.billed_seconds, cdr.outcome)
-        return _write(conn, reservation, result)
+def recorded(conn: Connection, reservation) -> Settled:
+    """What a reservation that is no longer open came to: its CDR, or nothing when it was released."""
+    cdr = conn.execute(_CDR_OF, {"session": reservation.session}).one_or_none()
+    if cdr is None:  # released before any call was made
+        return Settled(reservation.session, False, 0, 0, reservation.status)
+    return Settled(reservation.session, False, cdr.cost, cdr.billed_seconds, cdr.outcome)
 
 
-def _write(conn: Connection, reservation, result: CallResult) -> Settled:
-    seconds = billable_seconds(result, reservation.max_seconds)
+def write(conn: Connection, reservation, result: CallResult) -> Settled:
+    """The call's CDR and its charge (lifecycle.settle locked the reservation, and closes it)."""
+    seconds = billable_seconds(result, reservation.held_seconds)  # never beyond what it holds
     tariff, rates = tariff_store.from_snapshot(reservation.pricing)
     charge = Pricing(tariff, rates, reservation.number, reservation.priced_at, reservation.max_seconds).cost(seconds)
-    currency = conn.execute(select(Account.currency).where(Account.id == reservation.account_id)).scalar_one()
+    # Lock the account before the CDR's foreign key takes a KEY SHARE on its row: two settlements of one account
+    # each holding that share, then asking FOR UPDATE (ledger.post), deadlock on PostgreSQL.
+    account = select(Account.currency).where(Account.id == reservation.account_id).with_for_update()
+    currency = conn.execute(account).scalar_one()
     started_at = result.started_at or reservation.created_at
     buy_cost, buy_currency = _buy_cost(conn, charge, tariff, currency, started_at)
     conn.execute(
@@ -110,7 +100,6 @@ def _write(conn: Connection, reservation, result: CallResult) -> Settled:
             reference=reservation.session,
             note=f"{reservation.number} {seconds} s",
         )
-    conn.execute(_CLOSE, {"reservation_id": reservation.id, "closed_at": utcnow()})
     return Settled(reservation.session, True, charge.cost, seconds, result.outcome)
 
 

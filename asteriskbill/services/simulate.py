@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from asteriskbill.agi.peer import Call, Outcome, call_fastagi
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.errors import UserError
-from asteriskbill.services.settlement import Settled, settle
+from asteriskbill.services.lifecycle import settle
+from asteriskbill.services.settlement import Settled
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Select, delete, func, select
 
 from asteriskbill.billing.periods import Age, before
+from asteriskbill.billing.reservation import RELEASED, SETTLED
 from asteriskbill.errors import UserError
 from asteriskbill.files import create_private
 from asteriskbill.services import audit
-from asteriskbill.services.calls import RELEASED, SETTLED
 from asteriskbill.store.engine import is_sqlite
 from asteriskbill.store.models import Cdr, Reservation
 from asteriskbill.store.types import utcnow

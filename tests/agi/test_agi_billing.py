@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from asteriskbill.agi.peer import Call, call_process
-from asteriskbill.services import calls
+from asteriskbill.services import lifecycle
 from asteriskbill.store.models import AuditEntry, Card, Reservation
 from asteriskbill.store.types import utcnow
 from tests.helpers.world import make_world, place
@@ -164,7 +164,7 @@ def test_extension_by_callerid_and_by_accountcode(engine, world):
     # 10.00 at 0.60/min lasts 16 minutes, under the 3 h cap: that call holds the whole balance
     [held] = place(engine, world.settings, Call(script="ext", args=[UK], callerid="201"))
     assert held.variables["BILL_STATUS"] == "NO_CREDIT"
-    assert calls.release(engine, by_callerid.variables["BILL_SESSION"], "test")
+    assert lifecycle.release(engine, by_callerid.variables["BILL_SESSION"], "test")
     [by_code] = place(engine, world.settings, Call(script="ext", args=[UK], callerid="999", accountcode="acme-201"))
     assert by_code.variables["BILL_STATUS"] == "OK"
 
@@ -221,3 +221,25 @@ def test_agi_bin_script_as_asterisk_runs_it(cli, engine, world):
     assert (out.agistatus, out.exit_status) == ("SUCCESS", 0), out.stderr
     assert out.variables["BILL_STATUS"] == "OK" and out.variables["BILL_DIAL"] == "PJSIP/442071234567@carrier"
     assert [r.status for r in reservations(engine)] == ["open"]
+
+
+def test_a_call_in_slices_holds_its_first_slice_and_gets_its_hard_limit(engine, world):
+    # AMI for the one server followed: slices are on, so the call holds 30 s of its 96 s and Asterisk hangs it up
+    # there unless serve extends it. 30 s of UK (60/6 at 0.60) cost the first block: 0.60.
+    sliced = world.settings.replace(
+        slice_seconds=30,
+        ari_url="http://127.0.0.1:8088",
+        ari_user="asteriskbill",
+        ari_password="secret",
+        ami_url="tcp://127.0.0.1:5038",
+        ami_user="asteriskbill",
+        ami_secret="secret",
+    )
+    [out] = place(engine, sliced, card_call(world))
+    assert (out.variables["BILL_MAX_MS"], out.variables["TIMEOUT(absolute)"]) == ("96000", "30")
+    with engine.begin() as conn:
+        assert conn.execute(select(Reservation.amount, Reservation.held_seconds)).one() == (600_000, 30)
+    lifecycle.release(engine, out.variables["BILL_SESSION"], "test over")
+    without_ami = sliced.replace(ami_url="", ami_user="", ami_secret="")  # nobody could extend: the whole maximum
+    [out] = place(engine, without_ami, card_call(world))
+    assert "TIMEOUT(absolute)" not in out.variables and out.variables["BILL_MAX_MS"] == "96000"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from asteriskbill.agi.peer import Call, call_fastagi
-from asteriskbill.services.calls import OPEN
+from asteriskbill.billing.reservation import OPEN
 from asteriskbill.store.models import Reservation
 from tests.helpers.calls import USA
 from tests.helpers.fake_ari import FakeAri

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from asteriskbill.agi.peer import Call, call_fastagi
 from asteriskbill.agi.server import start_server
-from asteriskbill.services.calls import OPEN, RELEASED
+from asteriskbill.billing.reservation import OPEN, RELEASED
 from asteriskbill.settings import SettingsError, load
 from asteriskbill.store.models import Reservation
 from tests.helpers.agi_peers import connect

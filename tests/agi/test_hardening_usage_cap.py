@@ -14,7 +14,7 @@ from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import USAGE_HEAD, Call
 from asteriskbill.agi.protocol import MAX_USAGE_BYTES, MAX_USAGE_LINES, Decoder, ProtocolError, Reply
 from asteriskbill.agi.server import start_server
-from asteriskbill.services.calls import RELEASED
+from asteriskbill.billing.reservation import RELEASED
 from asteriskbill.store.models import Reservation
 from tests.helpers.agi_peers import connect
 from tests.helpers.calls import USA

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from asteriskbill.agi.peer import Call
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.money import format_amount, parse_amount
-from asteriskbill.services.settlement import settle
+from asteriskbill.services.lifecycle import settle
 from asteriskbill.store.models import Account, AuditEntry, LedgerEntry, Reservation
 from tests.helpers.world import make_world, place
 

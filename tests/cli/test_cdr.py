@@ -419,7 +419,13 @@ def test_cost_report_of_a_card(seed, cli):
 
 
 def add_reservation(
-    conn, session: str, account_id: int, status: str, created: datetime, closed: datetime | None = None
+    conn,
+    session: str,
+    account_id: int,
+    status: str,
+    created: datetime,
+    closed: datetime | None = None,
+    held_seconds: int = 600,
 ) -> None:
     conn.execute(
         insert(Reservation).values(
@@ -427,7 +433,9 @@ def add_reservation(
             account_id=account_id,
             status=status,
             amount=m("1.50"),
+            held_seconds=held_seconds,
             max_seconds=600,
+            deadline_at=created + timedelta(seconds=held_seconds),
             dialled="00442071234567",
             number="442071234567",
             call_class="international",
@@ -449,7 +457,7 @@ def test_calls_active_are_the_open_reservations(seed, cli, engine):
     assert cli("calls", "active").stdout == "(none)\n"
     started = NOW - timedelta(seconds=90)
     with engine.begin() as conn:
-        add_reservation(conn, "r-card", seed.ids["card"], "open", started)
+        add_reservation(conn, "r-card", seed.ids["card"], "open", started, held_seconds=300)  # a slice
         add_reservation(conn, "r-ext", seed.ids["acme-1"], "open", started - H)
         add_reservation(conn, "r-done", seed.ids["acme-2"], "settled", started, closed=NOW)
         add_reservation(conn, "r-gone", seed.ids["acme-2"], "released", started, closed=NOW)
@@ -473,6 +481,8 @@ def test_calls_active_are_the_open_reservations(seed, cli, engine):
             "channel",
             "callerid",
             "dialled",
+            "held_seconds",
+            "deadline",
         )
     } == {
         "number": "442071234567",
@@ -486,7 +496,10 @@ def test_calls_active_are_the_open_reservations(seed, cli, engine):
         "channel": "PJSIP/r-card",
         "callerid": "101",
         "dialled": "00442071234567",
+        "held_seconds": 300,
+        "deadline": (started + timedelta(seconds=300)).isoformat(timespec="seconds"),
     }
+    assert active[0]["held_seconds"] == 600 and active[0]["deadline"] == ""  # its whole maximum: no deadline
     assert card["elapsed_seconds"] >= 90
     text = cli("calls", "active").stdout
     assert "acme-1" in text and "1.50 USD" in text and "r-done" not in text

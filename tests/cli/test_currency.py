@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.money import parse_amount as m
-from asteriskbill.services import calls, settlement
+from asteriskbill.services import lifecycle
 from asteriskbill.settings import Settings
 from asteriskbill.store.models import Account, Cdr
 
@@ -47,9 +47,9 @@ def call(engine, account: str, started: datetime, seconds: int, number: str = "0
     """Authorize a call at ``started`` and settle it as answered for ``seconds``; its session."""
     with engine.begin() as conn:
         account_id = conn.execute(select(Account.id).where(Account.name == account)).scalar_one()
-    granted = calls.authorize(engine, Settings(db=str(engine.url)), account_id, number, now=started)
+    granted = lifecycle.authorize(engine, Settings(db=str(engine.url)), account_id, number, now=started)
     assert granted.session, granted.reason
-    settlement.settle(
+    lifecycle.settle(
         engine,
         CallResult(
             granted.session,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from asteriskbill.billing.settle import ANSWER, CallResult
-from asteriskbill.services import calls, settlement
+from asteriskbill.services import calls, lifecycle
 from asteriskbill.settings import load
 from asteriskbill.store.models import Account, Cdr, LedgerEntry
 
@@ -71,9 +71,9 @@ def test_a_call_settled_across_a_clock_change_is_charged_real_time(cli, engine, 
     cli("accounts", "recharge", "e1", "5")
     settings = load(db=cli.db)
     login = calls.extension_login(engine, "201")
-    auth = calls.authorize(engine, settings, login.account_id, number, now=authorized_at)
+    auth = lifecycle.authorize(engine, settings, login.account_id, number, now=authorized_at)
     assert auth.status == "OK", auth.reason
-    settled = settlement.settle(engine, CallResult(auth.session, ANSWER, billable_ms=120_000))
+    settled = lifecycle.settle(engine, CallResult(auth.session, ANSWER, billable_ms=120_000))
     assert settled is not None and (settled.billed_seconds, settled.cost) == (120, 660_000)
     with engine.begin() as conn:
         assert conn.execute(select(Cdr.cost)).scalars().all() == [660_000]

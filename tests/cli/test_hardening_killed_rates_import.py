@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.errors import UserError
-from asteriskbill.services import calls, rates
+from asteriskbill.services import calls, lifecycle, rates
 from asteriskbill.settings import Settings
 from asteriskbill.store.models import RateRow
 from tests.helpers.waiting import wait_for
@@ -68,8 +68,8 @@ def authorized(cli, engine, *dialled: str) -> list[BillStatus]:
     assert account is not None
     found = []
     for number in dialled:
-        result = calls.authorize(engine, Settings(db=cli.db), account, number)
-        calls.release(engine, result.session, "test")
+        result = lifecycle.authorize(engine, Settings(db=cli.db), account, number)
+        lifecycle.release(engine, result.session, "test")
         found.append(result.status)
     return found
 

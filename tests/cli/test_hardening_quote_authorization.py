@@ -7,7 +7,7 @@ import json
 import pytest
 
 from asteriskbill.money import format_amount
-from asteriskbill.services import calls
+from asteriskbill.services import calls, lifecycle
 from asteriskbill.settings import load
 
 DIALLED = "0035921234567"  # dialled as a caller would: the international prefix first
@@ -36,7 +36,7 @@ def test_quote_balance_gives_what_an_authorization_gives(cli, engine, tmp_path, 
         cli("accounts", "recharge", "e1", balance)
     quoted = json.loads(cli("quote", "t1", DIALLED, "--balance", balance, "--json").stdout)
     login = calls.extension_login(engine, "201")
-    auth = calls.authorize(engine, load(db=cli.db), login.account_id, DIALLED)
+    auth = lifecycle.authorize(engine, load(db=cli.db), login.account_id, DIALLED)
     assert (quoted["max_seconds"], quoted.get("status")) == (auth.max_seconds, auth.status)
     assert quoted["cost"] == format_amount(auth.amount)
     assert quoted["capped"] == (auth.max_seconds == 600)
@@ -45,7 +45,7 @@ def test_quote_balance_gives_what_an_authorization_gives(cli, engine, tmp_path, 
         assert f"{quoted['balance']} USD pays for {auth.max_seconds} s" in text
     else:
         assert auth.status == "NO_CREDIT" and "NO_CREDIT" in text and "pays for" not in text
-    calls.release(engine, auth.session, "test over")
+    lifecycle.release(engine, auth.session, "test over")
 
 
 def test_quote_normalises_the_number_as_a_call_does(cli, tmp_path):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from asteriskbill.billing.reservation import ReservationStatus
 from asteriskbill.store.base import Base
 from asteriskbill.store.types import UTCDateTime, utcnow
+
+STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in ReservationStatus))
 
 
 class Reservation(Base):
@@ -19,18 +22,25 @@ class Reservation(Base):
     """
 
     __tablename__ = "reservations"
-    # by account: what an account holds; by status: the calls up now and recovery's overdue scan
+    # by account: what an account holds; by status: the calls up now and recovery's overdue scan;
+    # by deadline: the calls `serve` extends next
     __table_args__ = (
         Index("ix_reservations_account_id_status", "account_id", "status"),
         Index("ix_reservations_status", "status"),
+        Index("ix_reservations_status_deadline_at", "status", "deadline_at"),
+        CheckConstraint(STATUS_CHECK, name="status"),
+        CheckConstraint("held_seconds <= max_seconds", name="held_within_max"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session: Mapped[str] = mapped_column(String(36), unique=True)  # BILL_SESSION
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, settled, released, flagged
-    amount: Mapped[int] = mapped_column(BigInteger)  # micro-units held
-    max_seconds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.OPEN)  # a ReservationStatus
+    amount: Mapped[int] = mapped_column(BigInteger)  # micro-units held: the cost of held_seconds
+    held_seconds: Mapped[int] = mapped_column(Integer)  # talk time held: one slice or more, up to max_seconds
+    max_seconds: Mapped[int] = mapped_column(Integer)  # BILL_MAX_MS: what the money available at the start paid for
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the callee's answer, once seen
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the caller channel's hard limit
     dialled: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(32))  # normalised
     call_class: Mapped[str] = mapped_column(String(16))
