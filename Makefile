@@ -5,10 +5,10 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help venv run init lint test bench constraints clean
+.PHONY: help venv run init lint test test-asterisk bench constraints clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # Every version comes from constraints.txt; setuptools first, so that the editable install (and the wheel
 # test) build with the pinned one rather than whatever build isolation would fetch.
@@ -33,6 +33,10 @@ lint: $(STAMP) ## ruff (lint and format) and mypy: zero findings
 
 test: $(STAMP) ## Run the whole test suite (PostgreSQL too when $ASTERISKBILL_TEST_PG is set)
 	$(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS)
+
+# One Asterisk for the whole run, so one process (no -n); -rs shows the one line of a run without Asterisk.
+test-asterisk: $(STAMP) ## Run the scenarios on a real Asterisk ($ASTERISK_PREFIX, else PATH; see README)
+	$(BIN)/pytest -rs tests/asterisk $(PYTEST_ARGS)
 
 bench: $(STAMP) ## Run the benchmarks in bench/ and print their tables
 	$(BIN)/python -m bench
