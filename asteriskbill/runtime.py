@@ -28,8 +28,9 @@ from asteriskbill.agi.server import start_server
 from asteriskbill.ami.client import AmiClient
 from asteriskbill.ari.client import AriClient, AriError
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
+from asteriskbill.ari.reports import FinishedCall, IncompleteCall
 from asteriskbill.ari.results import call_result
-from asteriskbill.ari.tracker import CallTracker, FinishedCall, IncompleteCall
+from asteriskbill.ari.tracker import CallTracker
 from asteriskbill.credit_control import CreditControl
 from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, recovery, servers

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from asteriskbill.ari.events import parse_event
-from asteriskbill.ari.tracker import CallTracker, FinishedCall
+from asteriskbill.ari.reports import FinishedCall
+from asteriskbill.ari.tracker import CallTracker
 from bench.common import Row, per_second, timer
 from tests.helpers import captures
 

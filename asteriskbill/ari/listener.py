@@ -15,7 +15,8 @@ import httpx
 
 from asteriskbill.ari.client import AriClient, AriError, Mark
 from asteriskbill.ari.events import BadFrame, parse_event
-from asteriskbill.ari.tracker import CallInProgress, CallTracker, FinishedCall, IncompleteCall
+from asteriskbill.ari.reports import CallInProgress, FinishedCall, IncompleteCall
+from asteriskbill.ari.tracker import CallTracker
 
 log = logging.getLogger("asteriskbill.ari")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asteriskbill.ari.tracker import FinishedCall, IncompleteCall
+from asteriskbill.ari.reports import FinishedCall, IncompleteCall
 from asteriskbill.billing.settle import CallResult
 
 

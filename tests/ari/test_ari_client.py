@@ -11,7 +11,8 @@ import pytest
 from asteriskbill.ari.client import AriClient, AriError, Mark
 from asteriskbill.ari.events import parse_event
 from asteriskbill.ari.listener import call_reports, hang_up_overdue
-from asteriskbill.ari.tracker import EVENT_GAP, CallTracker, IncompleteCall
+from asteriskbill.ari.reports import EVENT_GAP, IncompleteCall
+from asteriskbill.ari.tracker import CallTracker
 from asteriskbill.settings import Settings
 from tests.helpers.captures import CALLS, all_frames, check, expected, frames, jumble
 from tests.helpers.fake_ari import ENTITY_ID, VERSION, FakeAri

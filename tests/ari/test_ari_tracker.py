@@ -4,15 +4,8 @@ from datetime import timedelta
 import pytest
 
 from asteriskbill.ari.events import GenericEvent, parse_event
-from asteriskbill.ari.tracker import (
-    EVENT_GAP,
-    MISSED_START,
-    NO_FINAL_DIALSTATUS,
-    NOT_DIALED,
-    CallTracker,
-    IncompleteCall,
-    replay,
-)
+from asteriskbill.ari.reports import EVENT_GAP, MISSED_START, NO_FINAL_DIALSTATUS, IncompleteCall
+from asteriskbill.ari.tracker import NOT_DIALED, CallTracker, replay
 from tests.helpers.captures import CALLS, all_frames, check, expected, frames, jumble, later_copy
 
 EXPECTED = expected()

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from asteriskbill.ari.events import parse_event
+from asteriskbill.ari.reports import MISSED_START, FinishedCall, IncompleteCall
 from asteriskbill.ari.results import call_result
-from asteriskbill.ari.tracker import MISSED_START, FinishedCall, IncompleteCall, replay
+from asteriskbill.ari.tracker import replay
 from asteriskbill.billing import master_csv
 from asteriskbill.billing.settle import billable_seconds
 from tests.helpers import ASTERISK

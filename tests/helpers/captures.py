@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from asteriskbill.ari.events import parse_timestamp
-from asteriskbill.ari.tracker import FinishedCall
+from asteriskbill.ari.reports import FinishedCall
 from tests.helpers import ASTERISK
 
 DIR = ASTERISK / "ari"
