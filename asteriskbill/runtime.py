@@ -31,6 +31,7 @@ from asteriskbill.ari.listener import call_reports, hang_up_overdue
 from asteriskbill.ari.reports import FinishedCall, IncompleteCall
 from asteriskbill.ari.results import call_result
 from asteriskbill.ari.tracker import CallTracker
+from asteriskbill.billing.master_csv import MasterCsv
 from asteriskbill.credit_control import CreditControl
 from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, recovery, servers
@@ -237,12 +238,10 @@ def recover(engine: Engine, settings: Settings, live: set[str] | None, listed_at
     master_csv setting names it, else released and flagged."""
     if live is None:
         return  # no server answers, or one does not: its calls may be up
-    master = None
-    if settings.master_csv:
-        try:
-            master = recovery.load_master(settings.master_csv)
-        except UserError as exc:
-            log.warning("master_csv: %s; calls gone are released and flagged", exc)
+    grace = SAFETY_GRACE_MS // 1000
+    # Master.csv grows all day: read it at a (re)connection, else only when a call is overdue
+    wanted = listed_at is not None or bool(recovery.overdue(engine, datetime.now(UTC), grace))
+    master = _master(settings.master_csv) if wanted and settings.master_csv else None
     zone = ZoneInfo(settings.timezone)
     if listed_at is not None:
         done = recovery.recover_gone(engine, live, listed_at, master, zone)
@@ -252,7 +251,15 @@ def recover(engine: Engine, settings: Settings, live: set[str] | None, listed_at
                 len(done.settled),
                 len(done.flagged),
             )
-    recovery.expire(engine, live, SAFETY_GRACE_MS // 1000, master, zone)
+    recovery.expire(engine, live, grace, master, zone)
+
+
+def _master(path: str) -> MasterCsv | None:
+    try:
+        return recovery.load_master(path)
+    except UserError as exc:
+        log.warning("master_csv: %s; calls gone are released and flagged", exc)
+        return None
 
 
 async def serve(
