@@ -120,6 +120,14 @@ class Settings:
     master_csv: str = ""
     # CDR retention for `cdr purge` without --older-than.
     cdr_retention: str = "6months"
+    # The web console (`serve` and `asteriskbill web`): where it listens, whether its cookies need HTTPS (behind a
+    # TLS proxy), how long an idle session lasts, and how many wrong passwords lock a user for how long.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_secure_cookies: bool = False
+    web_session_idle_minutes: int = 30
+    web_login_max_failures: int = 5
+    web_login_lock_minutes: int = 15
     # Prompts played by the IVR (stock Asterisk sound files by default).
     prompts: Mapping[str, str] = field(default_factory=dict)
     # How the IVR says a currency: CODE = "unit,units,subunit,subunits" prompts (USD built in; billing/speech.py).
@@ -138,8 +146,21 @@ def _number(kind: type[int] | type[float], value: Any) -> int | float:
         raise ValueError("not a whole number" if kind is int else "not a number") from None
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
 def _coerce(value: Any, kind: Any) -> Any:
     kind_text = str(kind)
+    if kind is bool or kind_text == "bool":
+        return _flag(value)
     if kind is int or kind_text == "int":
         return _number(int, value)
     if kind is float or kind_text == "float":
@@ -256,6 +277,11 @@ CHECKS: dict[str, Check] = {
     "slice_seconds": _between(0, 86400),
     "ami_url": _tcp_url,
     "cdr_retention": _age,
+    "web_host": _not_empty,
+    "web_port": _between(0, 65535),
+    "web_session_idle_minutes": _between(1, 7 * 24 * 60),
+    "web_login_max_failures": _between(1, 1000),
+    "web_login_lock_minutes": _between(1, 7 * 24 * 60),
     "currency_words": check_currency_words,
 }
 

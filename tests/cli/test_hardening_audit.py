@@ -61,6 +61,9 @@ NOT_AUDITED = {
     "servers list": "reads",
     "status": "reads",
     "tariff list": "reads",
+    "users list": "reads",
+    "users logins": "reads",
+    "web": "the console: what its users change is audited by the same services",
     "tariff show": "reads",
 }
 
@@ -147,6 +150,21 @@ def _flagged(cli, engine, world, tmp: Path) -> dict[str, str]:
     return found
 
 
+def _password(cli, engine, world, tmp: Path) -> dict[str, str]:
+    return {"stdin": "a good password 1\n"}
+
+
+def _user(cli, engine, world, tmp: Path) -> dict[str, str]:
+    cli("users", "add", "olga", "--role", "operator", "--password-stdin", input="first password 1\n")
+    return _password(cli, engine, world, tmp)
+
+
+def _disabled_user(cli, engine, world, tmp: Path) -> dict[str, str]:
+    found = _user(cli, engine, world, tmp)
+    cli("users", "disable", "olga")
+    return found
+
+
 # command -> (its arguments, what is set up first, the audit action it records)
 AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "accounts adjust": (("acme-201", "-1", "--note", "goodwill"), _nothing, "account.adjustment"),
@@ -191,6 +209,10 @@ AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "servers remove": (("pbx9",), _server, "server.remove"),
     "tariff create": (("wholesale", "--currency", "USD"), _nothing, "tariff.create"),
     "tariff holiday add": (("retail", "2026-12-25"), _nothing, "tariff.holiday-add"),
+    "users add": (("olga", "--role", "operator", "--password-stdin"), _password, "user.add"),
+    "users disable": (("olga",), _user, "user.disable"),
+    "users enable": (("olga",), _disabled_user, "user.enable"),
+    "users passwd": (("olga", "--password-stdin"), _user, "user.passwd"),
 }
 
 
@@ -216,7 +238,7 @@ def test_each_operator_action_leaves_an_audit_entry(cli, engine, tmp_path, comma
     given = {"card": world.card, "tmp": str(tmp_path), **setup(cli, engine, world, tmp_path)}
     with engine.begin() as conn:
         last = conn.execute(select(func.max(AuditEntry.id))).scalar_one()
-    cli(*command.split(), *(a.format(**given) for a in args))
+    cli(*command.split(), *(a.format(**given) for a in args), input=given.get("stdin"))
     with engine.begin() as conn:
         rows = conn.execute(select(AuditEntry.__table__).where(AuditEntry.id > last).order_by(AuditEntry.id)).all()
     assert rows, f"`asteriskbill {command}` changed the database and left no audit entry"

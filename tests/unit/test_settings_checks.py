@@ -49,6 +49,12 @@ from asteriskbill.settings import CHECKS, Settings, SettingsError, load
         ("ami_url", "tcp://pbx1:50x8", "tcp://pbx1", "not an AMI address"),
         ("ami_url", "tcp://admin:pw@pbx1:5038", "tcp://pbx1:5038", "holds credentials"),
         ("cdr_retention", "forever", "2weeks", "not an age like 6months"),
+        ("web_host", "", "0.0.0.0", "must not be empty"),
+        ("web_port", "65536", "0", "from 0 to 65535"),
+        ("web_secure_cookies", "maybe", "yes", "not true or false"),
+        ("web_session_idle_minutes", "0", "30", "from 1 to 10080"),
+        ("web_login_max_failures", "0", "5", "from 1 to 1000"),
+        ("web_login_lock_minutes", "0", "15", "from 1 to 10080"),
     ],
 )
 def test_each_setting_is_checked(name, bad, good, message):
@@ -61,7 +67,8 @@ def test_each_setting_is_checked(name, bad, good, message):
 
 def test_every_setting_but_free_text_has_a_check():
     free = {"ari_user", "ari_password", "ami_user", "ami_secret", "prompts", "master_csv"}
-    assert set(CHECKS) == {f.name for f in fields(Settings)} - free
+    flags = {"web_secure_cookies"}  # read as true or false, or refused: that is its check
+    assert set(CHECKS) == {f.name for f in fields(Settings)} - free - flags
 
 
 def test_the_origin_is_named(tmp_path):
