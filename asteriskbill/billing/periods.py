@@ -11,6 +11,7 @@ and years are calendar ones (6 months before 31 August is 28 or 29 February).
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -18,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from asteriskbill.errors import UserError
 
 UNITS = ("day", "week", "month", "year")
+PRESETS = ("today", "7days", "month")  # a report's usual periods: today, the last 7 days, this month so far
 _AGE = re.compile(r"(\d+)\s*(day|week|month|year)s?", re.IGNORECASE | re.ASCII)
 
 
@@ -63,6 +65,26 @@ def bound(value: date | datetime, zone: tzinfo, end: bool = False) -> datetime:
         return aware.astimezone(UTC)
     day = value + timedelta(days=1) if end else value
     return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def parse_moment(text: str) -> date | datetime:
+    """A day (2026-12-25) or a moment (2026-12-25T18:30, with or without an offset), kept as given: a period
+    reads a day alone as all of it (``bound``)."""
+    with contextlib.suppress(ValueError):
+        return date.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(f"{text!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30") from None
+
+
+def preset(name: str, zone: tzinfo, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC (since, until) of one of PRESETS, in days of ``zone``, up to the end of today."""
+    today = now.astimezone(zone).date()
+    starts = {"today": today, "7days": today - timedelta(days=6), "month": today.replace(day=1)}
+    if name not in starts:
+        raise PeriodError(f"unknown period {name!r}: use one of {', '.join(PRESETS)}")
+    return bound(starts[name], zone), bound(today, zone, end=True)
 
 
 def check_period(since: datetime | None, until: datetime | None) -> None:

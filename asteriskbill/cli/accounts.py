@@ -27,7 +27,7 @@ from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT, Whole
 from asteriskbill.money import format_amount
 from asteriskbill.services import account_sheets
 from asteriskbill.services import accounts as service
-from asteriskbill.services.ledger import Entry, limits
+from asteriskbill.services.ledger import Entry, limits, recharged
 
 PLURALS = {"company": "companies", "extension": "extensions", "gateway": "gateways"}
 # "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
@@ -307,11 +307,7 @@ def recharge_options(command: Callable) -> Callable:
 
 
 def echo_recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> None:
-    click.echo(
-        f"recharged {what} with {money(amount, currency)}"
-        + (f" (order {order})" if order else "")
-        + f": balance {money(balance, currency)}"
-    )
+    click.echo(recharged(what, amount, currency, order, balance))
 
 
 @accounts.command(context_settings=NEGATIVE_ARGUMENTS)

@@ -20,14 +20,12 @@ from asteriskbill.cli.common import (
     money,
     output_option,
     pass_app,
-    stamp,
 )
 from asteriskbill.cli.options import MOMENT, Whole
-from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
 from asteriskbill.services import cdrs as service
 from asteriskbill.services import sheets
-from asteriskbill.services.sheet_cells import Kind
+from asteriskbill.services.cdr_sheet import COLUMNS, TYPES, cdr_dict, export_rows
 
 LIST_LIMIT = 100
 NO_RATE = (
@@ -45,104 +43,12 @@ def _amount(value: int | None) -> str | None:
     return None if value is None else format_amount(value)
 
 
-# The columns of `cdr export`, which are the keys of `cdr list --json`, in the order of ``cdr_row``.
-COLUMNS = (
-    "session",
-    "server",
-    "uniqueid",
-    "linkedid",
-    "account",
-    "account_kind",
-    "company",
-    "callerid",
-    "dialled",
-    "number",
-    "destination",
-    "call_class",
-    "started_at",
-    "answered_at",
-    "ended_at",
-    "billable_ms",
-    "billed_seconds",
-    "outcome",
-    "hangup_cause",
-    "prefix",
-    "cost",
-    "buy_cost",
-    "margin",
-    "buy_note",
-    "currency",
-    "source",
-)
-TYPES = {
-    **dict.fromkeys(("started_at", "answered_at", "ended_at"), Kind.MOMENT),
-    **dict.fromkeys(("billable_ms", "billed_seconds"), Kind.INTEGER),
-    **dict.fromkeys(("cost", "buy_cost", "margin"), Kind.AMOUNT),
-}  # the other columns are text (sheet_cells)
-XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
-
-
-def cdr_row(c: service.CdrView) -> list:
-    """One CDR's cells; spelled out, as an export calls it a million times."""
-    return [
-        c.session,
-        c.server,
-        c.uniqueid,
-        c.linkedid,
-        c.account,
-        c.account_kind,
-        c.company,
-        c.callerid,
-        c.dialled,
-        c.number,
-        c.destination,
-        c.call_class,
-        stamp(c.started_at),
-        stamp(c.answered_at),
-        stamp(c.ended_at),
-        c.billable_ms,
-        c.billed_seconds,
-        c.outcome,
-        c.hangup_cause,
-        c.prefix,
-        format_amount(c.cost),
-        *_buy_cells(c),
-        c.currency,
-        c.source,
-    ]
-
-
-def _buy_cells(c: service.CdrView) -> tuple:
-    """buy_cost and margin in the CDR's currency, and buy_note: why they are empty although the rate
-    has a buy price (no rate yet for that currency on the call's day)."""
-    if c.buy_currency is None or c.buy_cost is None:
-        return _amount(c.buy_cost), _amount(c.margin), None
-    return (
-        None,
-        None,
-        (
-            f"{format_amount(c.buy_cost)} {c.buy_currency}: no {c.buy_currency} {c.currency} "
-            "rate for the call's day (asteriskbill currency set-rate)"
-        ),
-    )
-
-
-def cdr_dict(c: service.CdrView) -> dict:
-    return dict(zip(COLUMNS, cdr_row(c), strict=True))
-
-
-def minutes(seconds: int) -> str:
-    """Billed seconds as minutes to the hundredth, rounded half up, in integers: 90 -> "1.50"."""
-    hundredths = (seconds * 100 + 30) // 60
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
-
-
 def totals_dict(t: service.Totals) -> dict:
     return {
         "calls": t.calls,
         "answered": t.answered,
         "billed_seconds": t.seconds,
-        "minutes": minutes(t.seconds),
+        "minutes": t.minutes,
         "cost": format_amount(t.cost),
         "buy_cost": _amount(t.buy_cost),
         "margin": _amount(t.margin),
@@ -249,10 +155,10 @@ def _margin_text(c: service.CdrView) -> str:
     return "" if c.margin is None else money(c.margin, c.currency)
 
 
-def _with_progress(rows: Iterable[service.CdrView], total: int) -> Iterator[list]:
+def _with_progress(rows: Iterable[list], total: int) -> Iterator[list]:
     with click.progressbar(length=total, label="exporting CDRs", file=sys.stderr) as bar:
-        for count, c in enumerate(rows, 1):
-            yield cdr_row(c)
+        for count, row in enumerate(rows, 1):
+            yield row
             if count % PROGRESS_STEP == 0:
                 bar.update(PROGRESS_STEP)
         bar.update(total % PROGRESS_STEP)
@@ -271,12 +177,8 @@ def export(app: App, /, since, until, limit: int | None, output: str | None, **g
 
         asteriskbill cdr export --since 2026-11-01 --until 2026-11-30 -o november.xlsx
     """
-    with service.stream(app.engine, _filters(app, since, until, limit, **given)) as (total, found):
-        if output and output.lower().endswith(".xlsx") and total > XLSX_MAX_ROWS:
-            raise UserError(
-                f"{total:,} CDRs do not fit in one XLSX sheet ({XLSX_MAX_ROWS:,} rows at most): "
-                "use a .csv file, or fewer CDRs (--since, --until, --limit)"
-            )
+    xlsx = bool(output and output.lower().endswith(".xlsx"))
+    with export_rows(app.engine, _filters(app, since, until, limit, **given), xlsx) as (total, found):
         rows = _with_progress(found, total)
         if output:
             count = sheets.write_file(output, COLUMNS, rows, TYPES, sheet="cdrs")
@@ -293,7 +195,7 @@ def _stats_line(row: service.StatsRow) -> dict:
         "key": "(no company)" if row.key is None else row.key,
         "kind": row.kind,
         "currency": row.currency,
-        **{f"{name}_min": minutes(t.seconds) for name, t in row.classes.items()},
+        **{f"{name}_min": t.minutes for name, t in row.classes.items()},
         **{k: total[k] for k in ("calls", "answered", "minutes", "cost", "buy_cost", "margin")},
         **({"no_rate": total["no_rate_calls"]} if row.total.no_rate else {}),
     }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date, datetime
 from typing import Any
 
 import click
 
+from asteriskbill.billing.periods import PeriodError, parse_moment
 from asteriskbill.money import MoneyError, parse_amount
 
 
@@ -80,12 +80,10 @@ class IsoMoment(click.ParamType[date | datetime]):
     def convert(self, value: str | date, param: click.Parameter | None, ctx: click.Context | None) -> date | datetime:
         if isinstance(value, date):  # a datetime is a date too
             return value
-        with contextlib.suppress(ValueError):
-            return date.fromisoformat(value)
         try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date like 2026-12-25 or a date and time like 2026-12-25T18:30", param, ctx)
+            return parse_moment(value)
+        except PeriodError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 MOMENT = IsoMoment()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, Select, insert, select
 
+from asteriskbill.billing.periods import check_period
 from asteriskbill.store.models import AuditEntry
 from asteriskbill.store.types import utcnow
 
@@ -35,13 +36,52 @@ def record(conn: Connection, operator: str, action: str, subject: str, detail: d
     )
 
 
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None  # included (aware)
+    until: datetime | None = None  # excluded (aware)
+    operator: str | None = None
+    action: str | None = None  # its start: "account" finds account.recharge, account.freeze, ...
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[Audit]  # newest first
+    older: int | None  # ``before`` for the next, older page; None: this is the oldest
+
+
 def entries(engine: Engine, since: datetime | None = None) -> list[Audit]:
     """The audit log, oldest first, from ``since`` (an aware datetime) on."""
-    query = select(AuditEntry.__table__).order_by(AuditEntry.id)
-    if since is not None:
-        query = query.where(AuditEntry.at >= since)
+    query = _where(select(AuditEntry.__table__), Filters(since=since)).order_by(AuditEntry.id)
+    with engine.begin() as conn:
+        return [_audit(r) for r in conn.execute(query)]
+
+
+def page(engine: Engine, f: Filters, before: int | None = None, size: int = 100) -> Page:
+    """One page of the audit log, newest first, of the entries older than entry ``before`` (keyset by id)."""
+    check_period(f.since, f.until)
+    query = _where(select(AuditEntry.__table__), f).order_by(AuditEntry.id.desc()).limit(size + 1)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
     with engine.begin() as conn:
         rows = conn.execute(query).all()
-    return [
-        Audit(r.at, r.operator, r.action, r.subject, None if r.detail is None else json.loads(r.detail)) for r in rows
-    ]
+    return Page([_audit(r) for r in rows[:size]], rows[size - 1].id if len(rows) > size else None)
+
+
+def _where(query: Select, f: Filters) -> Select:
+    if f.since is not None:
+        query = query.where(AuditEntry.at >= f.since)
+    if f.until is not None:
+        query = query.where(AuditEntry.at < f.until)
+    if f.operator:
+        query = query.where(AuditEntry.operator == f.operator)
+    if f.action:
+        query = query.where(AuditEntry.action.startswith(f.action, autoescape=True))
+    if f.subject:
+        query = query.where(AuditEntry.subject == f.subject)
+    return query
+
+
+def _audit(row) -> Audit:
+    return Audit(row.at, row.operator, row.action, row.subject, None if row.detail is None else json.loads(row.detail))

@@ -6,12 +6,12 @@ lock, so a report over six months of CDRs never makes a settlement wait. Purging
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, null, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
@@ -39,6 +39,7 @@ class Filters:
     outcome: str | None = None
     limit: int | None = None  # None: all
     oldest_first: bool = False
+    after: tuple[datetime, int] | None = None  # a page's last CDR (started_at, id): only those after it, in order
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class CdrView(CallView):
     buy_currency: str | None  # set while no rate converts the buy cost (services/settlement.py)
     currency: str
     source: str
+    id: int  # with started_at, where a page of CDRs ends (Filters.after)
 
     @property
     def margin(self) -> int | None:
@@ -133,6 +135,12 @@ def _where(conn: Connection, query: Select, f: Filters) -> Select:
         query = query.where(Cdr.number.startswith(_number_prefix(f.number)))
     if f.outcome is not None:
         query = query.where(Cdr.outcome == _outcome(f.outcome))
+    if f.after is not None:  # the bound on started_at alone lets its index find where the page starts
+        moment, cdr_id = f.after
+        if f.oldest_first:
+            query = query.where(Cdr.started_at >= moment, or_(Cdr.started_at > moment, Cdr.id > cdr_id))
+        else:
+            query = query.where(Cdr.started_at <= moment, or_(Cdr.started_at < moment, Cdr.id < cdr_id))
     return query
 
 
@@ -150,7 +158,9 @@ def _listing(conn: Connection, f: Filters) -> tuple[Select, Select]:
 
 
 def list_cdrs(engine: Engine, f: Filters) -> list[CdrView]:
-    return page(engine, f)[0]
+    """The CDRs within the limit, without counting the others (``page`` does)."""
+    with reading(engine) as conn:
+        return list(_views(conn, conn.execute(_listing(conn, f)[0])))
 
 
 def page(engine: Engine, f: Filters) -> tuple[list[CdrView], int]:
@@ -174,8 +184,13 @@ def _matching(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrVie
         query, counted = _listing(conn, f)
         matching = conn.execute(counted).scalar_one()
         rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(query)
-        late = LateConversions(conn)
-        yield matching, (_converted(late, CdrView(*row)) for row in rows)
+        yield matching, _views(conn, rows)
+
+
+def _views(conn: Connection, rows) -> Iterator[CdrView]:
+    """The rows as CDRs, each buy cost in its CDR's currency where a rate allows it now."""
+    late = LateConversions(conn)
+    return (_converted(late, CdrView(*row)) for row in rows)
 
 
 def _converted(late: LateConversions, cdr: CdrView) -> CdrView:
@@ -205,6 +220,12 @@ class Totals:
     @property
     def margin(self) -> int | None:
         return None if self.buy_cost is None else self.bought_cost - self.buy_cost
+
+    @property
+    def minutes(self) -> str:
+        """Billed seconds as minutes to the hundredth, rounded half up, in integers: 90 -> "1.50"."""
+        hundredths = (self.seconds * 100 + 30) // 60
+        return f"{hundredths // 100}.{hundredths % 100:02d}"
 
     def __add__(self, other: Totals) -> Totals:
         buy = None if self.buy_cost is None and other.buy_cost is None else (self.buy_cost or 0) + (other.buy_cost or 0)
@@ -244,75 +265,90 @@ class StatsRow:
         return sum(self.classes.values(), Totals())
 
 
-def _stats_key(by: str):
-    """(the grouping expression, the account kind or None) of ``by``."""
+Narrow = Callable[[Select], Select]  # a join or a condition more
+_NARROW: dict[str, Narrow] = {  # what statistics by gateway and by server add to their queries
+    "gateway": lambda query: query.where(Account.kind == GATEWAY),
+    "server": lambda query: query.outerjoin(Server, Server.asterisk_id == Cdr.server),
+}
+
+
+def _stats_keys(by: str) -> tuple:
+    """What statistics ``by`` group on before currency and call class: the key, and an account's kind."""
     if by == "company":  # a company's calls and its children's, under the company; inline literal so that
         # PostgreSQL sees the same expression in SELECT and GROUP BY
-        return case(
+        company = case(
             (Account.parent_id.is_not(None), _parent.name),
             (Account.kind == literal_column(f"'{COMPANY}'"), Account.name),
-        ), None
+        )
+        return (company,)
     if by in ("account", "gateway"):
         return Account.name, Account.kind
     if by == "server":  # the name given with `servers add`, else the Asterisk entity id the events carried
-        return func.coalesce(Server.name, Cdr.server), None
-    return getattr(Cdr, by), None
+        return (func.coalesce(Server.name, Cdr.server),)
+    return (getattr(Cdr, by),)
 
 
 def stats(engine: Engine, f: Filters, by: str = "account") -> list[StatsRow]:
     """Totals per ``by`` and currency, split by call class, summed by the database."""
     if by not in STATS_BY:
         raise UserError(f"cannot group statistics by {by!r}: use one of {', '.join(STATS_BY)}")
-    key, kind = _stats_key(by)
-    groups = [c for c in (key, kind, Cdr.currency, Cdr.call_class) if c is not None]
-    answered = func.sum(case((Cdr.outcome == ANSWER, 1), else_=0))
-    converted = and_(Cdr.buy_cost.is_not(None), Cdr.buy_currency.is_(None))  # the rest: _late_totals
-    bought = func.sum(case((converted, Cdr.cost), else_=0))
-    selected = (key, null() if kind is None else kind, Cdr.currency, Cdr.call_class)
-    query = _joined(
-        select(
-            *selected,
-            func.count(),
-            answered,
-            func.sum(Cdr.billed_seconds),
-            func.sum(Cdr.cost),
-            func.sum(case((converted, Cdr.buy_cost))),
-            bought,
-        ).select_from(Cdr)
-    ).group_by(*groups)
-    late = _joined(
-        select(*selected, Account.name, Cdr.started_at, Cdr.cost, Cdr.buy_cost, Cdr.buy_currency)
-        .select_from(Cdr)
-        .where(Cdr.buy_currency.is_not(None))
-    )
-    if by == "gateway":
-        query, late = query.where(Account.kind == GATEWAY), late.where(Account.kind == GATEWAY)
-    if by == "server":
-        query, late = (q.outerjoin(Server, Server.asterisk_id == Cdr.server) for q in (query, late))
     with reading(engine) as conn:
-        rows = conn.execute(_where(conn, query, f)).all()
-        late_totals = _late_totals(conn, conn.execute(_where(conn, late, f)))
+        found = totals_by(conn, f, (*_stats_keys(by), Cdr.currency, Cdr.call_class), _NARROW.get(by))
     classes: dict[tuple[str | None, str | None, str], dict[str, Totals]] = {}
-    for key_, kind_, currency, call_class, calls, answered_, seconds, cost, buy, bought_ in rows:
-        # int(): PostgreSQL sums BIGINT as NUMERIC
-        totals = Totals(calls, int(answered_), int(seconds), int(cost), None if buy is None else int(buy), int(bought_))
-        totals += late_totals.get((key_, kind_, currency, call_class), Totals())
-        classes.setdefault((key_, kind_, currency), dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
+    for (key, *kind, currency, call_class), totals in found.items():
+        group = (key, kind[0] if kind else None, currency)
+        classes.setdefault(group, dict.fromkeys(CALL_CLASSES, Totals()))[call_class] = totals
     return [
-        StatsRow(key_, kind_, currency, by_class)
-        for (key_, kind_, currency), by_class in sorted(
+        StatsRow(key, kind, currency, by_class)
+        for (key, kind, currency), by_class in sorted(
             classes.items(), key=lambda item: (item[0][0] is None, item[0][0] or "", item[0][2])
         )
     ]
 
 
+_CONVERTED = and_(Cdr.buy_cost.is_not(None), Cdr.buy_currency.is_(None))  # the others: _late_totals
+_SUMS = (  # the columns of Totals, in its order
+    func.count(),
+    func.sum(case((Cdr.outcome == ANSWER, 1), else_=0)),
+    func.sum(Cdr.billed_seconds),
+    func.sum(Cdr.cost),
+    func.sum(case((_CONVERTED, Cdr.buy_cost))),
+    func.sum(case((_CONVERTED, Cdr.cost), else_=0)),
+)
+
+
+def totals_by(
+    conn: Connection, f: Filters, groups: tuple, narrow: Narrow | None = None, *, accounts: bool = True
+) -> dict[tuple, Totals]:
+    """The Totals of the CDRs ``f`` chooses per value of ``groups``, summed by the database; buy costs settled in a
+    vendor's currency converted as they can be now. ``accounts``: groups or ``narrow`` read the CDR's Account or
+    its company (joined to every CDR: twice the time on SQLite)."""
+    query = select(*groups, *_SUMS).select_from(Cdr).group_by(*groups)
+    query = _joined(query) if accounts else query
+    late = _joined(
+        select(*groups, Account.name, Cdr.currency, Cdr.started_at, Cdr.cost, Cdr.buy_cost, Cdr.buy_currency)
+        .select_from(Cdr)
+        .where(Cdr.buy_currency.is_not(None))
+    )
+    if narrow is not None:
+        query, late = narrow(query), narrow(late)
+    found: dict[tuple, Totals] = {}
+    for *group, calls, answered, seconds, cost, buy, bought in conn.execute(_where(conn, query, f)):
+        # int(): PostgreSQL sums BIGINT as NUMERIC
+        buy = None if buy is None else int(buy)
+        found[tuple(group)] = Totals(calls, int(answered), int(seconds), int(cost), buy, int(bought))
+    for key, totals in _late_totals(conn, conn.execute(_where(conn, late, f))).items():
+        found[key] = found.get(key, Totals()) + totals  # get: a CDR settled since (read committed)
+    return found
+
+
 def _late_totals(conn: Connection, rows) -> dict[tuple, Totals]:
-    """The buy costs settlement left in a vendor's currency, per stats group and call class: converted
-    with the rate of their day if one has been set since, else counted as calls with no rate."""
+    """The buy costs settlement left in a vendor's currency, per group: converted with the rate of their day
+    if one has been set since, else counted as calls with no rate."""
     late = LateConversions(conn)
     found: dict[tuple, Totals] = {}
-    for *group, account, started_at, cost, buy_cost, buy_currency in rows:
-        amount = late.convert(account, started_at, buy_cost, buy_currency, group[2])
+    for *group, account, currency, started_at, cost, buy_cost, buy_currency in rows:
+        amount = late.convert(account, started_at, buy_cost, buy_currency, currency)
         totals = Totals(no_rate=1) if amount is None else Totals(buy_cost=amount, bought_cost=cost)
         found[tuple(group)] = found.get(tuple(group), Totals()) + totals
     return found

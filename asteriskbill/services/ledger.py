@@ -156,6 +156,12 @@ def recharge(
     return _write(conn, account_id, account, RECHARGE, amount, operator, order, note, limits)
 
 
+def recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> str:
+    """What a recharge answers, on the command line and in the console."""
+    ordered = f" (order {order})" if order else ""
+    return f"recharged {what} with {fmt(amount)} {currency}{ordered}: balance {fmt(balance)} {currency}"
+
+
 def credit_new_accounts(
     conn: Connection,
     account_ids: Select,
@@ -198,14 +204,16 @@ def credit_new_accounts(
     return expected
 
 
-def entries(conn: Connection, account_id: int, limit: int | None = None) -> list[Entry]:
-    """An account's ledger entries, newest first."""
+def entries(conn: Connection, account_id: int, limit: int | None = None, after: int | None = None) -> list[Entry]:
+    """An account's ledger entries, newest first; ``after``: those older than entry ``after`` (the next page)."""
     query = (
         select(*LedgerEntry.__table__.columns)
         .where(LedgerEntry.account_id == account_id)
         .order_by(LedgerEntry.id.desc())
         .limit(limit)
     )
+    if after is not None:
+        query = query.where(LedgerEntry.id < after)
     return [Entry(**row._mapping) for row in conn.execute(query)]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from asteriskbill.cli import cdr as cdr_cli
 from asteriskbill.money import parse_amount as m
-from asteriskbill.services import cdrs, ledger, upkeep
+from asteriskbill.services import cdr_sheet, cdrs, ledger, upkeep
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import make_engine
 from asteriskbill.store.models import Account, AuditEntry, Cdr, Reservation, Server
@@ -277,7 +277,7 @@ def test_export_csv_and_xlsx_equal_list(seed, cli, tmp_path, args):
 
 
 def test_export_refuses_more_cdrs_than_an_xlsx_sheet_holds(seed, cli, tmp_path, monkeypatch):
-    monkeypatch.setattr(cdr_cli, "XLSX_MAX_ROWS", 3)
+    monkeypatch.setattr(cdr_sheet, "XLSX_MAX_ROWS", 3)
     result = cli("cdr", "export", "-o", tmp_path / "big.xlsx", ok=False)
     assert "14 CDRs do not fit in one XLSX sheet (3 rows at most): use a .csv file" in result.stderr
     assert not (tmp_path / "big.xlsx").exists()

@@ -5,7 +5,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from asteriskbill.billing.periods import Age, PeriodError, before, bound, check_period, parse_age
+from asteriskbill.billing.periods import (
+    Age,
+    PeriodError,
+    before,
+    bound,
+    check_period,
+    parse_age,
+    parse_moment,
+    preset,
+)
 
 UTC = UTC
 
@@ -73,3 +82,21 @@ def test_an_empty_period_is_refused():
     check_period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC))
     with pytest.raises(PeriodError, match="the period is empty"):
         check_period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_moments_as_a_form_gives_them():
+    assert parse_moment("2026-12-25") == date(2026, 12, 25)
+    assert parse_moment("2026-12-25T18:30") == datetime(2026, 12, 25, 18, 30)
+    with pytest.raises(PeriodError, match="'25/12/2026' is not a date like 2026-12-25"):
+        parse_moment("25/12/2026")
+
+
+def test_presets_are_days_of_the_time_zone_up_to_the_end_of_today():
+    sofia = ZoneInfo("Europe/Sofia")
+    now = datetime(2026, 12, 9, 23, 30, tzinfo=UTC)  # already the 10th in Sofia
+    end = datetime(2026, 12, 10, 22, tzinfo=UTC)
+    assert preset("today", sofia, now) == (datetime(2026, 12, 9, 22, tzinfo=UTC), end)
+    assert preset("7days", sofia, now) == (datetime(2026, 12, 3, 22, tzinfo=UTC), end)
+    assert preset("month", sofia, now) == (datetime(2026, 11, 30, 22, tzinfo=UTC), end)
+    with pytest.raises(PeriodError, match="unknown period 'year'"):
+        preset("year", sofia, now)

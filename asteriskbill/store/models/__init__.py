@@ -8,6 +8,7 @@ from asteriskbill.store.models.cards import Card, CardBatch
 from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Preference, Server
 from asteriskbill.store.models.routes import RouteRow
 from asteriskbill.store.models.tariffs import Holiday, RateRevision, RateRow, Tariff
+from asteriskbill.store.models.users import ConsoleSession, ConsoleUser, LoginAttempt
 
 __all__ = [
     "Account",
@@ -18,9 +19,12 @@ __all__ = [
     "CardBatch",
     "CardCallerId",
     "Cdr",
+    "ConsoleSession",
+    "ConsoleUser",
     "CurrencyRate",
     "Holiday",
     "LedgerEntry",
+    "LoginAttempt",
     "NumberPlanRow",
     "Preference",
     "RateRevision",
