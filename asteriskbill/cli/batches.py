@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 
 from asteriskbill.cli.common import App, echo_fields, echo_json, echo_table, json_option, money, pass_app, stamp
 from asteriskbill.money import format_amount
 from asteriskbill.services import card_batches as service
-
-
-def validity_text(valid_days: int | None, expires_at: datetime | None) -> str:
-    if expires_at is not None:
-        return f"until {stamp(expires_at)}"
-    return f"{valid_days} days from activation" if valid_days else "no expiry"
 
 
 def batch_dict(batch: service.BatchView) -> dict:
@@ -59,7 +51,7 @@ def list_(app: App, as_json: bool) -> None:
             {
                 **batch_dict(b),
                 "face_value": money(b.face_value, b.currency),
-                "validity": validity_text(b.valid_days, b.expires_at),
+                "validity": service.validity_text(b.valid_days, b.expires_at),
             }
             for b in found
         ],
@@ -85,7 +77,7 @@ def show(app: App, batch: str, as_json: bool) -> None:
     data = {
         **batch_dict(found),
         "face_value": money(found.face_value, found.currency),
-        "validity": validity_text(found.valid_days, found.expires_at),
+        "validity": service.validity_text(found.valid_days, found.expires_at),
     }
     echo_fields(
         data,

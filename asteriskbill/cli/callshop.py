@@ -10,10 +10,10 @@ import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, output_option, pass_app, stamp
 from asteriskbill.cli.options import AMOUNT
-from asteriskbill.cli.receipt import one_page_pdf, receipt_lines
 from asteriskbill.files import private_file
 from asteriskbill.money import format_amount
 from asteriskbill.services import callshop as service
+from asteriskbill.services.receipt import one_page_pdf, receipt_lines
 
 
 @click.group()

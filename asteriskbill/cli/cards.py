@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +14,6 @@ import click
 from asteriskbill.billing.cards import ACTIVATIONS, NOW, STATUSES
 from asteriskbill.cli import card_access
 from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS, echo_entries, echo_recharged, entry_dict, recharge_options
-from asteriskbill.cli.batches import validity_text
 from asteriskbill.cli.card_access import pin_text
 from asteriskbill.cli.common import (
     App,
@@ -36,7 +35,6 @@ from asteriskbill.services.ledger import limits
 from asteriskbill.services.secret import installation_secret
 from asteriskbill.services.sheet_cells import Kind
 
-PIN_COLUMNS = ("number", "pin", "value", "currency", "batch", "validity")
 EXPORT_COLUMNS = (
     "number",
     "status",
@@ -53,7 +51,6 @@ EXPORT_COLUMNS = (
     "last_used_at",
 )
 # the columns that are numbers and moments (sheet_cells): the rest is text
-PIN_TYPES = {"value": Kind.AMOUNT}
 EXPORT_TYPES = {
     "balance": Kind.AMOUNT,
     "valid_days": Kind.INTEGER,
@@ -113,21 +110,6 @@ def _progress(stack: ExitStack, length: int, label: str) -> Callable[[int], None
         bar.update(done)
 
     return step
-
-
-def _pin_rows(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> Iterator[list[str]]:
-    validity = validity_text(batch.valid_days, batch.expires_at)
-    value = format_amount(batch.face_value)
-    return ([c.number, c.pin, value, batch.currency, batch.name, validity] for c in new_cards)
-
-
-def _pin_writer(path: Path) -> Callable[[card_batches.BatchView, list[card_batches.NewCard]], None]:
-    """What writes the PINs to ``path`` (readable by its owner only) once the cards exist, before they commit."""
-
-    def deliver(batch: card_batches.BatchView, new_cards: list[card_batches.NewCard]) -> None:
-        sheets.write_file(path, PIN_COLUMNS, _pin_rows(batch, new_cards), PIN_TYPES, sheet="cards")
-
-    return deliver
 
 
 @cards.command()
@@ -206,7 +188,7 @@ def generate(
                 app.operator,
                 spec,
                 limits=limits(app.settings),
-                deliver=_pin_writer(partial) if partial else None,
+                deliver=card_batches.pin_writer(partial) if partial else None,
                 progress=_progress(stack, count, "generating cards"),
             )
     except BaseException:
@@ -216,10 +198,13 @@ def generate(
     if partial and target:
         os.replace(partial, target)
     else:
-        sheets.write_csv(sys.stdout, PIN_COLUMNS, _pin_rows(batch, new_cards), PIN_TYPES)
+        sheets.write_csv(
+            sys.stdout, card_batches.PIN_COLUMNS, card_batches.pin_rows(batch, new_cards), card_batches.PIN_TYPES
+        )
+    validity = card_batches.validity_text(batch.valid_days, batch.expires_at)
     click.echo(
         f"batch {batch.name}: {batch.count} cards of {money(batch.face_value, batch.currency)}, tariff "
-        f"{batch.tariff}, activation {batch.activation}, {validity_text(batch.valid_days, batch.expires_at)}"
+        f"{batch.tariff}, activation {batch.activation}, {validity}"
         f"; PINs {'in ' + output if output else 'above'}, not stored: keep them safe",
         err=not output,
     )

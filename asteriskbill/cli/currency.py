@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -66,22 +66,17 @@ def set_rate(app: App, base: str, quote: str, rate: int, day: date | None) -> No
 
 
 def _rows(rates: list[ExchangeRate]) -> list[dict]:
-    """Each rate with the last day it is valid: the day before its pair's next rate (None: still valid)."""
-    rows = []
-    for rate, after in zip(rates, [*rates[1:], None], strict=True):
-        until = None  # the day before the next rate of the same pair
-        if after is not None and (after.base, after.quote) == (rate.base, rate.quote):
-            until = (after.valid_from - timedelta(days=1)).isoformat()
-        rows.append(
-            {
-                "base": rate.base,
-                "quote": rate.quote,
-                "rate": format_amount(rate.rate),
-                "valid_from": rate.valid_from.isoformat(),
-                "valid_until": until,
-            }
-        )
-    return rows
+    """Each rate with the last day it is valid (None: still valid)."""
+    return [
+        {
+            "base": rate.base,
+            "quote": rate.quote,
+            "rate": format_amount(rate.rate),
+            "valid_from": rate.valid_from.isoformat(),
+            "valid_until": until and until.isoformat(),
+        }
+        for rate, until in service.valid_until(rates)
+    ]
 
 
 @currency.command(name="list")

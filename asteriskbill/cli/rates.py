@@ -9,8 +9,9 @@ import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, file_progress, json_option, output_option, pass_app
 from asteriskbill.cli.options import DATETIME
-from asteriskbill.rating.csvrow import describe_validity, format_rate
+from asteriskbill.rating.csvrow import format_rate
 from asteriskbill.rating.model import WEEKDAYS
+from asteriskbill.services import rate_lookup
 from asteriskbill.services import rates as service
 
 PROGRESS_FROM = 4 << 20  # bytes (about 100,000 rates): smaller files import in a few seconds
@@ -50,10 +51,7 @@ def import_(app: App, tariff: str, file: Path, replace: bool) -> None:
         result = service.import_rates(
             app.engine, tariff, file, replace=replace, progress=advance, operator=app.operator
         )
-    replaced = f" (replaced {result.replaced})" if replace else ""
-    click.echo(
-        f"imported {result.count:,} rate{'' if result.count == 1 else 's'} into tariff {result.tariff}{replaced}"
-    )
+    click.echo(result.summary)
 
 
 @rates.command()
@@ -96,14 +94,13 @@ def lookup(app: App, tariff: str, number: str, at, as_json: bool) -> None:
 
         asteriskbill rates lookup retail 442071234567 --at 2026-12-25T19:30
     """
-    found = service.lookup(app.engine, tariff, number, at)
-    holiday = WEEKDAYS[found.weekday] if found.holiday else None
+    found = rate_lookup.lookup(app.engine, tariff, number, at)
     data = {
         "tariff": found.tariff.name,
         "number": number,
         "at": found.local.isoformat(),
         "weekday": WEEKDAYS[found.weekday],
-        "holiday_as": holiday,
+        "holiday_as": found.holiday_as,
         "chosen": format_rate(found.chosen) if found.chosen else None,
         "reason": found.reason,
         "candidates": [
@@ -114,35 +111,11 @@ def lookup(app: App, tariff: str, number: str, at, as_json: bool) -> None:
     if as_json:
         echo_json(data)
     else:
-        _print_lookup(found, holiday)
+        click.echo(rate_lookup.heading(found))
+        echo_table(rate_lookup.rows(found), list(rate_lookup.COLUMNS))
+        click.echo(rate_lookup.verdict(found))
     if found.chosen is None:
         click.get_current_context().exit(1)
-
-
-def _print_lookup(found: service.Lookup, holiday: str | None) -> None:
-    day = WEEKDAYS[found.local.weekday()] + (f", a holiday priced as {holiday}" if holiday else "")
-    click.echo(f"{found.number} in tariff {found.tariff.name} at {found.local.isoformat()} ({day})")
-    rows = []
-    for candidate in found.candidates:
-        text = format_rate(candidate.rate)
-        price = text["intervals"] or f"{text['price']} {text['increments']}"
-        rows.append(
-            {
-                "": "*" if candidate.rate is found.chosen else "",
-                "prefix": text["prefix"],
-                "destination": text["destination"],
-                "price": price,
-                "weight": text["weight"],
-                "validity": describe_validity(candidate.rate),
-                "now": candidate.why_not or "valid",
-            }
-        )
-    echo_table(rows, ["", "prefix", "destination", "price", "weight", "validity", "now"])
-    chosen = found.chosen
-    if chosen is None:
-        click.echo(f"no rate applies: {found.reason}")
-        return
-    click.echo(f"applies: prefix {chosen.prefix} {chosen.destination}".rstrip() + f": {found.reason}")
 
 
 COMMANDS = [rates]

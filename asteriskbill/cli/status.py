@@ -31,6 +31,7 @@ def status_dict(found: service.Status) -> dict:
             "kind": db.kind,
             "url": db.url,
             "size": db.size,
+            "free": db.free,
             "revision": db.revision,
             "head": db.head,
             "current": db.current,
@@ -68,6 +69,7 @@ def status_dict(found: service.Status) -> dict:
 def _echo_text(found: service.Status) -> None:
     db, agi = found.database, found.fastagi
     size = "" if db.size is None else f", {db.size:,} bytes"
+    size += "" if db.free is None else f", {db.free:,} bytes free on its disk"
     schema = db.error or f"revision {db.revision or '(none)'}" + (" (newest)" if db.current else f", newest {db.head}")
     click.echo(f"asteriskbill {found.version}")
     click.echo(f"database:      {db.kind} {db.url}{size}, {schema}")

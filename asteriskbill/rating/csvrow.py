@@ -101,6 +101,17 @@ def describe_validity(rate: Rate) -> str:
     return ", ".join(words)
 
 
+def rate_words(rate: Rate) -> dict[str, str]:
+    """``format_rate``'s fields, with the price as listings show it ("0.10 60/6", or the intervals) under
+    "pricing" and ``describe_validity`` under "validity"."""
+    text = format_rate(rate)
+    return {
+        **text,
+        "pricing": text["intervals"] or f"{text['price']} {text['increments']}",
+        "validity": describe_validity(rate),
+    }
+
+
 def format_intervals(groups: tuple[IntervalGroup, ...]) -> str:
     """``START:PRICE:INCREMENT`` per group, ``:UNIT`` added when the price is not per minute."""
     return ";".join(

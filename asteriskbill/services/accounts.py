@@ -150,14 +150,16 @@ def check_new(new: NewAccount) -> None:
         raise AccountError("max calls must be at least 1")
 
 
-def check_free(conn: Connection, new: NewAccount) -> None:
-    """Name, extension and accountcode belong to one account each: say which one has it already."""
+def check_free(conn: Connection, new: NewAccount, account_id: int | None = None) -> None:
+    """Name, extension and accountcode belong to one account each: say which one has it already
+    (``account_id``: the account being edited, which may keep its own)."""
     for column, value, what in (
         (Account.name, new.name, "an account named"),
         (Account.extension, new.extension, "extension"),
         (Account.accountcode, new.accountcode, "accountcode"),
     ):
-        holder = None if value is None else conn.execute(select(Account.name).where(column == value)).scalar()
+        query = select(Account.name).where(column == value, Account.id != account_id)
+        holder = None if value is None else conn.execute(query).scalar()
         if holder is not None:
             raise AccountError(f"{what} {value} exists already (account {holder})")
 
@@ -248,10 +250,24 @@ def _currency(new: NewAccount, parent: AccountState | None, tariff) -> str:
 
 
 def list_accounts(
-    engine: Engine, kind: str | None = None, parent: str | None = None, search: str | None = None
+    engine: Engine,
+    kind: str | None = None,
+    parent: str | None = None,
+    search: str | None = None,
+    *,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[AccountView]:
-    """Accounts by name; cards only when ``kind`` is card (there are usually very many)."""
-    query = _view_query().order_by(Account.name)
+    """Accounts by name; cards only when ``kind`` is card (there are usually very many). ``status``: their own;
+    ``after`` and ``limit``: a page of them, the names after ``after`` (keyset)."""
+    query = _view_query().order_by(Account.name).limit(limit)
+    if status is not None:
+        if status not in rules.STATUSES:
+            raise AccountError(f"unknown status {status!r}: use one of {', '.join(rules.STATUSES)}")
+        query = query.where(Account.status == status)
+    if after is not None:
+        query = query.where(Account.name > after)
     if kind is not None:
         query = query.where(Account.kind == rules.check_kind(kind))
     else:
@@ -350,8 +366,10 @@ def post(
         return replace(account, balance=entry.balance_after), entry
 
 
-def history(engine: Engine, name: str, limit: int = HISTORY_LIMIT) -> tuple[AccountView, list[ledger.Entry]]:
-    """The account and its latest ledger entries, newest first."""
+def history(
+    engine: Engine, name: str, limit: int = HISTORY_LIMIT, after: int | None = None
+) -> tuple[AccountView, list[ledger.Entry]]:
+    """The account and its latest ledger entries, newest first (``after``: older than entry ``after``)."""
     with engine.begin() as conn:
         account = find(conn, name)
-        return account, ledger.entries(conn, account.id, limit)
+        return account, ledger.entries(conn, account.id, limit, after)

@@ -3,13 +3,14 @@
 A batch is generated in one transaction, in chunks: each chunk draws fresh numbers (redrawing any
 already taken), inserts the accounts and cards with executemany and credits every card its face value
 through the ledger; the PINs leave only through ``deliver``, called before the commit so that a file
-that cannot be written leaves no cards whose PINs nobody knows.
+that cannot be written leaves no cards whose PINs nobody knows (``pin_writer``: the PIN file).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,12 +24,15 @@ from asteriskbill.billing.ledger import FACE_VALUE
 from asteriskbill.billing.numbers import is_digits
 from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
 from asteriskbill.rating.model import Tariff as TariffValue
-from asteriskbill.services import audit, ledger
+from asteriskbill.services import audit, ledger, sheets
+from asteriskbill.services.sheet_cells import Kind
 from asteriskbill.services.tariffs import get_tariff
 from asteriskbill.store.models import Account, Card, CardBatch, Tariff
 from asteriskbill.store.types import utcnow
 
 CHUNK = 2000  # cards per round of inserts (and per progress step)
+PIN_COLUMNS = ("number", "pin", "value", "currency", "batch", "validity")
+PIN_TYPES = {"value": Kind.AMOUNT}  # the rest is text: numbers and PINs keep their leading zeros
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class BatchView:
     used: int  # cards used for a call at least once
     deleted: int
 
+    @property
+    def unused(self) -> int:
+        return self.count - self.used
+
 
 @dataclass(frozen=True)
 class NewCard:
@@ -71,6 +79,30 @@ class NewCard:
 
 Deliver = Callable[[BatchView, list[NewCard]], None]
 Progress = Callable[[int], None]
+
+
+def validity_text(valid_days: int | None, expires_at: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """How long a batch's cards are valid, in words; the expiry shown in ``zone`` (default: as stored)."""
+    if expires_at is not None:
+        return f"until {(expires_at.astimezone(zone) if zone else expires_at).isoformat(timespec='seconds')}"
+    return f"{valid_days} days from activation" if valid_days else "no expiry"
+
+
+def pin_rows(batch: BatchView, cards: list[NewCard]) -> Iterator[list[str]]:
+    """The rows of the PIN file, by PIN_COLUMNS."""
+    validity = validity_text(batch.valid_days, batch.expires_at)
+    value = format_amount(batch.face_value)
+    return ([c.number, c.pin, value, batch.currency, batch.name, validity] for c in cards)
+
+
+def pin_writer(path: str | os.PathLike[str]) -> Deliver:
+    """What writes the PIN file to ``path`` (CSV or XLSX by its suffix, readable by its owner only) once the
+    cards exist, before they commit."""
+
+    def deliver(batch: BatchView, cards: list[NewCard]) -> None:
+        sheets.write_file(path, PIN_COLUMNS, pin_rows(batch, cards), PIN_TYPES, sheet="cards")
+
+    return deliver
 
 
 def _query() -> Select:

@@ -6,7 +6,7 @@ Rates live in the database (``currency_rates``); the arithmetic is billing/curre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +65,19 @@ def list_rates(engine: Engine) -> list[ExchangeRate]:
     with reading(engine) as conn:
         rows = conn.execute(select(*_COLUMNS).order_by(*_COLUMNS[:2], CurrencyRate.valid_from)).all()
     return [ExchangeRate(*row) for row in rows]
+
+
+def valid_until(rates: list[ExchangeRate]) -> list[tuple[ExchangeRate, date | None]]:
+    """Each rate of ``list_rates`` with the last day it is valid: the day before its pair's next rate (None:
+    until the pair has a next one)."""
+    following: list[ExchangeRate | None] = [*rates[1:], None]
+    found: list[tuple[ExchangeRate, date | None]] = []
+    for rate, after in zip(rates, following[: len(rates)], strict=True):
+        if after is not None and (after.base, after.quote) == (rate.base, rate.quote):
+            found.append((rate, after.valid_from - timedelta(days=1)))
+        else:
+            found.append((rate, None))
+    return found
 
 
 class Converter:

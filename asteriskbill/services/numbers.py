@@ -14,6 +14,7 @@ from asteriskbill.settings import Settings
 from asteriskbill.store.models import Account, NumberPlanRow
 
 PLAN_FIELDS = tuple(f.name for f in fields(NumberPlan))
+MAX_LENGTHS = range(3, 21)  # digits a normalised number may have at most
 
 
 def global_plan(settings: Settings) -> NumberPlan:
@@ -62,6 +63,8 @@ def set_plan(engine: Engine, settings: Settings, operator: str, company: str, va
     for key in ("country_code", "area_code", "outside_line", "international_prefix", "national_prefix"):
         if changes.get(key) is not None and not is_digits(str(changes[key])):
             raise UserError(f"{key.replace('_', '-')} {changes[key]!r} must be digits")
+    if changes.get("max_length") is not None:  # typed in the console, as text
+        changes["max_length"] = _max_length(str(changes["max_length"]))
     with engine.begin() as conn:
         owner = _company(conn, company)
         exists = conn.execute(select(NumberPlanRow.id).where(NumberPlanRow.account_id == owner.id)).scalar()
@@ -71,6 +74,12 @@ def set_plan(engine: Engine, settings: Settings, operator: str, company: str, va
             conn.execute(update(NumberPlanRow).where(NumberPlanRow.id == exists).values(**changes))
         audit.record(conn, operator, "numbers.plan-set", company, dict(changes.items()))
         return plan_for(conn, settings, owner.id)
+
+
+def _max_length(text: str) -> int:
+    if not is_digits(text) or int(text) not in MAX_LENGTHS:
+        raise UserError(f"max-length {text!r} must be a whole number from {MAX_LENGTHS[0]} to {MAX_LENGTHS[-1]}")
+    return int(text)
 
 
 def _company(conn: Connection, name: str):

@@ -1,21 +1,19 @@
-"""Rate use cases: import a price list (all or nothing), export it, and explain which rate applies to a number."""
+"""Rate use cases: import a price list (all or nothing), export it, list it a page at a time (which rate applies
+to a number: rate_lookup.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, delete, func, insert, or_, select, tuple_, update
 
 from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 from asteriskbill.rating.csvrow import RATE_FIELDS, describe_validity, format_rate, parse_rate
-from asteriskbill.rating.engine import select_rate
-from asteriskbill.rating.model import WEEKDAYS, Rate, Tariff
+from asteriskbill.rating.model import Rate
 from asteriskbill.services import audit, sheets, tariffs
 from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.services.sheet_cells import Kind
@@ -37,6 +35,13 @@ class ImportResult:
     tariff: str
     count: int  # rates written
     replaced: int  # rates of the tariff deleted first (--replace)
+    replace: bool = False
+
+    @property
+    def summary(self) -> str:
+        """What the import did, in words: "imported 2 rates into tariff retail (replaced 3)"."""
+        replaced = f" (replaced {self.replaced})" if self.replace else ""
+        return f"imported {self.count:,} rate{'' if self.count == 1 else 's'} into tariff {self.tariff}{replaced}"
 
 
 def import_rates(
@@ -79,7 +84,7 @@ def import_rates(
     # Below this revision, a revision not switched in is dead: its import was killed, refused or superseded.
     switched_in = select(RateRevision.revision).where(RateRevision.tariff_id == stage.tid)
     _delete_rates(engine, stage.tid, RateRow.revision < stage.revision, RateRow.revision.not_in(switched_in))
-    return ImportResult(tariff_name, count, replaced)
+    return ImportResult(tariff_name, count, replaced, replace)
 
 
 @dataclass(frozen=True)
@@ -277,119 +282,43 @@ def export_rates(engine: Engine, tariff_name: str, destination: str | Path | Tex
 
 def _pages(engine: Engine, tid: int, size: int = BATCH) -> Iterator[Rate]:
     """Every rate of the tariff by (prefix, id), a page per transaction (keyset pagination)."""
-    columns = [RATES.c[name] for name in repo.RATE_COLUMNS]
     after = ("", 0)
     while True:
         with reading(engine) as conn:
-            rows = conn.execute(
-                in_effect(select(RATES.c.id, *columns))
-                .where(RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after)
-                .order_by(RATES.c.prefix, RATES.c.id)
-                .limit(size)
-            ).all()
+            rows = _page(conn, tid, after, size)
         yield from (repo.rate_from_row(row) for row in rows)
         if len(rows) < size:
             return
         after = (rows[-1].prefix, rows[-1].id)
 
 
-# -- lookup -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Candidate:
-    rate: Rate
-    why_not: str  # why it does not apply at that moment; empty when it is valid
-
-    @property
-    def valid(self) -> bool:
-        return not self.why_not
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """Which rate applies to a number at a moment, and why."""
-
-    tariff: Tariff
-    number: str
-    local: datetime  # the moment, in the tariff's time zone
-    weekday: int  # whose rates apply: a holiday's replacement day
-    candidates: tuple[Candidate, ...]  # longest prefix first; then the chosen, valid, narrowest
-    chosen: Rate | None
-    reason: str
-
-    @property
-    def holiday(self) -> bool:
-        return self.local.date() in self.tariff.holidays
-
-
-def lookup(engine: Engine, tariff_name: str, number: str, at: datetime | None = None) -> Lookup:
-    """The rates whose prefix begins ``number``, which of them are valid at ``at``, and the one that applies."""
-    if not is_digits(number):
-        raise UserError(f"number {number!r} must be digits")
-    with engine.begin() as conn:
-        tid, tariff = tariffs.get_tariff(conn, tariff_name)
-        rates = repo.rates_for_number(conn, tid, number, shadowed=True)
-    if not rates:
-        raise UserError(f"no rate in tariff {tariff_name!r} for {number}: no prefix of it has a rate")
-    local = tariffs.call_start(tariff, at).astimezone(ZoneInfo(tariff.timezone))
-    weekday = tariff.weekday(local.date())
-    chosen = select_rate(tariff, rates, local)
-    candidates = sorted(
-        (Candidate(rate, _why_not(rate, local, weekday)) for rate in rates),
-        reverse=True,
-        key=lambda c: (len(c.rate.prefix), c.rate is chosen, c.valid, c.rate.specificity),
+def _page(conn: Connection, tid: int, after: tuple[str, int], size: int, prefix: str = "") -> Sequence[Row]:
+    """Up to ``size`` rates of the tariff after the key ``after`` (prefix, id), of prefixes starting with
+    ``prefix`` (a range over the (tariff_id, prefix) index: digits sort before ":")."""
+    query = in_effect(select(RATES.c.id, *[RATES.c[name] for name in repo.RATE_COLUMNS])).where(
+        RATES.c.tariff_id == tid, tuple_(RATES.c.prefix, RATES.c.id) > after
     )
-    return Lookup(tariff, number, local, weekday, tuple(candidates), chosen, _reason(candidates, chosen))
+    if prefix:
+        query = query.where(RATES.c.prefix >= prefix, RATES.c.prefix < prefix + ":")
+    return conn.execute(query.order_by(RATES.c.prefix, RATES.c.id).limit(size)).all()
 
 
-def _why_not(rate: Rate, local: datetime, weekday: int) -> str:
-    """The first of the rate's conditions that the moment fails (its validity says the rest)."""
-    day, at = local.date(), local.time()
-    if rate.valid_on(day, weekday, at):
-        return ""
-    if weekday not in rate.weekdays:
-        return f"not on {WEEKDAYS[weekday]}"
-    if rate.date_from and day < rate.date_from:
-        return f"starts on {rate.date_from}"
-    if rate.date_to and day > rate.date_to:
-        return f"ended on {rate.date_to}"
-    return f"not at {at:%H:%M}"
+@dataclass(frozen=True)
+class RatePage:
+    rates: list[Rate]
+    after: tuple[str, int] | None  # the key of its last rate, to ask the next page after; None: the last page
 
 
-def _reason(candidates: list[Candidate], chosen: Rate | None) -> str:
-    if chosen is None:
-        return f"no rate of a prefix of the number is valid at that moment ({len(candidates)} looked at)"
-    parts = ["the longest prefix of the number with a rate valid at that moment"]
-    longer = sorted({c.rate.prefix for c in candidates if len(c.rate.prefix) > len(chosen.prefix)}, key=len)
-    if longer:
-        plural = len(longer) > 1
-        parts.append(
-            f"longer prefix{'es' if plural else ''} {', '.join(longer)} {'have' if plural else 'has'} "
-            "rates, none of them valid then"
-        )
-    rivals = [c.rate for c in candidates if c.valid and c.rate is not chosen and c.rate.prefix == chosen.prefix]
-    if rivals:
-        parts.append(_tie_break(chosen, max(rivals, key=lambda r: r.specificity), len(rivals)))
-    return "; ".join(parts)
-
-
-def _tie_break(chosen: Rate, runner_up: Rate, rivals: int) -> str:
-    """Why ``chosen`` wins over the best other valid rate of its prefix (rating.engine.select_rate's order)."""
-    others = f"{rivals} other valid rate{'s' if rivals > 1 else ''} of that prefix"
-    mine, theirs = chosen.specificity, runner_up.specificity
-    if mine[0] != theirs[0]:
-        return f"it outweighs {others} (weight {chosen.weight} over {runner_up.weight})"
-    if mine[1] != theirs[1]:
-        return (
-            f"it covers fewer hours of the week than the {others} "
-            f"({describe_validity(chosen)} over {describe_validity(runner_up)})"
-        )
-    if mine[2] != theirs[2]:
-        return (
-            f"it covers fewer dates than the {others} ({describe_validity(chosen)} over {describe_validity(runner_up)})"
-        )
-    return (
-        f"it ties with {others} ({describe_validity(runner_up)}) and was imported first; "
-        "give one a higher weight to choose"
+def rates_page(
+    engine: Engine, tariff_name: str, prefix: str = "", after: tuple[str, int] = ("", 0), size: int = 100
+) -> RatePage:
+    """One page of the tariff's rates by prefix (then import order), of prefixes starting with ``prefix``."""
+    if prefix and not is_digits(prefix):
+        raise UserError(f"prefix {prefix!r} must be digits, e.g. 44")
+    with reading(engine) as conn:
+        tid = tariffs.tariff_id(conn, tariff_name)
+        rows = _page(conn, tid, after, size + 1, prefix)
+    more = len(rows) > size
+    return RatePage(
+        [repo.rate_from_row(row) for row in rows[:size]], (rows[size - 1].prefix, rows[size - 1].id) if more else None
     )

@@ -1,6 +1,6 @@
 """`asteriskbill status`: is everything the engine needs there, asked from the outside.
 
-The database (kind, size, schema revision against the newest), each Asterisk server probed with its own
+The database (kind, size, free disk, schema revision against the newest), each Asterisk server probed with its own
 credentials (GET /asterisk/info, and GET /channels to tell which open reservations are calls up on it) and
 its AMI (a login, and a Setvar the user must be allowed), whether the FastAGI server accepts a TCP
 connection, and the credit open reservations hold. It reports; it never fails on what it finds (a server
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +49,7 @@ class Database:
     revision: str | None  # None: not initialized
     head: str
     error: str = ""  # it could not be read
+    free: int | None = None  # bytes free on the disk of the SQLite file's folder; None: a database server's
 
     @property
     def current(self) -> bool:
@@ -171,7 +173,8 @@ def _database(engine: Engine) -> Database:
         return Database(
             engine.dialect.name, shown, None, None, head, error=(str(cause).splitlines() or [repr(cause)])[0]
         )
-    return Database(engine.dialect.name, shown, size, revision, head)
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free if path is not None else None
+    return Database(engine.dialect.name, shown, size, revision, head, free=free)
 
 
 def _server_size(engine: Engine) -> int | None:

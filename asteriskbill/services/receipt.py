@@ -1,5 +1,6 @@
 """A callshop receipt for people: 42 columns of plain text (an 80 mm receipt printer's line), and the same
-lines as a one-page PDF in Courier, written by hand so printing a receipt needs no PDF library."""
+lines as a one-page PDF in Courier, written by hand so printing a receipt needs no PDF library. Printed by
+`asteriskbill callshop stop|receipt` and downloaded from the console's receipt page."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from zoneinfo import ZoneInfo
 
 from asteriskbill.billing.callshop import POSTPAID
 from asteriskbill.billing.settle import ANSWER
-from asteriskbill.cli.common import money
 from asteriskbill.money import format_amount
 from asteriskbill.services.callshop import Receipt, ReceiptCall
 
 WIDTH = 42
 RULE = "-" * WIDTH
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{format_amount(amount)} {currency}"
 
 
 def _pair(label: str, value: str) -> str:
@@ -62,14 +66,20 @@ def receipt_lines(receipt: Receipt, zone: ZoneInfo) -> list[str]:
     for call in receipt.calls:
         lines += _call_lines(call, zone)
     bill, currency = receipt.bill, receipt.currency
-    lines += [RULE, _pair("Calls", str(len(receipt.calls))), _pair("Total", money(bill.total, currency))]
+    lines += [RULE, _pair("Calls", str(len(receipt.calls))), _pair("Total", _money(bill.total, currency))]
     if receipt.mode != POSTPAID or bill.paid:
-        lines.append(_pair("Paid", money(bill.paid, currency)))
-    if bill.due or receipt.mode == POSTPAID:
-        lines.append(_pair("Amount due", money(bill.due, currency)))
-    else:
-        lines.append(_pair("Change", money(bill.change, currency)))
+        lines.append(_pair("Paid", _money(bill.paid, currency)))
+    label, amount = settlement(receipt)
+    lines.append(_pair(label, _money(amount, currency)))
     return lines
+
+
+def settlement(receipt: Receipt) -> tuple[str, int]:
+    """The receipt's last line: ("Change", what the customer gets back) or ("Amount due", what they still owe);
+    a postpaid session always owes, if only 0."""
+    if receipt.bill.due or receipt.mode == POSTPAID:
+        return "Amount due", receipt.bill.due
+    return "Change", receipt.bill.change
 
 
 # --- PDF ------------------------------------------------------------------------------------------
