@@ -142,14 +142,16 @@ def _os(exc: OSError, settings: Settings | None) -> str:
 
 
 def _listen(exc: OSError, settings: Settings | None) -> str:
-    address = f"{settings.fastagi_host}:{settings.fastagi_port}" if settings else "the FastAGI address"
+    which = getattr(exc, "listening", "fastagi")  # web/server.py marks the console's socket "web"
+    host, port = f"{which}_host", f"{which}_port"
+    address = f"{getattr(settings, host)}:{getattr(settings, port)}" if settings else f"the {which} address"
     if exc.errno == errno.EADDRINUSE:
-        return f"port {address} is in use (another asteriskbill serve?) — set fastagi_port or stop the other server"
+        return f"port {address} is in use (another asteriskbill serve?) — set {port} or stop the other server"
     if exc.errno == errno.EACCES:
-        return f"cannot listen on {address}: ports below 1024 need root — set fastagi_port to 1024 or above"
+        return f"cannot listen on {address}: ports below 1024 need root — set {port} to 1024 or above"
     if isinstance(exc, socket.gaierror):
-        return f"cannot listen on {address}: {exc.strerror} — set fastagi_host to an address of this machine"
-    return f"cannot listen on {address}: no such address on this machine — set fastagi_host"
+        return f"cannot listen on {address}: {exc.strerror} — set {host} to an address of this machine"
+    return f"cannot listen on {address}: no such address on this machine — set {host}"
 
 
 # -- file contents -------------------------------------------------------------------------------------------

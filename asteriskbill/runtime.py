@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import uvicorn
 from sqlalchemy import Engine
 
 from asteriskbill.agi.apps import BillingApps
@@ -37,6 +38,7 @@ from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, recovery, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
+from asteriskbill.web import server as console_server
 
 log = logging.getLogger("asteriskbill.serve")
 SAFETY_GRACE_MS = 5000  # past the authorized maximum before the safety net hangs up
@@ -267,10 +269,13 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event,
     *,
-    ready: Callable[[str, int], None] | None = None,
+    ready: Callable[[str, str | None], None] | None = None,
     servers_interval: float = SERVERS_INTERVAL,
+    web: bool = False,
 ) -> None:
-    """Run until ``stop`` is set; ``ready(host, port)`` once FastAGI listens (port 0 picks a free one)."""
+    """Run until ``stop`` is set; ``ready("host:port" of FastAGI, of the console or None)`` once both listen
+    (port 0 picks a free one). ``web``: serve the console too, on the web_host and web_port settings."""
+    web_socket = console_server.bind(settings.web_host, settings.web_port) if web else None
     server = await start_server(
         BillingApps(engine, settings).apps,
         settings.fastagi_host,
@@ -283,24 +288,40 @@ async def serve(
     log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
     listeners = Listeners(engine, settings)
     jobs = []
+    console = console_server.console(engine, settings) if web_socket else None
     try:
         await listeners.refresh()
         jobs = [
             asyncio.create_task(listeners.follow(servers_interval)),
             asyncio.create_task(recover_forever(engine, settings, listeners)),
         ]
+        if console is not None and web_socket is not None:
+            jobs.append(asyncio.create_task(console.serve(sockets=[web_socket])))
+            await until_started(console, jobs[-1])
         if ready is not None:
-            ready(host, port)
+            ready(f"{host}:{port}", console_server.address(web_socket) if web_socket else None)
         await stop.wait()
     finally:
         await server.close()  # first: stopping, no new call is authorized while the listeners wind down
-        for job in jobs:
+        if console is not None:
+            console.should_exit = True
+        for job in jobs[:2]:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
         await listeners.stop()
 
 
-def run(engine: Engine, settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:
+async def until_started(console: uvicorn.Server, task: asyncio.Task) -> None:
+    """Once the console answers (or its task ended, whose error is raised)."""
+    while not console.started and not task.done():
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()
+
+
+def run(
+    engine: Engine, settings: Settings, ready: Callable[[str, str | None], None] | None = None, *, web: bool = False
+) -> None:
     """Serve until SIGINT or SIGTERM."""
 
     async def main() -> None:
@@ -308,6 +329,6 @@ def run(engine: Engine, settings: Settings, ready: Callable[[str, int], None] | 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await serve(engine, settings, stop, ready=ready)
+        await serve(engine, settings, stop, ready=ready, web=web)
 
     asyncio.run(main())

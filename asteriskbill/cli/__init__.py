@@ -81,6 +81,8 @@ def _register() -> None:
         servers,
         status,
         tariff,
+        users,
+        web,
     )
 
     for module in (
@@ -102,6 +104,8 @@ def _register() -> None:
         calls,
         numbers,
         status,
+        users,
+        web,
     ):
         for command in module.COMMANDS:
             main.add_command(command)

@@ -12,6 +12,7 @@ import click
 from asteriskbill import runtime
 from asteriskbill.cli.common import App, pass_app
 from asteriskbill.cli.options import Whole
+from asteriskbill.cli.web import console_line
 from asteriskbill.explain import shown_url
 from asteriskbill.services import servers
 from asteriskbill.services.servers import AriServer
@@ -21,11 +22,23 @@ from asteriskbill.settings import Settings
 @click.command()
 @click.option("--host", help="FastAGI address [default: the fastagi_host setting, 127.0.0.1].")
 @click.option("--port", type=Whole(0, 65535), help="FastAGI port [default: 4573].")
+@click.option("--web-host", help="Web console address [default: the web_host setting, 127.0.0.1].")
+@click.option("--web-port", type=Whole(0, 65535), help="Web console port [default: 8080].")
+@click.option("--no-web", is_flag=True, help="Do not serve the web console.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every settled call.")
 @pass_app
-def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
-    """Run the FastAGI server (apps `card` and `ext`) and an ARI listener for each Asterisk server
-    (`asteriskbill servers`, and the ari_url setting as the server "default").
+def serve(
+    app: App,
+    host: str | None,
+    port: int | None,
+    web_host: str | None,
+    web_port: int | None,
+    no_web: bool,
+    verbose: bool,
+) -> None:
+    """Run the FastAGI server (apps `card` and `ext`), an ARI listener for each Asterisk server
+    (`asteriskbill servers`, and the ari_url setting as the server "default") and the web console
+    (http://127.0.0.1:8080 by default; `asteriskbill users add` makes its first administrator).
 
     Runs until SIGINT or SIGTERM, which end the AGI sessions in progress: a call not yet sent
     BILL_STATUS=OK leaves nothing held; one sent OK keeps its hold until it is settled. Servers added
@@ -47,16 +60,19 @@ def serve(app: App, host: str | None, port: int | None, verbose: bool) -> None:
     logging.getLogger("asteriskbill.serve").setLevel(logging.INFO)
     engine = app.engine  # refused unless `asteriskbill init` made it at this code's schema
     # the settings in effect, so that an error (the port is taken) names the address really used
-    app.settings = settings = app.settings.replace(fastagi_host=host, fastagi_port=port)
+    app.settings = settings = app.settings.replace(
+        fastagi_host=host, fastagi_port=port, web_host=web_host, web_port=web_port
+    )
     followed = servers.servers(engine, settings)
     runtime.run(
         engine,
         settings,
-        ready=lambda bound, port: click.echo(banner(settings, f"{bound}:{port}", followed, verbose), err=True),
+        ready=lambda fastagi, console: click.echo(banner(settings, fastagi, console, followed, verbose), err=True),
+        web=not no_web,
     )
 
 
-def banner(settings: Settings, address: str, followed: list[AriServer], verbose: bool) -> str:
+def banner(settings: Settings, address: str, console: str | None, followed: list[AriServer], verbose: bool) -> str:
     """What `serve` says once it listens: where everything is, and what to type next."""
     me = invoked_as()
     secret = settings.secret_file + ("" if os.path.exists(settings.secret_file) else " (created on first need)")
@@ -73,6 +89,7 @@ def banner(settings: Settings, address: str, followed: list[AriServer], verbose:
         f"  log       this terminal (stderr){'' if verbose else '; -v logs every settled call'}",
         f"  FastAGI   AGI(agi://{address}/card) and AGI(agi://{address}/ext)",
         f"  ARI       {ari}",
+        f"  console   {console_line(console)}",
         f"  next      {after}  (in another terminal)",
     ]
     return "\n".join(lines)

@@ -18,7 +18,7 @@ def served(cli, tmp_path):
     world = make_world(cli, tmp_path)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "asteriskbill.cli", "--db", cli.db, "serve", "--port", str(port)],
+        [sys.executable, "-m", "asteriskbill.cli", "--db", cli.db, "serve", "--port", str(port), "--web-port", "0"],
         env=os.environ.copy(),
         stderr=subprocess.PIPE,
         text=True,

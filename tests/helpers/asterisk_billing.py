@@ -138,7 +138,7 @@ class Serve:
             stderr.write(f"--- run {self.runs}\n")
             stderr.flush()
             self.process = subprocess.Popen(
-                [*SERVE, "--db", self.db, "serve", "-v", "--port", str(self.pbx.fastagi_port)],
+                [*SERVE, "--db", self.db, "serve", "-v", "--port", str(self.pbx.fastagi_port), "--web-port", "0"],
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

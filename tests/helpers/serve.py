@@ -16,6 +16,7 @@ from tests.helpers.fake_ari import FakeAri
 from tests.helpers.waiting import until, wait_for
 
 READY = re.compile(r"serving FastAGI on (\S+):(\d+)")
+CONSOLE = re.compile(r"console +(http://\S+?)/? ")
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ async def start_serve(db: str, ari: FakeAri, log: Path, **settings: str) -> tupl
     }
     with log.open("w") as stderr:
         process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0"),
+            *(sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0", "--web-port", "0"),
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
@@ -54,26 +55,36 @@ async def start_serve(db: str, ari: FakeAri, log: Path, **settings: str) -> tupl
 
 
 @contextmanager
-def serving(db: str, log: Path) -> Iterator[int]:
+def serving(db: str, log: Path, **settings: str) -> Iterator[int]:
     """`serve` following no Asterisk (no ARI: no call settles by itself), for synchronous tests: its FastAGI
     port once it listens, its stderr in ``log``; stopped with SIGTERM at the end, which must end it cleanly."""
+    with serving_console(db, log, **settings) as (port, _console):
+        yield port
+
+
+@contextmanager
+def serving_console(db: str, log: Path, **settings: str) -> Iterator[tuple[int, str]]:
+    """As ``serving``, with the web console on a free port: (FastAGI port, the console's URL)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ASTERISKBILL_ARI")}
+    env.update({f"ASTERISKBILL_{name.upper()}": value for name, value in settings.items()})
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0"],
-            env={name: value for name, value in os.environ.items() if not name.startswith("ASTERISKBILL_ARI")},
+            [sys.executable, "-m", "asteriskbill.cli", "--db", db, "serve", "--port", "0", "--web-port", "0"],
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
 
     def listening() -> re.Match[str] | None:
         assert process.poll() is None, f"serve exited: {log.read_text()}"
-        return READY.search(log.read_text())
+        return CONSOLE.search(log.read_text()) and READY.search(log.read_text())
 
     try:
         wait_for(listening, "serve to listen", interval=0.05)
-        found = listening()
-        assert found is not None
-        yield int(found.group(2))
+        text = log.read_text()
+        found, console = READY.search(text), CONSOLE.search(text)
+        assert found is not None and console is not None
+        yield int(found.group(2)), console.group(1)
     finally:
         process.terminate()
     assert process.wait(timeout=30) == 0, log.read_text()

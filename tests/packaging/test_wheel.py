@@ -1,5 +1,6 @@
 """The wheel works on its own: built from this checkout, installed with the pinned versions into a fresh
-virtualenv outside the repository, its commands migrate, price and answer AGI calls from another directory."""
+virtualenv outside the repository, its commands migrate, price and answer AGI calls from another directory;
+it carries every file the console serves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +20,9 @@ from asteriskbill.store import migrate
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "README.md", "asteriskbill")
 RATES = "prefix,destination,price,increments\n44,United Kingdom,0.60,60/6\n"
+# what the console serves from the installed package: its templates, its own files, the vendored libraries
+WEB = ROOT / "asteriskbill" / "web"
+CONSOLE_FILES = ("templates", "static")
 
 
 def run(argv: list[str | Path], *, cwd: Path, env: Mapping[str, str] | None = None) -> str:
@@ -50,9 +55,24 @@ def build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+def console_files() -> set[str]:
+    """Every file of the console's templates/ and static/ in the checkout, as a path inside the wheel."""
+    found = {
+        path.relative_to(ROOT).as_posix()
+        for folder in CONSOLE_FILES
+        for path in (WEB / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    vendored = ("pico.min.css", "htmx.min.js", "sse.js", "chart.umd.min.js", "LICENSE.chart.js", "package-lock.json")
+    assert {"asteriskbill/web/templates/base.html"} | {f"asteriskbill/web/static/vendor/{n}" for n in vendored} <= found
+    return found
+
+
 def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     started = time.monotonic()
     wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        assert console_files() - set(archive.namelist()) == set(), "console files missing from the wheel"
     venv = tmp_path / "venv"
     bin_dir = venv / "bin"
     # no pip inside: this venv's pip installs into it (--python), which saves ensurepip's seconds
