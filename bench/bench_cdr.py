@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def run() -> list[Row]:
         folder = Path(name)
         db = folder / "cdrs.db"
         with timer() as filled:
-            _fill(db)
+            fill(db)
         floor = f"floor: `asteriskbill --help` {_child(['--help'], db)[1] / 1024:,.0f} MiB"
         bound = _bound(db, folder / "bound.csv")
         rows = [
@@ -70,7 +71,13 @@ def run() -> list[Row]:
     return rows
 
 
-def _fill(path: Path) -> None:
+def _every_15_seconds(i: int) -> datetime:
+    return datetime(2026, 5, 1, tzinfo=UTC) + timedelta(seconds=i * 15)
+
+
+def fill(path: Path, began_at: Callable[[int], datetime] = _every_15_seconds) -> None:
+    """A fresh migrated SQLite file at ``path`` with CDRS CDRs of ACCOUNTS accounts; the i-th call starts at
+    ``began_at(i)`` (default: one every 15 s from 1 May 2026, six months)."""
     engine = make_engine(Settings(db=f"sqlite:///{path}", sqlite_synchronous="OFF"))
     migrate.upgrade(engine)
     engine.dispose()
@@ -91,21 +98,20 @@ def _fill(path: Path) -> None:
         "prefix, call_class, started_at, answered_at, ended_at, billable_ms, billed_seconds, outcome, hangup_cause, "
         "cost, buy_cost, currency, source, created_at) "
         "VALUES (?, ?, 'pbx1', ?, ?, '100', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', 'events', ?)",
-        _cdrs(),
+        _cdrs(began_at),
     )
     db.execute("COMMIT")
     db.close()
 
 
-def _cdrs():
-    """Six months of calls as the listener would write them (timestamps as SQLAlchemy stores them)."""
+def _cdrs(began_at: Callable[[int], datetime]):
+    """Calls as the listener would write them (timestamps as SQLAlchemy stores them)."""
     rng = random.Random(5)
-    start = datetime(2026, 5, 1, tzinfo=UTC)
     for i in range(CDRS):
         call_class, prefix, destination = CLASSES[i % 3]
         outcome = OUTCOMES[i % len(OUTCOMES)]
         seconds = rng.randrange(1, 600) if outcome == "ANSWER" else 0
-        began = start + timedelta(seconds=i * 15)
+        began = began_at(i)
         stamp = f"{began:%Y-%m-%d %H:%M:%S}.000000"
         answered = f"{began + timedelta(seconds=8):%Y-%m-%d %H:%M:%S}.000000" if seconds else None
         ended = f"{began + timedelta(seconds=8 + seconds):%Y-%m-%d %H:%M:%S}.000000"
