@@ -34,8 +34,9 @@ def sheet_file(
 
 def written(name: str, fmt: str, write: Callable[[str], object]) -> Response:
     """The file ``write(path)`` makes, sent as an attachment and removed once sent."""
+    suffix = check_format(fmt)  # before the folder: a refused format leaves nothing behind
     folder = tempfile.mkdtemp(prefix="asteriskbill-export-")
-    path = os.path.join(folder, f"{name}.{check_format(fmt)}")
+    path = os.path.join(folder, f"{name}.{suffix}")
     try:
         write(path)
     except BaseException:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -168,7 +170,9 @@ def test_export_csv_and_xlsx(engine, admin, retail, tmp_path):  # noqa: F811
     ]
     book = openpyxl.load_workbook(io.BytesIO(admin.get("/tariffs/retail", params={"format": "xlsx"}).content))
     assert [row[0] for row in book.active.iter_rows(values_only=True)] == ["prefix", "1", "44", "4420"]
+    exports = set(Path(tempfile.gettempdir()).glob("asteriskbill-export-*"))
     assert admin.get("/tariffs/retail", params={"format": "pdf"}).status_code == 400
+    assert set(Path(tempfile.gettempdir()).glob("asteriskbill-export-*")) <= exports  # a refused one leaves nothing
 
 
 def test_holidays_are_added_and_listed(engine, admin, retail):  # noqa: F811
