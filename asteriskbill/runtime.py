@@ -18,10 +18,10 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
-import uvicorn
 from sqlalchemy import Engine
 
 from asteriskbill.agi.apps import BillingApps
@@ -38,7 +38,9 @@ from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, recovery, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
-from asteriskbill.web import server as console_server
+
+if TYPE_CHECKING:
+    from asteriskbill.web.server import Console
 
 log = logging.getLogger("asteriskbill.serve")
 SAFETY_GRACE_MS = 5000  # past the authorized maximum before the safety net hangs up
@@ -275,7 +277,7 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set; ``ready("host:port" of FastAGI, of the console or None)`` once both listen
     (port 0 picks a free one). ``web``: serve the console too, on the web_host and web_port settings."""
-    web_socket = console_server.bind(settings.web_host, settings.web_port) if web else None
+    console = _console(engine, settings) if web else None
     server = await start_server(
         BillingApps(engine, settings).apps,
         settings.fastagi_host,
@@ -288,35 +290,31 @@ async def serve(
     log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
     listeners = Listeners(engine, settings)
     jobs = []
-    console = console_server.console(engine, settings) if web_socket else None
     try:
         await listeners.refresh()
         jobs = [
             asyncio.create_task(listeners.follow(servers_interval)),
             asyncio.create_task(recover_forever(engine, settings, listeners)),
         ]
-        if console is not None and web_socket is not None:
-            jobs.append(asyncio.create_task(console.serve(sockets=[web_socket])))
-            await until_started(console, jobs[-1])
+        if console is not None:
+            jobs.append(await console.start())
         if ready is not None:
-            ready(f"{host}:{port}", console_server.address(web_socket) if web_socket else None)
+            ready(f"{host}:{port}", console.address if console else None)
         await stop.wait()
     finally:
         await server.close()  # first: stopping, no new call is authorized while the listeners wind down
         if console is not None:
-            console.should_exit = True
+            console.stop()
         for job in jobs[:2]:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
         await listeners.stop()
 
 
-async def until_started(console: uvicorn.Server, task: asyncio.Task) -> None:
-    """Once the console answers (or its task ended, whose error is raised)."""
-    while not console.started and not task.done():
-        await asyncio.sleep(0.01)
-    if task.done():
-        task.result()
+def _console(engine: Engine, settings: Settings) -> Console:
+    from asteriskbill.web.server import Console  # here: Starlette, Jinja2 and uvicorn cost ~0.1 s to import
+
+    return Console(engine, settings)
 
 
 def run(

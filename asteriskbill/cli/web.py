@@ -6,7 +6,6 @@ import click
 
 from asteriskbill.cli.common import App, pass_app
 from asteriskbill.cli.options import Whole
-from asteriskbill.web import server
 
 
 @click.command()
@@ -25,9 +24,11 @@ def web(app: App, host: str | None, port: int | None) -> None:
     """
     engine = app.engine  # refused unless `asteriskbill init` made it at this code's schema
     app.settings = settings = app.settings.replace(web_host=host, web_port=port)
-    sock = server.bind(settings.web_host, settings.web_port)
-    click.echo(f"asteriskbill console on {console_line(server.address(sock))}", err=True)
-    server.run_alone(engine, settings, sock)
+    from asteriskbill.web import server  # here: Starlette, Jinja2 and uvicorn cost every command ~0.1 s to import
+
+    console = server.Console(engine, settings)
+    click.echo(f"asteriskbill console on {console_line(console.address)}", err=True)
+    server.run_alone(console)
 
 
 def console_line(address: str | None) -> str:

@@ -36,32 +36,48 @@ def bind(host: str, port: int) -> socket.socket:
         raise
 
 
-def address(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+class Console:
+    """The console bound to its address (bound at once: a port taken is told before anything starts) and its
+    server, run inside a loop someone else owns and stopped by ``stop()``."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.socket = bind(settings.web_host, settings.web_port)
+        config = uvicorn.Config(
+            create_app(engine, settings),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+            server_header=False,
+        )
+        self.server = ConsoleServer(config)
+
+    @property
+    def address(self) -> str:
+        host, port = self.socket.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    async def start(self) -> asyncio.Task:
+        """The task serving the console, once it answers (its error, if it ended at once, is raised)."""
+        task = asyncio.create_task(self.server.serve(sockets=[self.socket]))
+        while not self.server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+        return task
+
+    def stop(self) -> None:
+        """Ends the task of ``start`` within SHUTDOWN_GRACE (open pages' event streams are cut)."""
+        self.server.should_exit = True
 
 
-def console(engine: Engine, settings: Settings) -> ConsoleServer:
-    """The console's server, not started: ``await server.serve(sockets=[bind(...)])``, stopped by should_exit."""
-    config = uvicorn.Config(
-        create_app(engine, settings),
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        server_header=False,
-    )
-    return ConsoleServer(config)
-
-
-def run_alone(engine: Engine, settings: Settings, sock: socket.socket) -> None:
-    """Serve the console on ``sock`` until SIGINT or SIGTERM (`asteriskbill web`)."""
+def run_alone(console: Console) -> None:
+    """Serve ``console`` until SIGINT or SIGTERM (`asteriskbill web`)."""
 
     async def main() -> None:
-        server = console(engine, settings)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, setattr, server, "should_exit", True)
-        await server.serve(sockets=[sock])
+            loop.add_signal_handler(signum, console.stop)
+        await (await console.start())
 
     asyncio.run(main())
