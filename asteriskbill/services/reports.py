@@ -46,6 +46,11 @@ class Figures:
         return sum(totals.seconds for totals in self.currencies.values())
 
     @property
+    def minutes(self) -> str:
+        """All currencies' billed minutes, rounded as Totals.minutes rounds them (minutes need no exchange rate)."""
+        return sum(self.currencies.values(), Totals()).minutes
+
+    @property
     def takings(self) -> dict[str, int]:
         return {code: totals.cost for code, totals in self.currencies.items()}
 

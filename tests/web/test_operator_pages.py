@@ -230,7 +230,7 @@ def test_today_figures_count_the_calls_of_the_day(engine, world, operator):  # n
     assert shown == [
         ("Calls", "1"),
         ("Answered", "1"),
-        ("Billed minutes", "1.0"),
+        ("Billed minutes", "1.00"),  # as `cdr stats` rounds minutes
         ("Takings", "0.10 USD"),
         ("Recharges", "10.00 USD"),  # make_world's recharge of acme-201
     ]

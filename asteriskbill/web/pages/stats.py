@@ -70,7 +70,7 @@ def _traffic(buckets: list[reports.Bucket], labels: list[str]) -> dict:
             {
                 "label": "minutes",
                 "type": "line",
-                "data": [sum(b.currencies.values(), cdrs.Totals()).minutes for b in buckets],
+                "data": [b.minutes for b in buckets],
                 "yAxisID": "minutes",
             },
         ],
