@@ -6,25 +6,31 @@ moment it starts; a started block is billed in full, also when the call ends or 
 inside it. Seconds are real seconds: a block starts at an instant, and the rate in effect is judged on
 the local time the tariff's clock shows at that instant, also when the clocks change during the call.
 ``cost(d)`` bills the blocks that start before second ``d``; ``max_duration`` is the
-largest ``d`` whose cost fits the money available, found by searching that same ``cost``. So a call
-cut at its maximum never costs more than the money it was allowed.
+largest ``d`` whose cost fits the money available: the blocks of that same walk, paid for in order until
+the money runs out. So a call cut at its maximum never costs more than the money it was allowed.
 
 Rules, in order:
 - a call of 0 s, or of no more than the grace seconds of the rate at its start, costs nothing;
 - otherwise the connect fee of the rate at its start is charged once, plus every block;
 - the exact total (a fraction of a micro-unit at most) is rounded UP once, to the tariff's step.
+
+All of it in integers: amounts are counted in 1/``scale`` micro-units, ``scale`` the least common multiple of
+the units (seconds a price buys) of the call's rates, so every block's amount is a whole number of them.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from fractions import Fraction
+from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from asteriskbill.money import ceil_div, round_up
+from asteriskbill.money import ceil_div
 from asteriskbill.rating.model import IntervalGroup, Rate, RatingError, Tariff
 
 
@@ -41,7 +47,11 @@ class Block:
     start: int  # elapsed second where the first block starts
     seconds: int  # seconds of the call inside these blocks
     billed: int  # seconds billed: whole increments
-    amount: Fraction  # exact micro-units, before rounding
+
+    @property
+    def amount(self) -> Fraction:
+        """Exact micro-units, before rounding (to show: the charge rounds its exact total once)."""
+        return Fraction(self.billed * self.group.price, self.group.unit)
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,6 @@ class Span:
     end: int
     blocks: tuple[Block, ...]
 
-    @property
-    def amount(self) -> Fraction:
-        return sum((b.amount for b in self.blocks), Fraction(0))
-
 
 @dataclass(frozen=True)
 class Charge:
@@ -65,9 +71,13 @@ class Charge:
     seconds: int
     cost: int  # micro-units, rounded up to the tariff's step
     connect_fee: int
-    exact: Fraction  # connect fee + blocks, before rounding
-    spans: tuple[Span, ...]
-    in_grace: bool = False
+    in_grace: bool
+    pricing: Pricing = field(repr=False, compare=False)
+
+    @cached_property
+    def spans(self) -> tuple[Span, ...]:
+        """The blocks billed, by rate: built when asked (a quote, a settlement's buy costs), not to authorize."""
+        return self.pricing.spans(self.seconds)
 
     @property
     def rate(self) -> Rate:
@@ -77,13 +87,13 @@ class Charge:
     def buy_costs(self) -> dict[str | None, int] | None:
         """What the billed seconds cost to buy, at each span's buy price per minute, per buy currency
         (None: the tariff's), each rounded up; {} for nothing billed, None if a rate has no buy price."""
-        exact: dict[str | None, Fraction] = {}
+        sixtieths: dict[str | None, int] = {}  # exact: billed seconds x price per minute
         for b in (b for span in self.spans for b in span.blocks):
             if b.rate.buy_price is None:
                 return None
             currency = b.rate.buy_currency
-            exact[currency] = exact.get(currency, Fraction(0)) + Fraction(b.billed * b.rate.buy_price, 60)
-        return {currency: round_up(amount) for currency, amount in exact.items()}
+            sixtieths[currency] = sixtieths.get(currency, 0) + b.billed * b.rate.buy_price
+        return {currency: ceil_div(amount, 60) for currency, amount in sixtieths.items()}
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,11 @@ def select_rate(tariff: Tariff, rates: Sequence[Rate], local: datetime) -> Rate 
     day = local.date()
     weekday = tariff.weekday(day)
     at = local.time()
-    valid = [rate for rate in rates if rate.valid_on(day, weekday, at)]
-    return max(valid, key=lambda rate: (len(rate.prefix), rate.specificity), default=None)
+    return _best(rate for rate in rates if rate.valid_on(day, weekday, at))
+
+
+def _best(rates: Iterable[Rate]) -> Rate | None:
+    return max(rates, key=lambda rate: (len(rate.prefix), rate.specificity), default=None)
 
 
 def _elapsed(start: datetime, instant: datetime) -> int:
@@ -161,6 +174,9 @@ def segments(tariff: Tariff, rates: Sequence[Rate], start: datetime, horizon: in
     """
     if start.tzinfo is None:
         raise RatingError("call start must carry a time zone")
+    best = _best(rates) if all(rate.always for rate in rates) else None
+    if best is not None:  # the same rate at every moment: no boundary to look for
+        return [Segment(0, horizon, best)]
     start = start.astimezone(UTC)  # aware arithmetic within one zone is wall-clock arithmetic: not here
     zone = ZoneInfo(tariff.timezone)
     cuts = [0, *_boundaries(tariff, rates, start, horizon), horizon]
@@ -188,6 +204,16 @@ def _group_at(rate: Rate, elapsed: int) -> tuple[IntervalGroup, int | None]:
     raise AssertionError("the first group starts at 0")
 
 
+class _Run(NamedTuple):
+    """Consecutive blocks of one interval group of one rate, over the whole horizon."""
+
+    rate: Rate
+    group: IntervalGroup
+    start: int  # elapsed second where the first block starts
+    billed: int  # seconds: whole increments
+    block: int  # what one block costs, in 1/scale micro-units: exact
+
+
 class Pricing:
     """Prices any duration up to ``horizon`` seconds of one call: the single source of cost and limit."""
 
@@ -204,33 +230,36 @@ class Pricing:
         except NoRateError:
             raise NoRateError(f"no rate in tariff {tariff.name!r} for {number} at {start.isoformat()}") from None
         self.horizon = min(horizon, self.segments[-1].end)
+        # amounts in 1/scale micro-units: every block's amount is then a whole number of them
+        self.scale = math.lcm(*(group.unit for segment in self.segments for group in segment.rate.groups))
+        self._walk = self._blocks()
 
     @property
     def rate(self) -> Rate:
         """The rate at the start of the call."""
         return self.segments[0].rate
 
-    def _blocks(self, seconds: int) -> list[Block]:
-        blocks: list[Block] = []
+    def _blocks(self) -> tuple[_Run, ...]:
+        """The blocks of the whole horizon, walked once: those of ``d`` seconds are the ones starting before ``d``.
+        A block that crosses a rate change is billed in full at the rate it started in."""
+        runs: list[_Run] = []
         position = 0
         for segment in self.segments:
-            while position < min(segment.end, seconds):
+            while position < min(segment.end, self.horizon):
                 group, group_end = _group_at(segment.rate, position)
-                limit = min(x for x in (segment.end, seconds, group_end) if x is not None)
-                count = ceil_div(limit - position, group.increment)
-                billed = count * group.increment
-                blocks.append(
-                    Block(
-                        segment.rate,
-                        group,
-                        position,
-                        min(billed, seconds - position),
-                        billed,
-                        Fraction(billed * group.price, group.unit),
-                    )
-                )
+                limit = min(segment.end, self.horizon, group_end if group_end is not None else self.horizon)
+                billed = ceil_div(limit - position, group.increment) * group.increment
+                block = group.increment * group.price * (self.scale // group.unit)
+                runs.append(_Run(segment.rate, group, position, billed, block))
                 position += billed
-        return blocks
+        return tuple(runs)
+
+    def _runs(self, seconds: int) -> Iterator[tuple[_Run, int]]:
+        """The runs of blocks that start before ``seconds``, with how many of their blocks do."""
+        for run in self._walk:
+            if run.start >= seconds:
+                return
+            yield run, ceil_div(min(run.billed, seconds - run.start), run.group.increment)
 
     def cost(self, seconds: int) -> Charge:
         """What the first ``seconds`` of the call cost."""
@@ -240,30 +269,49 @@ class Pricing:
             raise RatingError(f"cannot price {seconds} s: rates cover only {self.horizon} s of this call")
         first = self.rate
         if seconds == 0 or seconds <= first.grace:
-            return Charge(seconds, 0, 0, Fraction(0), (), in_grace=seconds > 0)
-        blocks = self._blocks(seconds)
+            return Charge(seconds, 0, 0, seconds > 0, self)
+        exact = first.connect_fee * self.scale + sum(run.block * count for run, count in self._runs(seconds))
+        step = self.tariff.rounding
+        return Charge(seconds, ceil_div(exact, self.scale * step) * step, first.connect_fee, False, self)
+
+    def spans(self, seconds: int) -> tuple[Span, ...]:
+        """The blocks that ``cost(seconds)`` bills, by rate (none within the grace seconds)."""
+        if seconds == 0 or seconds <= self.rate.grace:
+            return ()
         spans: list[Span] = []
-        for block in blocks:
-            if spans and spans[-1].rate is block.rate:
-                last = spans[-1]
-                spans[-1] = Span(last.rate, last.start, block.start + block.seconds, (*last.blocks, block))
+        for run, count in self._runs(seconds):
+            billed = count * run.group.increment
+            block = Block(run.rate, run.group, run.start, min(billed, seconds - run.start), billed)
+            end = run.start + block.seconds
+            if spans and spans[-1].rate is run.rate:
+                spans[-1] = Span(run.rate, spans[-1].start, end, (*spans[-1].blocks, block))
             else:
-                spans.append(Span(block.rate, block.start, block.start + block.seconds, (block,)))
-        exact = first.connect_fee + sum((b.amount for b in blocks), Fraction(0))
-        return Charge(seconds, round_up(exact, self.tariff.rounding), first.connect_fee, exact, tuple(spans))
+                spans.append(Span(run.rate, run.start, end, (block,)))
+        return tuple(spans)
 
     def max_duration(self, available: int) -> Charge:
-        """The longest call (up to the horizon) whose cost is at most ``available`` micro-units."""
+        """The longest call (up to the horizon) whose cost is at most ``available`` micro-units.
+
+        The rounded cost fits iff the exact one fits ``available`` rounded down to the step; after the connect
+        fee, that pays for the blocks of the horizon in order until one no longer fits. The call may last until
+        the last block paid for ends, and through the grace seconds in any case (they cost nothing).
+        """
         if available < 0:
             return self.cost(0)
-        low, high = 0, self.horizon  # invariant: cost(low) <= available
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.cost(middle).cost <= available:
-                low = middle
-            else:
-                high = middle - 1
-        return self.cost(low)
+        step = self.tariff.rounding
+        budget = (available // step * step - self.rate.connect_fee) * self.scale
+        return self.cost(min(max(self._paid_until(budget), self.rate.grace), self.horizon))
+
+    def _paid_until(self, budget: int) -> int:
+        """Where the blocks that ``budget`` (1/scale micro-units) pays for, from the first, end."""
+        if budget < 0:
+            return 0
+        for run in self._walk:
+            whole = run.billed // run.group.increment * run.block
+            if whole > budget:
+                return run.start + budget // run.block * run.group.increment
+            budget -= whole
+        return self.horizon
 
 
 def cost(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, seconds: int) -> Charge:

@@ -106,6 +106,12 @@ class Rate:
         return at >= time_from or at < time_to  # a window across midnight
 
     @property
+    def always(self) -> bool:
+        """Valid at every moment: no weekday, hour or date restriction (so holidays, which only change the
+        weekday, cannot matter either)."""
+        return self.weekdays == ALL_WEEKDAYS and self.time_from is None and not (self.date_from or self.date_to)
+
+    @property
     def hours(self) -> tuple[time, time] | None:
         """(time_from, time_to), or None for all day (the two are set together)."""
         if self.time_from is None or self.time_to is None:
