@@ -14,6 +14,7 @@ from asteriskbill.errors import UserError
 CARD, EXTENSION, COMPANY, GATEWAY = "card", "extension", "company", "gateway"
 KINDS = (CARD, EXTENSION, COMPANY, GATEWAY)
 CHILD_KINDS = (EXTENSION, GATEWAY)  # the kinds a company may own
+SHEET_KINDS = (COMPANY, EXTENSION, GATEWAY)  # the kinds account sheets import and export: cards have their own
 
 ACTIVE, FROZEN, CLOSED = "active", "frozen", "closed"
 STATUSES = (ACTIVE, FROZEN, CLOSED)  # in order of severity

@@ -15,6 +15,7 @@ from asteriskbill.money import ceil_div
 
 ANSWER = "ANSWER"
 OUTCOMES = (ANSWER, "BUSY", "NOANSWER", "CONGESTION", "CANCEL", "CHANUNAVAIL", "NOTDIALED")
+STATS_BY = ("account", "company", "gateway", "destination", "server")  # what CDR statistics group by
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from asteriskbill import __version__
-from asteriskbill import settings as settings_module
 from asteriskbill.cli.common import App
-from asteriskbill.explain import explain
+from asteriskbill.cli.lazy import LazyCommands, LazyModule
+
+if TYPE_CHECKING:
+    from asteriskbill import settings as settings_module
+else:
+    settings_module = LazyModule("asteriskbill.settings")  # top-level --help reads no settings
+
+# Each command and the module that defines it, imported when the command runs or shows its help (cli/lazy.py).
+COMMAND_MODULES = {
+    "init": "asteriskbill.cli.admin",
+    "check": "asteriskbill.cli.admin",
+    "accounts": "asteriskbill.cli.accounts",
+    "audit": "asteriskbill.cli.audit",
+    "batches": "asteriskbill.cli.batches",
+    "calls": "asteriskbill.cli.calls",
+    "callshop": "asteriskbill.cli.callshop",
+    "cards": "asteriskbill.cli.cards",
+    "cdr": "asteriskbill.cli.cdr",
+    "currency": "asteriskbill.cli.currency",
+    "dialplan": "asteriskbill.cli.dialplan",
+    "numbers": "asteriskbill.cli.numbers",
+    "quote": "asteriskbill.cli.quote",
+    "rates": "asteriskbill.cli.rates",
+    "routes": "asteriskbill.cli.routes",
+    "serve": "asteriskbill.cli.serve",
+    "servers": "asteriskbill.cli.servers",
+    "status": "asteriskbill.cli.status",
+    "tariff": "asteriskbill.cli.tariff",
+    "users": "asteriskbill.cli.users",
+    "web": "asteriskbill.cli.web",
+}
 
 
 class Group(click.Group):
@@ -21,7 +50,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise  # the reader went away (`| head`): click's main() ends quietly with status 1
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own ends (--help, a usage error): nothing to explain, and explain.py needs SQLAlchemy
         except Exception as exc:
+            from asteriskbill.explain import explain  # here: it needs SQLAlchemy, which --help does not
+
             app = ctx.obj if isinstance(ctx.obj, App) else None
             line = None if ctx.params.get("debug") else explain(exc, app.settings if app else None)
             if line is None:
@@ -29,7 +62,9 @@ class Group(click.Group):
             raise click.ClickException(line) from None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group, commands=LazyCommands(COMMAND_MODULES), context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="asteriskbill")
 @click.option(
     "--config",
@@ -59,56 +94,3 @@ def main(ctx: click.Context, config: str | None, db: str | None, operator: str |
         app.operator = operator
     ctx.obj = app
     ctx.call_on_close(lambda: app._engine.dispose() if app._engine else None)
-
-
-def _register() -> None:
-    from asteriskbill.cli import (
-        accounts,
-        admin,
-        audit,
-        batches,
-        calls,
-        callshop,
-        cards,
-        cdr,
-        currency,
-        dialplan,
-        numbers,
-        quote,
-        rates,
-        routes,
-        serve,
-        servers,
-        status,
-        tariff,
-        users,
-        web,
-    )
-
-    for module in (
-        admin,
-        tariff,
-        rates,
-        quote,
-        routes,
-        accounts,
-        cards,
-        batches,
-        audit,
-        serve,
-        dialplan,
-        currency,
-        servers,
-        callshop,
-        cdr,
-        calls,
-        numbers,
-        status,
-        users,
-        web,
-    ):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

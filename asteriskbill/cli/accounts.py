@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
-from asteriskbill.billing.accounts import KINDS
+from asteriskbill.billing.accounts import KINDS, SHEET_KINDS
 from asteriskbill.billing.ledger import ADJUSTMENT, RECHARGE
 from asteriskbill.cli.common import (
     App,
@@ -23,11 +24,18 @@ from asteriskbill.cli.common import (
     pass_app,
     stamp,
 )
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT, Whole
 from asteriskbill.money import format_amount
-from asteriskbill.services import account_sheets
-from asteriskbill.services import accounts as service
-from asteriskbill.services.ledger import Entry, limits, recharged
+
+if TYPE_CHECKING:
+    from asteriskbill.services import account_sheets, ledger
+    from asteriskbill.services import accounts as service
+    from asteriskbill.services.ledger import Entry
+else:
+    account_sheets = LazyModule("asteriskbill.services.account_sheets")
+    ledger = LazyModule("asteriskbill.services.ledger")
+    service = LazyModule("asteriskbill.services.accounts")
 
 PLURALS = {"company": "companies", "extension": "extensions", "gateway": "gateways"}
 # "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
@@ -307,7 +315,7 @@ def recharge_options(command: Callable) -> Callable:
 
 
 def echo_recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> None:
-    click.echo(recharged(what, amount, currency, order, balance))
+    click.echo(ledger.recharged(what, amount, currency, order, balance))
 
 
 @accounts.command(context_settings=NEGATIVE_ARGUMENTS)
@@ -334,7 +342,7 @@ def recharge(
         amount,
         order,
         note,
-        limits=limits(app.settings),
+        limits=ledger.limits(app.settings),
         allow_duplicate_order=allow_duplicate_order,
     )
     echo_recharged(after.name, amount, after.currency, order, entry.balance_after)
@@ -353,7 +361,7 @@ def adjust(app: App, account: str, amount: int, note: str) -> None:
         asteriskbill accounts adjust acme-0001 -2.50 --note "paid twice"
     """
     after, entry = service.post(
-        app.engine, app.operator, account, ADJUSTMENT, amount, None, note, limits=limits(app.settings)
+        app.engine, app.operator, account, ADJUSTMENT, amount, None, note, limits=ledger.limits(app.settings)
     )
     click.echo(
         f"adjusted {after.name} by {money(amount, after.currency)}: "
@@ -433,7 +441,7 @@ def import_(app: App, file: Path, as_json: bool) -> None:
 
 
 @accounts.command()
-@click.option("--kind", type=click.Choice(account_sheets.KINDS), help="Only this kind.")
+@click.option("--kind", type=click.Choice(SHEET_KINDS), help="Only this kind.")
 @click.option("--parent", metavar="COMPANY", help="Only this company and its accounts.")
 @output_option(".csv", ".xlsx")
 @pass_app

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app
-from asteriskbill.services import ledger
-from asteriskbill.store import migrate, ready
+from asteriskbill.cli.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from asteriskbill.services import ledger
+    from asteriskbill.store import migrate, ready
+else:
+    ledger = LazyModule("asteriskbill.services.ledger")
+    migrate = LazyModule("asteriskbill.store.migrate")
+    ready = LazyModule("asteriskbill.store.ready")
 
 
 @click.command()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import DATETIME
-from asteriskbill.services import audit as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import audit as service
+else:
+    service = LazyModule("asteriskbill.services.audit")
 
 
 @click.group()

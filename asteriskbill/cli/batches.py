@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_fields, echo_json, echo_table, json_option, money, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.money import format_amount
-from asteriskbill.services import card_batches as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import card_batches as service
+else:
+    service = LazyModule("asteriskbill.services.card_batches")
 
 
 def batch_dict(batch: service.BatchView) -> dict:

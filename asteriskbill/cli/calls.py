@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, money, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import Whole
 from asteriskbill.money import format_amount
-from asteriskbill.services import cdrs as service
-from asteriskbill.services import reservations
-from asteriskbill.services import simulate as simulation
-from asteriskbill.store.types import utcnow
+
+if TYPE_CHECKING:
+    from asteriskbill.services import cdrs as service
+    from asteriskbill.services import reservations
+    from asteriskbill.services import simulate as simulation
+else:
+    service = LazyModule("asteriskbill.services.cdrs")
+    reservations = LazyModule("asteriskbill.services.reservations")
+    simulation = LazyModule("asteriskbill.services.simulate")
 
 FLAGGED_LIMIT = 100
 reason_option = click.option(
@@ -35,6 +43,8 @@ def active(app: App, as_json: bool) -> None:
 
         asteriskbill calls active --json
     """
+    from asteriskbill.store.types import utcnow  # here: the store is SQLAlchemy, which --help does not need
+
     now, found = utcnow(), service.active_calls(app.engine)
     rows = [
         {

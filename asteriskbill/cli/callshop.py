@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, output_option, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT
-from asteriskbill.files import private_file
 from asteriskbill.money import format_amount
-from asteriskbill.services import callshop as service
-from asteriskbill.services.receipt import one_page_pdf, receipt_lines
+
+if TYPE_CHECKING:
+    from asteriskbill import files
+    from asteriskbill.services import callshop as service
+    from asteriskbill.services import receipt as receipts
+else:
+    files = LazyModule("asteriskbill.files")
+    service = LazyModule("asteriskbill.services.callshop")
+    receipts = LazyModule("asteriskbill.services.receipt")
 
 
 @click.group()
@@ -86,15 +94,15 @@ def _receipt_dict(receipt: service.Receipt) -> dict:
 
 
 def _print_receipt(app: App, receipt: service.Receipt, as_json: bool, output: str | None) -> None:
-    lines = receipt_lines(receipt, ZoneInfo(app.settings.timezone))
+    lines = receipts.receipt_lines(receipt, ZoneInfo(app.settings.timezone))
     if as_json:
         echo_json(_receipt_dict(receipt))
     else:
         click.echo("\n".join(lines))
     if output:
         pdf = output.lower().endswith(".pdf")
-        with private_file(output) as handle:
-            handle.write(one_page_pdf(lines) if pdf else ("\n".join(lines) + "\n").encode())
+        with files.private_file(output) as handle:
+            handle.write(receipts.one_page_pdf(lines) if pdf else ("\n".join(lines) + "\n").encode())
         click.echo(f"receipt written to {output}", err=True)
 
 

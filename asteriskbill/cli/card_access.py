@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import Whole
-from asteriskbill.services import cards as service
-from asteriskbill.services.secret import installation_secret
+
+if TYPE_CHECKING:
+    from asteriskbill.services import cards as service
+else:
+    service = LazyModule("asteriskbill.services.cards")
 
 
 def pin_text(card: service.CardView, zone: ZoneInfo) -> str:
@@ -35,6 +40,8 @@ def reset_pin(app: App, number: str, pin_digits: int) -> None:
 
         asteriskbill cards reset-pin 400012345676
     """
+    from asteriskbill.services.secret import installation_secret  # here: --help imports no service
+
     secret = installation_secret(app.settings.secret_file, create=True)
     pin, card = service.reset_pin(app.engine, secret, app.operator, number, pin_digits)
     click.echo(f"card {card.number}: new PIN {pin}")

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -27,13 +28,19 @@ from asteriskbill.cli.common import (
     pass_app,
     stamp,
 )
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, DATE, Whole
 from asteriskbill.money import format_amount
-from asteriskbill.services import card_batches, sheets
-from asteriskbill.services import cards as service
-from asteriskbill.services.ledger import limits
-from asteriskbill.services.secret import installation_secret
-from asteriskbill.services.sheet_cells import Kind
+
+if TYPE_CHECKING:
+    from asteriskbill.services import card_batches, ledger, sheet_cells, sheets
+    from asteriskbill.services import cards as service
+else:
+    card_batches = LazyModule("asteriskbill.services.card_batches")
+    ledger = LazyModule("asteriskbill.services.ledger")
+    sheet_cells = LazyModule("asteriskbill.services.sheet_cells")
+    sheets = LazyModule("asteriskbill.services.sheets")
+    service = LazyModule("asteriskbill.services.cards")
 
 EXPORT_COLUMNS = (
     "number",
@@ -50,12 +57,6 @@ EXPORT_COLUMNS = (
     "first_used_at",
     "last_used_at",
 )
-# the columns that are numbers and moments (sheet_cells): the rest is text
-EXPORT_TYPES = {
-    "balance": Kind.AMOUNT,
-    "valid_days": Kind.INTEGER,
-    **dict.fromkeys(("created_at", "activated_at", "expires_at", "first_used_at", "last_used_at"), Kind.MOMENT),
-}
 NUMBERS = click.argument("numbers", nargs=-1, required=True, metavar="NUMBER...")
 
 
@@ -176,6 +177,8 @@ def generate(
     )
     if output and not os.access(Path(output).absolute().parent, os.W_OK):
         raise click.BadParameter(f"{output}: its folder does not exist or is not writable", param_hint="-o/--output")
+    from asteriskbill.services.secret import installation_secret  # here: --help imports no service
+
     secret = installation_secret(app.settings.secret_file, create=True)
     # Written beside FILE, with its suffix (the format), renamed to FILE once the cards are committed.
     target = Path(output) if output else None
@@ -187,7 +190,7 @@ def generate(
                 secret,
                 app.operator,
                 spec,
-                limits=limits(app.settings),
+                limits=ledger.limits(app.settings),
                 deliver=card_batches.pin_writer(partial) if partial else None,
                 progress=_progress(stack, count, "generating cards"),
             )
@@ -230,17 +233,19 @@ def recharge(
         amount,
         order,
         note,
-        limits=limits(app.settings),
+        limits=ledger.limits(app.settings),
         allow_duplicate_order=allow_duplicate_order,
     )
     echo_recharged(f"card {card.number}", amount, card.currency, order, entry.balance_after)
 
 
-def _bulk_command(name: str, change, done: str, doc: str) -> None:
+def _bulk_command(name: str, done: str, doc: str) -> None:
+    """A command NAME that runs the cards service's function of the same name on NUMBER..."""
+
     @NUMBERS
     @pass_app
     def command(app: App, numbers: tuple[str, ...]) -> None:
-        for card in change(app.engine, app.operator, numbers):
+        for card in getattr(service, name)(app.engine, app.operator, numbers):
             click.echo(f"card {card.number} {done}: {card.status}")
 
     command.__doc__ = doc
@@ -249,7 +254,6 @@ def _bulk_command(name: str, change, done: str, doc: str) -> None:
 
 _bulk_command(
     "activate",
-    service.activate,
     "activated",
     """Activate cards generated with --activation manual
     (or first-use ones before their first call). All or none: one refused card changes nothing.
@@ -261,7 +265,6 @@ _bulk_command(
 )
 _bulk_command(
     "enable",
-    service.enable,
     "enabled",
     """Enable disabled cards again.
 
@@ -272,7 +275,6 @@ _bulk_command(
 )
 _bulk_command(
     "disable",
-    service.disable,
     "disabled",
     """Disable cards: they can make no call until enabled.
 
@@ -283,7 +285,6 @@ _bulk_command(
 )
 _bulk_command(
     "delete",
-    service.delete,
     "deleted",
     """Delete cards that were never used (nor recharged).
 
@@ -373,13 +374,20 @@ def export(app: App, batch: str | None, output: str | None) -> None:
     def write(found: list[service.CardView]) -> None:
         rows = ([card_dict(c)[column] for column in EXPORT_COLUMNS] for c in found)
         if output:
-            sheets.write_file(output, EXPORT_COLUMNS, rows, EXPORT_TYPES, sheet="cards")
+            sheets.write_file(output, EXPORT_COLUMNS, rows, _export_types(), sheet="cards")
         else:
-            sheets.write_csv(sys.stdout, EXPORT_COLUMNS, rows, EXPORT_TYPES)
+            sheets.write_csv(sys.stdout, EXPORT_COLUMNS, rows, _export_types())
 
     count = service.export(app.engine, app.operator, write, batch)
     if output:
         click.echo(f"{count} cards written to {output}")
+
+
+def _export_types() -> dict[str, sheet_cells.Kind]:
+    """The columns that are numbers and moments (sheet_cells): the rest is text."""
+    kind = sheet_cells.Kind
+    moments = ("created_at", "activated_at", "expires_at", "first_used_at", "last_used_at")
+    return {"balance": kind.AMOUNT, "valid_days": kind.INTEGER, **dict.fromkeys(moments, kind.MOMENT)}
 
 
 COMMANDS = [cards]

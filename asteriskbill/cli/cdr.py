@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from asteriskbill.billing.periods import bound
-from asteriskbill.billing.settle import OUTCOMES
+from asteriskbill.billing.settle import OUTCOMES, STATS_BY
 from asteriskbill.cli import cdr_upkeep
 from asteriskbill.cli.common import (
     App,
@@ -21,11 +22,17 @@ from asteriskbill.cli.common import (
     output_option,
     pass_app,
 )
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import MOMENT, Whole
 from asteriskbill.money import format_amount
-from asteriskbill.services import cdrs as service
-from asteriskbill.services import sheets
-from asteriskbill.services.cdr_sheet import COLUMNS, TYPES, cdr_dict, export_rows
+
+if TYPE_CHECKING:
+    from asteriskbill.services import cdr_sheet, sheets
+    from asteriskbill.services import cdrs as service
+else:
+    cdr_sheet = LazyModule("asteriskbill.services.cdr_sheet")
+    sheets = LazyModule("asteriskbill.services.sheets")
+    service = LazyModule("asteriskbill.services.cdrs")
 
 LIST_LIMIT = 100
 NO_RATE = (
@@ -116,14 +123,14 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
     found, matching = service.page(app.engine, _filters(app, since, until, limit or None, **given))
     short = f"{len(found)} of {matching} CDRs; --limit 0 shows all" if len(found) < matching else ""
     if as_json:
-        echo_json([cdr_dict(c) for c in found])
+        echo_json([cdr_sheet.cdr_dict(c) for c in found])
         if short:  # the JSON stays a list of CDRs for the scripts that read it
             click.echo(short, err=True)
         return
     echo_table(
         [
             {
-                **cdr_dict(c),
+                **cdr_sheet.cdr_dict(c),
                 "started_at": local_stamp(c.started_at, app.zone),
                 "cost": money(c.cost, c.currency),
                 "margin": _margin_text(c),
@@ -178,12 +185,12 @@ def export(app: App, /, since, until, limit: int | None, output: str | None, **g
         asteriskbill cdr export --since 2026-11-01 --until 2026-11-30 -o november.xlsx
     """
     xlsx = bool(output and output.lower().endswith(".xlsx"))
-    with export_rows(app.engine, _filters(app, since, until, limit, **given), xlsx) as (total, found):
+    with cdr_sheet.export_rows(app.engine, _filters(app, since, until, limit, **given), xlsx) as (total, found):
         rows = _with_progress(found, total)
         if output:
-            count = sheets.write_file(output, COLUMNS, rows, TYPES, sheet="cdrs")
+            count = sheets.write_file(output, cdr_sheet.COLUMNS, rows, cdr_sheet.TYPES, sheet="cdrs")
         else:
-            count = sheets.write_csv(sys.stdout, COLUMNS, rows, TYPES)
+            count = sheets.write_csv(sys.stdout, cdr_sheet.COLUMNS, rows, cdr_sheet.TYPES)
     if output:
         click.echo(f"{count} CDRs written to {output}")
 
@@ -206,7 +213,7 @@ def _stats_line(row: service.StatsRow) -> dict:
 @click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its children's).")
 @click.option(
     "--by",
-    type=click.Choice(service.STATS_BY),
+    type=click.Choice(STATS_BY),
     default="account",
     show_default=True,
     help="account: each account its own calls; company: a company with its extensions and gateways; "
@@ -269,14 +276,18 @@ def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
                 "card": report.card.number,
                 "currency": currency,
                 "balance": format_amount(report.card.balance),
-                "cdrs": [cdr_dict(c) for c in report.cdrs],
+                "cdrs": [cdr_sheet.cdr_dict(c) for c in report.cdrs],
                 "total": totals_dict(report.total),
             }
         )
         return
     echo_table(
         [
-            {**cdr_dict(c), "started_at": local_stamp(c.started_at, app.zone), "cost": money(c.cost, c.currency)}
+            {
+                **cdr_sheet.cdr_dict(c),
+                "started_at": local_stamp(c.started_at, app.zone),
+                "cost": money(c.cost, c.currency),
+            }
             for c in report.cdrs
         ],
         ["started_at", "number", "destination", "outcome", "billed_seconds", "cost"],

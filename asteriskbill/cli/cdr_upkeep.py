@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
 
 from asteriskbill.billing.periods import parse_age
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.errors import UserError
-from asteriskbill.services import recovery, upkeep
+
+if TYPE_CHECKING:
+    from asteriskbill.services import recovery, upkeep
+else:
+    recovery = LazyModule("asteriskbill.services.recovery")
+    upkeep = LazyModule("asteriskbill.services.upkeep")
 
 
 @click.command()

@@ -11,15 +11,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine
 
 from asteriskbill.money import format_amount
-from asteriskbill.settings import Settings
-from asteriskbill.store import ready
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from asteriskbill.settings import Settings
 
 
 @dataclass
@@ -33,6 +35,8 @@ class App:
     @property
     def engine(self) -> Engine:
         """The database, refused unless `asteriskbill init` made it at this code's schema (store/ready.py)."""
+        from asteriskbill.store import ready  # here: the store is SQLAlchemy and its models, which --help does not need
+
         return self.open(ready.connect)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -10,10 +11,15 @@ import click
 from asteriskbill.billing.currency import ExchangeRate, convert, parse_rate
 from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, DATE
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount
-from asteriskbill.services import currency as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import currency as service
+else:
+    service = LazyModule("asteriskbill.services.currency")
 
 
 def _today(app: App) -> date:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import ipaddress
 import sysconfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from asteriskbill import dialplan as contract
 from asteriskbill.cli.common import App, pass_app
+from asteriskbill.cli.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from asteriskbill import dialplan as contract
+else:
+    contract = LazyModule("asteriskbill.dialplan")
 
 WILDCARDS = ("0.0.0.0", "::")  # `serve` listens everywhere: Asterisk on this machine reaches it on loopback
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import Whole
-from asteriskbill.services import numbers as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import numbers as service
+else:
+    service = LazyModule("asteriskbill.services.numbers")
 
 
 @click.group()

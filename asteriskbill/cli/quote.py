@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.cli.common import App, echo_json, json_option, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, DATETIME, Whole
 from asteriskbill.money import format_amount, round_up
-from asteriskbill.rating.engine import Charge
-from asteriskbill.services import quotes as service
+
+if TYPE_CHECKING:
+    from asteriskbill.billing import authorize
+    from asteriskbill.rating.engine import Charge
+    from asteriskbill.services import quotes as service
+else:
+    authorize = LazyModule("asteriskbill.billing.authorize")
+    service = LazyModule("asteriskbill.services.quotes")
 
 
 def charge_dict(charge: Charge) -> dict:
@@ -107,7 +114,7 @@ def quote_dict(tariff: str, result: service.Quote, balance: int | None) -> dict:
     }
     if balance is None:
         return data
-    granted = result.status is BillStatus.OK
+    granted = result.status is authorize.BillStatus.OK
     return {
         **data,
         "balance": format_amount(balance),
@@ -123,7 +130,7 @@ def echo_quote(data: dict, result: service.Quote) -> None:
         f"{number.dialled} -> {number.number} ({number.call_class}) -> prefix {data['prefix']} "
         f"{data['destination']} at {data['at']}"
     )
-    if "status" in data and data["status"] is not BillStatus.OK:
+    if "status" in data and data["status"] is not authorize.BillStatus.OK:
         grace = result.pricing.rate.grace
         click.echo(
             f"{data['balance']} {data['currency']} is no credit for this call: an authorization answers "

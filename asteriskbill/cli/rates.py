@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, file_progress, json_option, output_option, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import DATETIME
 from asteriskbill.rating.csvrow import format_rate
 from asteriskbill.rating.model import WEEKDAYS
-from asteriskbill.services import rate_lookup
-from asteriskbill.services import rates as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import rate_lookup
+    from asteriskbill.services import rates as service
+else:
+    rate_lookup = LazyModule("asteriskbill.services.rate_lookup")
+    service = LazyModule("asteriskbill.services.rates")
 
 PROGRESS_FROM = 4 << 20  # bytes (about 100,000 rates): smaller files import in a few seconds
 

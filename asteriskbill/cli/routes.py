@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app
-from asteriskbill.services import routes as service
+from asteriskbill.cli.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from asteriskbill.services import routes as service
+else:
+    service = LazyModule("asteriskbill.services.routes")
 
 
 @click.group()

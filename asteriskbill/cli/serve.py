@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from asteriskbill import runtime
 from asteriskbill.cli.common import App, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import Whole
 from asteriskbill.cli.web import console_line
-from asteriskbill.explain import shown_url
-from asteriskbill.services import servers
-from asteriskbill.services.servers import AriServer
-from asteriskbill.settings import Settings
+
+if TYPE_CHECKING:
+    import logging
+    import shutil
+
+    from asteriskbill import explain, runtime
+    from asteriskbill.services import servers
+    from asteriskbill.services.servers import AriServer
+    from asteriskbill.settings import Settings
+else:
+    logging = LazyModule("logging")
+    shutil = LazyModule("shutil")
+    explain = LazyModule("asteriskbill.explain")
+    runtime = LazyModule("asteriskbill.runtime")
+    servers = LazyModule("asteriskbill.services.servers")
 
 
 @click.command()
@@ -84,7 +94,7 @@ def banner(settings: Settings, address: str, console: str | None, followed: list
         after = f"{me} servers add pbx1 --ari-url http://127.0.0.1:8088 --ari-user asteriskbill --ari-password SECRET"
     lines = [
         f"asteriskbill serving FastAGI on {address}",
-        f"  database  {shown_url(settings.db)}",
+        f"  database  {explain.shown_url(settings.db)}",
         f"  secret    {secret}",
         f"  log       this terminal (stderr){'' if verbose else '; -v logs every settled call'}",
         f"  FastAGI   AGI(agi://{address}/card) and AGI(agi://{address}/ext)",

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app, stamp
-from asteriskbill.services import servers as service
+from asteriskbill.cli.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from asteriskbill.services import servers as service
+else:
+    service = LazyModule("asteriskbill.services.servers")
 
 
 def server_dict(server: service.AriServer) -> dict:

@@ -3,12 +3,18 @@ glance."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, money, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.money import format_amount
-from asteriskbill.services import status as service
-from asteriskbill.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from asteriskbill.services import status as service
+else:
+    service = LazyModule("asteriskbill.services.status")
 
 
 def _call(call: service.OpenCall) -> dict:
@@ -109,12 +115,10 @@ def _echo_text(found: service.Status) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=service.PROBE_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for each server and for FastAGI.",
+    help="Seconds to wait for each server and for FastAGI (default: 3).",
 )
 @pass_app
-def status(app: App, as_json: bool, timeout: float) -> None:
+def status(app: App, as_json: bool, timeout: float | None) -> None:
     """Show the version, the database (kind, size, schema revision), each Asterisk server (up with
     its version and entity id, wrong credentials, or unreachable, and its active calls) and its AMI
     (logs in and may Setvar, refused, unreachable, or none), whether FastAGI answers on the
@@ -126,7 +130,10 @@ def status(app: App, as_json: bool, timeout: float) -> None:
 
         asteriskbill status --json
     """
-    found = service.status(app.open(make_engine), app.settings, timeout)  # it reports a database not ready
+    from asteriskbill.store.engine import make_engine  # here: SQLAlchemy, which --help does not need
+
+    # status reports a database not ready itself
+    found = service.status(app.open(make_engine), app.settings, timeout or service.PROBE_TIMEOUT)
     if as_json:
         echo_json(status_dict(found))
     else:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, DATE
 from asteriskbill.money import format_amount
 from asteriskbill.rating.model import SUNDAY, WEEKDAYS
-from asteriskbill.services import tariffs as service
+
+if TYPE_CHECKING:
+    from asteriskbill.services import tariffs as service
+else:
+    service = LazyModule("asteriskbill.services.tariffs")
 
 
 def _tariff_dict(summary: service.TariffSummary) -> dict:

@@ -7,13 +7,20 @@ which other users could read in the process list.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from asteriskbill.billing.periods import bound
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, pass_app, stamp
+from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import MOMENT, Whole
-from asteriskbill.services import users as service
+from asteriskbill.roles import ROLES
+
+if TYPE_CHECKING:
+    from asteriskbill.services import users as service
+else:
+    service = LazyModule("asteriskbill.services.users")
 
 LIST_LIMIT = 100
 
@@ -36,7 +43,7 @@ def users() -> None:
 
 @users.command()
 @click.argument("name")
-@click.option("--role", type=click.Choice(service.ROLES), required=True, help="What the user may do.")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
 @password_stdin
 @pass_app
 def add(app: App, name: str, role: str, password_stdin: bool) -> None:

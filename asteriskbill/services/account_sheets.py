@@ -46,7 +46,7 @@ FIELDS = (
     "balance",
 )
 YES, NO = ("yes", "true", "1"), ("", "no", "false", "0")
-KINDS = (rules.COMPANY, rules.EXTENSION, rules.GATEWAY)
+KINDS = rules.SHEET_KINDS
 WIDTHS = {
     name: width
     for name, width in sheets.widths(Account.__table__).items()

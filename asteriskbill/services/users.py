@@ -21,13 +21,13 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.errors import UserError
+from asteriskbill.roles import ROLES
 from asteriskbill.services import audit
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import ConsoleSession, ConsoleUser, LoginAttempt
 from asteriskbill.store.types import utcnow
 
-ROLES = ("operator", "admin")
 MIN_PASSWORD = 8
 OK, UNKNOWN, WRONG, LOCKED, DISABLED = "ok", "unknown user", "wrong password", "locked", "disabled"
 # Many failures from one address (guesses at many names): beyond FREE_FAILURES in ADDRESS_WINDOW, each answer

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from asteriskbill.cli import cdr as cdr_cli
 from asteriskbill.money import parse_amount as m
 from asteriskbill.services import cdr_sheet, cdrs, ledger, upkeep
 from asteriskbill.settings import Settings
@@ -271,7 +270,7 @@ def test_export_csv_and_xlsx_equal_list(seed, cli, tmp_path, args):
     assert f"{len(expected)} CDRs written to" in result.stdout and "exporting CDRs" in result.stderr
     assert list(csv.DictReader((tmp_path / "cdrs.csv").open(newline=""))) == expected
     cli("cdr", "export", *args, "-o", tmp_path / "cdrs.xlsx")
-    assert xlsx_cells(tmp_path / "cdrs.xlsx") == as_xlsx((tmp_path / "cdrs.csv").read_text(), cdr_cli.TYPES)
+    assert xlsx_cells(tmp_path / "cdrs.xlsx") == as_xlsx((tmp_path / "cdrs.csv").read_text(), cdr_sheet.TYPES)
     piped = cli("cdr", "export", *args).stdout
     assert list(csv.DictReader(piped.splitlines())) == expected
 

@@ -135,7 +135,7 @@ def test_the_edge_prints_one_line_and_debug_the_traceback(db, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", "/srv/export.csv")
 
     monkeypatch.setattr(tariffs, "list_tariffs", full)
-    monkeypatch.setattr("asteriskbill.cli.common.ready.connect", lambda settings: None)
+    monkeypatch.setattr("asteriskbill.store.ready.connect", lambda settings: None)
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "tariff", "list"])
     assert result.exit_code == 1
     assert result.stderr == (
