@@ -17,47 +17,26 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
 from asteriskbill.ami import address
 from asteriskbill.billing.periods import parse_age
 from asteriskbill.billing.speech import check_currency_words
 from asteriskbill.errors import UserError
 from asteriskbill.money import MAX_AMOUNT, MICRO
+from asteriskbill.setting_sources import (
+    FASTAGI_HOST,
+    FASTAGI_PORT,
+    config_file,  # noqa: F401  (settings.config_file: where load() looks)
+    config_path,
+    data_dir,
+    env_name,
+    read_config,
+)
 
-SYSTEM_CONFIG = Path("/etc/asteriskbill/asteriskbill.toml")
-SYSTEM_DATA_DIR = Path("/var/lib/asteriskbill")
-ENV_PREFIX = "ASTERISKBILL_"
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 class SettingsError(UserError, ValueError):
     """A configuration value that cannot be used."""
-
-
-# -- default paths: the system's for root, the user's own (XDG base directories) for anyone else ----------
-
-
-def _xdg(env: Mapping[str, str], name: str, fallback: str) -> Path:
-    value = env.get(name, "")
-    if os.path.isabs(value):  # the XDG spec ignores a relative value
-        return Path(value)
-    return Path(env.get("HOME") or Path.home()) / fallback
-
-
-def data_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """Where the database and the secret go by default: a folder this user can create."""
-    if os.geteuid() == 0:
-        return SYSTEM_DATA_DIR
-    return _xdg(env, "XDG_DATA_HOME", ".local/share") / "asteriskbill"
-
-
-def config_file(env: Mapping[str, str] = os.environ) -> Path:
-    """The config file read when none is given (it need not exist)."""
-    if os.geteuid() == 0:
-        return SYSTEM_CONFIG
-    return _xdg(env, "XDG_CONFIG_HOME", ".config") / "asteriskbill" / "asteriskbill.toml"
 
 
 def default_paths(env: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -90,8 +69,8 @@ class Settings:
     national_prefix: str = "0"
     number_max_length: int = 15
     # FastAGI server.
-    fastagi_host: str = "127.0.0.1"
-    fastagi_port: int = 4573
+    fastagi_host: str = FASTAGI_HOST
+    fastagi_port: int = FASTAGI_PORT
     fastagi_allow: tuple[str, ...] = ()
     fastagi_idle_timeout: float = 30.0
     # AGI (FastAGI and agi-bin): seconds Asterisk has to answer a command, beyond the time the command itself
@@ -213,6 +192,9 @@ def _age(value: str) -> str | None:
 
 
 def _db_url(value: str) -> str | None:
+    from sqlalchemy.engine import make_url  # here: only a database URL given needs SQLAlchemy, not --help
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         url = make_url(value)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -312,8 +294,7 @@ def _checked(name: str, value: Any, kind: Any, origin: str) -> Any:
 def _read_config(path: Path, explicit: bool) -> dict[str, Any]:
     """The settings of the TOML file ``path``; an absent file is no error unless it was asked for."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return read_config(path)
     except FileNotFoundError:
         if explicit:
             raise SettingsError(f"config file {path} does not exist") from None
@@ -328,18 +309,16 @@ def load(config: str | os.PathLike[str] | None = None, env: Mapping[str, str] | 
     """Build the settings: defaults, then the config file, then the environment, then ``flags``; each
     value given is checked (SettingsError names the setting and where it came from)."""
     env = os.environ if env is None else env
-    explicit = config or env.get(f"{ENV_PREFIX}CONFIG")
-    path = Path(explicit or config_file(env))
-    values = _read_config(path, bool(explicit))
+    path, explicit = config_path(config, env)
+    values = _read_config(path, explicit)
     known = {f.name: f.type for f in fields(Settings)}
     unknown = set(values) - set(known)
     if unknown:
         raise SettingsError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
     origins = dict.fromkeys(values, f"config file {path}")
     for name in known:
-        if f"{ENV_PREFIX}{name.upper()}" in env:
-            values[name] = env[f"{ENV_PREFIX}{name.upper()}"]
-            origins[name] = f"{ENV_PREFIX}{name.upper()}"
+        if env_name(name) in env:
+            values[name], origins[name] = env[env_name(name)], env_name(name)
     for name, value in flags.items():
         if value is not None:
             values[name], origins[name] = value, f"--{name.replace('_', '-')}"

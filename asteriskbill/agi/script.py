@@ -1,9 +1,10 @@
-"""Process-per-call AGI: the console scripts ``asteriskbill-card`` / ``asteriskbill-ext`` (and
-``python -m asteriskbill.agi.script card|ext``) run one call over stdin/stdout.
+"""Process-per-call AGI: the console scripts ``asteriskbill-card`` / ``asteriskbill-ext`` run one call over
+stdin/stdout, relayed to the running ``serve`` when it answers (agi/relay.py), else in this process (``main``;
+``python -m asteriskbill.agi.script card|ext`` always runs it here).
 
 Settings come from the config file and ASTERISKBILL_* variables, as for every command. SIGHUP (Asterisk's
 hang-up) is ignored from the entry function's first statement, as ``trap "" HUP`` did in the shell wrappers,
-until ``stdio.run`` turns it into ``channel.hung_up``. Everything heavier is imported after that, so when
+until the relay or ``stdio.run`` turns it into a hang-up. Everything heavier is imported after that, so when
 Asterisk starts a console script directly only the interpreter's own start-up is unprotected (agi-bin/'s
 wrappers trap it before that too).
 """
@@ -13,10 +14,14 @@ from __future__ import annotations
 import signal
 import sys
 
+TYPE_CHECKING = False  # typing costs milliseconds at every agi-bin start: it is for the annotations only
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
-def main(argv: list[str]) -> int:
+
+def main(argv: list[str], stdin: BinaryIO | None = None) -> int:
     """Run the app named by ``argv[0]`` (``card`` or ``ext``; the AGI arguments follow) for the call on
-    stdin/stdout; returns the exit status."""
+    stdin (or ``stdin``: the relay's replay of what it read) and stdout; returns the exit status."""
     if not argv or argv[0] not in ("card", "ext"):  # the AGI arguments follow; they come in the env block too
         print("usage: python -m asteriskbill.agi.script card|ext", file=sys.stderr)
         return 2
@@ -33,7 +38,8 @@ def main(argv: list[str]) -> int:
         print(f"asteriskbill-{argv[0]}: error: {exc}", file=sys.stderr)
         return 1
     try:
-        return stdio.run(BillingApps(engine, settings).apps[argv[0]], reply_timeout=settings.agi_reply_timeout)
+        app = BillingApps(engine, settings).apps[argv[0]]
+        return stdio.run(app, stdin=stdin, reply_timeout=settings.agi_reply_timeout)
     finally:
         engine.dispose()
 
@@ -44,16 +50,22 @@ def _ignore_sighup() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
+def _relayed(app: str) -> int:
+    from asteriskbill.agi import relay
+
+    return relay.run(app, sys.argv[1:], main)
+
+
 def card() -> int:
     """Console script ``asteriskbill-card``: ``AGI(/path/to/asteriskbill-card)``."""
     _ignore_sighup()
-    return main(["card", *sys.argv[1:]])
+    return _relayed("card")
 
 
 def ext() -> int:
     """Console script ``asteriskbill-ext``: ``AGI(/path/to/asteriskbill-ext[,NUMBER])``."""
     _ignore_sighup()
-    return main(["ext", *sys.argv[1:]])
+    return _relayed("ext")
 
 
 if __name__ == "__main__":
