@@ -22,22 +22,21 @@ Rules learnt from the captures (tests/fixtures/asterisk/agi/):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from asteriskbill.agi.deadlines import NONE, Deadlines
 from asteriskbill.agi.protocol import (
     Arg,
     CallerHangup,
     ConnectionClosed,
-    Decoder,
     Env,
     Event,
     Hangup,
     PeerGone,
     PromptMissing,
-    ProtocolError,
     Reply,
     Text,
     UnknownApplication,
@@ -47,7 +46,6 @@ from asteriskbill.agi.protocol import (
 
 log = logging.getLogger("asteriskbill.agi")
 
-READ_SIZE = 64 * 1024
 REPLY_TIMEOUT = 30.0  # the agi_reply_timeout setting's default
 AbortHook = Callable[[], Awaitable[object] | None]  # a plain function, or an async one (its result is ignored)
 
@@ -60,50 +58,53 @@ class Digits:
     timed_out: bool
 
 
-async def read_env(reader: asyncio.StreamReader, decoder: Decoder) -> tuple[Env, list[Event]]:
-    """Read until the environment block is complete; also return any events that came in the same reads."""
-    while True:
-        data = await reader.read(READ_SIZE)
-        if not data:
-            raise ConnectionClosed("connection closed before the AGI environment was complete")
-        events = decoder.feed(data)
-        if events:
-            env = events[0]
-            assert isinstance(env, Env)
-            return env, events[1:]
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Channel:
-    """The AGI commands an application uses, each awaiting its single reply."""
+    """The AGI commands an application uses, each awaiting its single reply.
 
-    def __init__(
-        self,
-        env: Env,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        decoder: Decoder,
-        early: Iterable[Event] = (),
-        reply_timeout: float = REPLY_TIMEOUT,
-    ):
+    It writes to ``transport``; what Asterisk sends comes in through ``dispatch`` and ``input_ended``
+    (agi/session.py reads the connection). Its deadline (a reply's, or the linger's) is watched with every
+    other session's by the loop's ``Deadlines``."""
+
+    def __init__(self, env: Env, transport: asyncio.WriteTransport, reply_timeout: float = REPLY_TIMEOUT):
         self.env = env
         self.reply_timeout = reply_timeout
         self.hung_up = False  # Asterisk said the channel is gone (HANGUP, SIGHUP, 511, -1 confirmed)
         self.closed = False  # the connection ended: nothing more can be sent
-        self.hangup_event = asyncio.Event()
-        self._reader, self._writer, self._decoder = reader, writer, decoder
-        self._lock = asyncio.Lock()
+        self._transport = transport
+        self._loop = asyncio.get_running_loop()
+        self._busy = False  # a command is in flight (the cheap lock: uncontended, it costs no await)
+        self._turns: deque[asyncio.Future[None]] = deque()  # commands of other tasks waiting for their turn
         self._waiting: asyncio.Future[Reply] | None = None
+        self._sent: tuple[Arg, ...] = ()  # the command awaiting its reply, for the give-up message
         self._stale = 0  # replies still owed to commands whose caller was cancelled
+        self._timeout = reply_timeout  # seconds the command awaiting its reply was given
+        self.deadline = NONE  # loop time by which the reply awaited (or the end of the linger) is due
+        self._deadlines = Deadlines.of(self._loop)
+        self._deadlines.watch(self)
+        self._ended: asyncio.Future[None] | None = None  # close() waiting for the input to end
+        self._hangup_event: asyncio.Event | None = None
         self._abort_hooks: list[AbortHook] = []
-        for event in early:
-            self._dispatch(event)
-        self._reading = asyncio.get_running_loop().create_task(self._read_loop())
 
     # -- lifecycle -------------------------------------------------------------------------------------
+    @property
+    def hangup_event(self) -> asyncio.Event:
+        """Set once the channel hangs up (made on first use: most sessions never wait for it)."""
+        if self._hangup_event is None:
+            self._hangup_event = asyncio.Event()
+            if self.hung_up:
+                self._hangup_event.set()
+        return self._hangup_event
+
     def notify_hangup(self) -> None:
         """The channel hung up (HANGUP line, SIGHUP): commands keep working under dead-channel rules."""
         self.hung_up = True
-        self.hangup_event.set()
+        if self._hangup_event is not None:
+            self._hangup_event.set()
 
     def on_abort(self, hook: AbortHook) -> None:
         """Run ``hook`` (plain or async) if the session ends by hang-up, error, cancellation or a broken
@@ -128,74 +129,100 @@ class Channel:
     async def close(self, linger: float = 0.0) -> None:
         """Say we are done (EOF); with ``linger`` wait that long for Asterisk's trailing HANGUP and close."""
         try:
-            if linger and self._writer.can_write_eof() and not self.closed:
-                self._writer.write_eof()
-                await asyncio.wait_for(asyncio.shield(self._reading), linger)
-        except (TimeoutError, OSError):
-            pass
+            if linger and not self.closed and self._transport.can_write_eof():
+                self._transport.write_eof()
+                self._ended = self._loop.create_future()
+                self.deadline = self._loop.time() + linger
+                await self._ended
         finally:
-            self._reading.cancel()
-            self._writer.close()
-            with contextlib.suppress(OSError):
-                await self._writer.wait_closed()
+            self.shut()
 
-    async def _read_loop(self) -> None:
-        error: Exception = ConnectionClosed("Asterisk closed the connection")
-        try:
-            while data := await self._reader.read(READ_SIZE):
-                for event in self._decoder.feed(data):
-                    self._dispatch(event)
-        except ProtocolError as exc:
-            error = self._give_up(f"protocol error: {exc}")
-        except OSError as exc:
-            error = ConnectionClosed(f"connection lost: {exc}")
+    def shut(self) -> None:
+        """Close the connection now (closing twice is harmless)."""
+        self.closed = True
+        self._deadlines.forget(self)
+        self._transport.close()
+
+    # -- what Asterisk sends ---------------------------------------------------------------------------
+    def dispatch(self, event: Event) -> None:
+        if isinstance(event, Reply):
+            waiting = self._waiting
+            if self._stale:
+                self._stale -= 1
+            elif waiting is not None and not waiting.done():
+                waiting.set_result(event)
+            else:
+                log.warning("unexpected line from Asterisk on %s: %r", self.env.channel, event)
+        elif isinstance(event, Hangup):
+            self.notify_hangup()
+        else:  # a second environment block: the decoder yields only one
+            log.warning("unexpected AGI environment on %s: %r", self.env.channel, event)
+
+    def input_ended(self, error: ConnectionClosed) -> None:
+        """Nothing more comes from Asterisk (EOF, a broken connection, bytes that are not AGI): the command in
+        flight fails with ``error``."""
         self.closed = True
         self.notify_hangup()
         if self._waiting is not None and not self._waiting.done():
             self._waiting.set_exception(error)
+        if self._ended is not None:
+            _resolve(self._ended)
 
-    def _dispatch(self, event: Event) -> None:
-        if isinstance(event, Hangup):
-            self.notify_hangup()
-        elif not isinstance(event, Reply):  # a second environment block: the decoder yields only one
-            log.warning("unexpected AGI environment on %s: %r", self.env.channel, event)
-        elif self._stale:
-            self._stale -= 1
-        elif self._waiting is not None and not self._waiting.done():
-            self._waiting.set_result(event)
-        else:
-            log.warning("unexpected line from Asterisk on %s: %r", self.env.channel, event)
-
-    def _give_up(self, reason: str) -> PeerGone:
+    def give_up(self, reason: str) -> None:
         """End the session with a peer that broke the protocol: one warning, then no more commands."""
         log.warning("AGI peer of %s given up: %s", self.env.channel, reason)
-        self.closed = True
-        self.notify_hangup()
-        return PeerGone(reason)
+        self.input_ended(PeerGone(reason))
+
+    def expired(self) -> None:
+        """The deadline passed: the linger ends, or the peer that did not answer in time is given up."""
+        self.deadline = NONE
+        if self._ended is not None:
+            _resolve(self._ended)
+        elif self._waiting is not None and not self._waiting.done():
+            words = " ".join(map(str, self._sent[:2]))
+            self.give_up(f"no reply to {words} within {self._timeout:g} s")
 
     # -- the generic command ---------------------------------------------------------------------------
+    async def _turn(self) -> None:
+        """Wait, first come first served, until the commands queued before this one are done."""
+        turn = self._loop.create_future()
+        self._turns.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._pass_turn()  # handed the turn as this task was cancelled: hand it on
+            raise
+
+    def _pass_turn(self) -> None:
+        while self._turns:
+            turn = self._turns.popleft()
+            if not turn.done():
+                turn.set_result(None)  # still busy: the turn goes straight to the next command
+                return
+        self._busy = False
+
     async def command(self, *words: Arg, wait: float = 0.0) -> Reply:
         """Send one command and return its ``200`` reply; 510/511/520 raise their typed errors. The reply is
         due within ``reply_timeout`` plus ``wait``, the time the command may spend waiting for the caller."""
         line = format_command(words)
-        async with self._lock:
-            if self.closed:
-                raise ConnectionClosed(f"cannot send {words[0]}: the connection is closed")
-            waiting = self._waiting = asyncio.get_running_loop().create_future()
-            deadline = self.reply_timeout + wait
-            try:
-                self._writer.write(line)
-                async with asyncio.timeout(deadline):
-                    await self._writer.drain()
-                    reply = await waiting
-            except TimeoutError:  # before OSError: it is one
-                raise self._give_up(f"no reply to {' '.join(map(str, words[:2]))} within {deadline:g} s") from None
-            except OSError as exc:
-                raise ConnectionClosed(f"connection lost: {exc}") from None
-            finally:
-                if waiting.cancelled() or not waiting.done():
-                    self._stale += 1  # cancelled: the reply still comes and must not be taken as ours
-                self._waiting = None
+        if self._busy:  # another command is in flight: wait for our turn (commands are never pipelined)
+            await self._turn()
+        self._busy = True
+        if self.closed:
+            self._pass_turn()
+            raise ConnectionClosed(f"cannot send {words[0]}: the connection is closed")
+        waiting = self._waiting = self._loop.create_future()
+        self._sent, self._timeout = words, self.reply_timeout + wait
+        self.deadline = self._loop.time() + self._timeout
+        try:
+            self._transport.write(line)
+            reply = await waiting
+        finally:
+            if waiting.cancelled() or not waiting.done():
+                self._stale += 1  # cancelled: the reply still comes and must not be taken as ours
+            self._waiting, self.deadline = None, NONE
+            self._pass_turn()
         if reply.code == 511:
             self.hung_up = True
         return check(reply)

@@ -13,7 +13,9 @@ first line of a 520, never checks for EOF and swallows handler exceptions.
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -152,11 +154,19 @@ class Hangup:
 Event = Env | Reply | Hangup
 
 _REPLY = re.compile(r"200 result=(\S*)(?: \((.*)\))?(?: endpos=(-?\d+))?", re.ASCII)
-_SAFE = re.compile(r"[A-Za-z0-9_.,:@/+${}()-]+")
+# ``agi_accountcode: `` -> ("accountcode", ""): the value keeps every byte after ': ' (spaces too)
+_ENV_LINE = re.compile(r"^agi_([^:\n]*): ?(.*)$", re.MULTILINE)
+_ARG_LINE = re.compile(r"\nagi_arg_([0-9]+): ?(.*)")  # on "\n" + the block: a literal prefix is searched fast
+_SAFE = string.ascii_letters + string.digits + "_.,:@/+${}()-"  # sent as they are
 
 
 def parse_reply(line: str) -> Reply:
     """A one-line reply (``200``, ``510``, ``511``, or the one-line ``520``) without its newline."""
+    # replies are immutable and most are one of a few short lines ("200 result=1"): those are parsed once
+    return _parse_short(line) if len(line) <= 64 else _parse_reply(line)
+
+
+def _parse_reply(line: str) -> Reply:
     match = _REPLY.fullmatch(line)
     if match:
         result, data, endpos = match.groups()
@@ -167,12 +177,7 @@ def parse_reply(line: str) -> Reply:
     raise ProtocolError(f"not an AGI reply: {line[:200]!r}")
 
 
-def parse_env_line(line: str) -> tuple[str, str]:
-    """``agi_accountcode: `` -> ("accountcode", ""): the value keeps every byte after ': ' (spaces too)."""
-    if not line.startswith("agi_") or ":" not in line:
-        raise ProtocolError(f"not an AGI environment line: {line[:200]!r}")
-    key, _, value = line.partition(":")
-    return key[4:], value[1:] if value.startswith(" ") else value
+_parse_short = functools.lru_cache(maxsize=256)(_parse_reply)
 
 
 def build_env(values: Mapping[str, str]) -> Env:
@@ -191,15 +196,15 @@ def quote(arg: Arg) -> str:
     Quote what is empty, is a ``Text``, or holds anything beyond a conservative safe set; quoting is
     always harmless, so ``=``, ``#``, ``*`` are quoted too (as Asterisk's captured tools did)."""
     text = str(arg)
-    if not isinstance(arg, Text) and _SAFE.fullmatch(text):
+    if text and not text.lstrip(_SAFE) and not isinstance(arg, Text):  # lstrip: every character is safe
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_command(words: Sequence[Arg]) -> bytes:
     """``("STREAM", "FILE", "beep", Text(""))`` -> ``b'STREAM FILE beep ""\\n'``."""
-    line = " ".join(quote(word) for word in words)
-    if any(c in line for c in "\r\n\0"):
+    line = " ".join(map(quote, words))
+    if "\n" in line or "\r" in line or "\0" in line:
         raise ValueError(f"an AGI argument cannot hold a line break or NUL: {line!r}")
     return encode_line(line)
 
@@ -243,32 +248,38 @@ class Decoder:
 
     max_line: int = MAX_LINE
     env_done: bool = False
-    _buffer: bytearray = field(default_factory=bytearray)
+    _rest: bytes = b""  # an unfinished line
     _env: dict[str, str] = field(default_factory=dict)
     _usage: list[str] | None = None
     _usage_bytes: int = 0
 
     def feed(self, data: bytes) -> list[Event]:
-        self._buffer += data
+        if self._rest:
+            data = self._rest + data
+        end = data.rfind(b"\n")
+        self._rest = data[end + 1 :]
+        if len(self._rest) > self.max_line:
+            raise ProtocolError(f"line longer than {self.max_line} bytes")
         events: list[Event] = []
-        while (end := self._buffer.find(b"\n")) >= 0:
-            raw = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            event = self._line(decode_line(raw))
+        if end < 0:
+            return events
+        # one decode for every whole line: no UTF-8 sequence holds a newline byte, so this splits as bytes would
+        text = data[:end].decode(ENCODING, ERRORS)
+        if "\r" in text:
+            text = "\n".join(line.removesuffix("\r") for line in text.split("\n"))
+        rest = text if self.env_done else self._env_text(text, events)
+        for line in rest.split("\n") if rest is not None else ():
+            event = self._line(line)
             if event is not None:
                 events.append(event)
-        if len(self._buffer) > self.max_line:
-            raise ProtocolError(f"line longer than {self.max_line} bytes")
         return events
 
     @property
     def pending(self) -> bool:
         """Bytes of an unfinished line or reply are buffered."""
-        return bool(self._buffer) or self._usage is not None or bool(self._env)
+        return bool(self._rest) or self._usage is not None or bool(self._env)
 
     def _line(self, line: str) -> Event | None:
-        if not self.env_done:
-            return self._env_line(line)
         if self._usage is not None:
             if not line.startswith("520 "):
                 self._add_usage(line)
@@ -289,18 +300,46 @@ class Decoder:
         if len(self._usage) > MAX_USAGE_LINES or self._usage_bytes > MAX_USAGE_BYTES:
             raise ProtocolError(f"520 usage text longer than {MAX_USAGE_LINES} lines or {MAX_USAGE_BYTES} bytes")
 
-    def _env_line(self, line: str) -> Env | None:
-        if line == "":
+    def _env_text(self, text: str, events: list[Event]) -> str | None:
+        """Take the environment's lines from the front of ``text`` (whole lines, without the last newline), its Env
+        into ``events`` once the empty line ends it; return the lines after that one (None: there are none)."""
+        rest: str | None = None
+        if not text or text[0] == "\n":  # the first line is the empty one
+            block, rest, ended = "", text[1:] if text else None, True
+        elif (cut := text.find("\n\n")) >= 0:
+            block, rest, ended = text[:cut], text[cut + 2 :], True
+        else:  # the last line is the empty one, or more is to come
+            ended = text[-1] == "\n"
+            block = text[:-1] if ended else text
+        whole = not self._env  # the block came in this one read (as it does: Asterisk writes it at once)
+        if block:
+            self._take_env_lines(block)
+        if ended:
             if not self._env:
                 raise ProtocolError("empty AGI environment")
             self.env_done = True
-            env, self._env = build_env(self._env), {}
-            return env
-        if len(self._env) >= MAX_ENV_LINES:
+            events.append(_env_of(self._env, block) if whole else build_env(self._env))
+            self._env = {}
+        return rest
+
+    def _take_env_lines(self, block: str) -> None:
+        lines = block.count("\n") + 1
+        if len(self._env) + lines > MAX_ENV_LINES:
             raise ProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
-        key, value = parse_env_line(line)
-        self._env[key] = value
-        return None
+        pairs = _ENV_LINE.findall(block)  # one pass over ~25 lines, each (name, value)
+        if len(pairs) != lines:
+            bad = next(line for line in block.split("\n") if not _ENV_LINE.fullmatch(line))
+            raise ProtocolError(f"not an AGI environment line: {bad[:200]!r}")
+        self._env.update(pairs)
+
+
+def _env_of(values: dict[str, str], block: str) -> Env:
+    """``build_env`` for values just read from ``block``: its arguments found by a second regex pass rather than a
+    look at every name, when they are the usual ``agi_arg_1..N`` in order."""
+    numbered = _ARG_LINE.findall("\n" + block)
+    if [number for number, _ in numbered] != [str(n) for n in range(1, len(numbered) + 1)]:
+        return build_env(values)
+    return Env(values, tuple(value for _, value in numbered))
 
 
 def check(reply: Reply) -> Reply:

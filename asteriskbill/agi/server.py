@@ -15,13 +15,14 @@ being authorized is the application's business (agi/apps.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 
 from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel, log
 from asteriskbill.agi.protocol import Env
-from asteriskbill.agi.session import STATUS_VARIABLE, App, report_status, serve
+from asteriskbill.agi.session import STATUS_VARIABLE, App, Session, report_status
 from asteriskbill.errors import UserError
 
 LINGER = 1.0  # after our last command: how long to wait for Asterisk's trailing HANGUP and EOF
@@ -51,7 +52,8 @@ def is_loopback(host: str) -> bool:
 
 
 def keep_alive(sock: socket.socket) -> None:
-    """TCP keepalive, with probes early enough to matter (the kernel default waits two hours)."""
+    """TCP keepalive, with probes early enough to matter (the kernel default waits two hours). Set on the
+    listening socket: Linux copies these options to every connection it accepts, so no call pays for them."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for option, value in KEEPALIVE:
         if hasattr(socket, option):  # all three on Linux
@@ -66,6 +68,35 @@ def allowed(address: str, networks: tuple[Network, ...]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return any(ip in network for network in networks)
+
+
+class _Connection(Session):
+    """One FastAGI connection: refused at once unless from an allowed host, tracked by its server until it ends."""
+
+    def __init__(self, server: FastAgiServer):
+        super().__init__(
+            server.choose,
+            env_timeout=server.idle_timeout,
+            reply_timeout=server.reply_timeout,
+            linger=LINGER,
+            status_variable=server.status_variable,
+            on_end=server.ended,
+        )
+        self._server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a socket's
+        host, port = transport.get_extra_info("peername")[:2]
+        if not self._server.allowed(host):
+            log.warning("FastAGI connection from %s:%s refused: not in fastagi_allow", host, port)
+            transport.abort()
+            return
+        if self._server.closing:  # accepted just before close(): it would start a session nobody waits for
+            transport.abort()
+            return
+        self.where = f"{host}:{port}"
+        self._server.sessions.add(self)
+        super().connection_made(transport)
 
 
 class FastAgiServer:
@@ -85,9 +116,11 @@ class FastAgiServer:
         self.idle_timeout = idle_timeout
         self.reply_timeout = reply_timeout
         self.status_variable = status_variable
-        self.sessions: set[asyncio.Task[None]] = set()
+        self.sessions: set[Session] = set()
+        self.closing = False
         self._server: asyncio.Server | None = None
-        self._closing = False
+        # the few Asterisk hosts' addresses, checked once each rather than parsed on every call
+        self.allowed = functools.lru_cache(maxsize=256)(lambda address: allowed(address, self.allow))
 
     @property
     def address(self) -> tuple[str, int]:
@@ -97,40 +130,16 @@ class FastAgiServer:
         return address
 
     async def start(self, host: str, port: int) -> None:
-        self._server = await asyncio.start_server(self._connected, host, port, reuse_address=True)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), host, port, reuse_address=True)
+        for sock in self._server.sockets:
+            keep_alive(sock)
         log.info("FastAGI listening on %s:%d for %s", *self.address, ", ".join(sorted(self.apps)) or "no apps")
 
-    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        host, port = writer.get_extra_info("peername")[:2]
-        if not allowed(host, self.allow):
-            log.warning("FastAGI connection from %s:%s refused: not in fastagi_allow", host, port)
-            writer.transport.abort()
-            return
-        if self._closing:  # accepted just before close(): it would start a session nobody waits for
-            writer.transport.abort()
-            return
-        keep_alive(writer.get_extra_info("socket"))
-        # Our own task (not asyncio's callback task), so that close() can cancel it cleanly.
-        task = asyncio.create_task(self._session(reader, writer, f"{host}:{port}"))
-        self.sessions.add(task)
-        task.add_done_callback(self.sessions.discard)
+    def ended(self, session: Session, outcome: str) -> None:
+        self.sessions.discard(session)
 
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
-        try:
-            await serve(
-                reader,
-                writer,
-                self._choose,
-                env_timeout=self.idle_timeout,
-                reply_timeout=self.reply_timeout,
-                linger=LINGER,
-                status_variable=self.status_variable,
-                where=where,
-            )
-        except Exception:
-            log.exception("FastAGI session from %s failed", where)
-
-    def _choose(self, env: Env) -> App:
+    def choose(self, env: Env) -> App:
         return self.apps.get(env.script) or self._unknown
 
     async def _unknown(self, channel: Channel, env: Env) -> None:
@@ -144,12 +153,13 @@ class FastAgiServer:
 
     async def close(self) -> None:
         """Stop accepting, cancel running sessions (their abort hooks run), and wait for them."""
-        self._closing = True
+        self.closing = True
         if self._server is not None:
             self._server.close()
-        for task in list(self.sessions):
-            task.cancel()
-        await asyncio.gather(*self.sessions, return_exceptions=True)
+        tasks = [session.task for session in self.sessions if session.task is not None]
+        for session in list(self.sessions):
+            session.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             # last: from Python 3.12.1 on, wait_closed() also waits for the connections the sessions hold
             await self._server.wait_closed()

@@ -22,7 +22,7 @@ from typing import BinaryIO, NoReturn
 
 from asteriskbill.agi.channel import REPLY_TIMEOUT, Channel
 from asteriskbill.agi.protocol import Env
-from asteriskbill.agi.session import ERROR, STATUS_VARIABLE, App, serve
+from asteriskbill.agi.session import ERROR, STATUS_VARIABLE, App, Session
 
 ENV_TIMEOUT = 10.0  # Asterisk writes the environment at once; a script left waiting longer is orphaned
 
@@ -40,31 +40,23 @@ class _Sighup:
             self.channel.notify_hangup()
 
 
-class _StdoutProtocol(asyncio.streams.FlowControlMixin):
-    """Write side of stdout: flow control plus the close waiter StreamWriter.wait_closed() asks for."""
+class _Stdout(asyncio.Protocol):
+    """Write side of stdout: ``closed`` once what was written is flushed and the pipe closed."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._closed = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if not self._closed.done():
-            self._closed.set_result(None)
-
-    def _get_close_waiter(self, stream: asyncio.StreamWriter) -> asyncio.Future[None]:
-        return self._closed
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 async def _run(
     app: App, stdin: BinaryIO, stdout: BinaryIO, sighup: _Sighup, status_variable: str, reply_timeout: float
 ) -> str:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    transport, protocol = await loop.connect_write_pipe(_StdoutProtocol, stdout)
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    loop.add_signal_handler(signal.SIGHUP, sighup)
+    output, stdout_protocol = await loop.connect_write_pipe(_Stdout, stdout)
+    ended: asyncio.Future[str] = loop.create_future()
 
     async def with_sighup(channel: Channel, env: Env) -> None:
         sighup.channel = channel
@@ -72,15 +64,20 @@ async def _run(
             channel.notify_hangup()
         await app(channel, env)
 
-    return await serve(
-        reader,
-        writer,
+    session = Session(
         lambda env: with_sighup,
         env_timeout=ENV_TIMEOUT,
         reply_timeout=reply_timeout,
         status_variable=status_variable,
         where="stdin",
+        output=output,
+        on_end=lambda _, outcome: ended.set_result(outcome),
     )
+    loop.add_signal_handler(signal.SIGHUP, sighup)
+    await loop.connect_read_pipe(lambda: session, stdin)
+    outcome = await ended
+    await stdout_protocol.closed  # every command written reached the pipe
+    return outcome
 
 
 def run(
