@@ -143,11 +143,12 @@ def _groups(price: str, increments: str, intervals: str) -> tuple[IntervalGroup,
         return _intervals(intervals)
     if not price:
         raise RatingError("price is required (per minute, e.g. 0.05), or intervals instead")
-    return groups_from_increments(_amount(price, "price"), *_increments(increments))
+    return groups_from_increments(_amount(price, "price"), *parse_increments(increments))
 
 
 @lru_cache(maxsize=256)
-def _increments(text: str) -> tuple[int, int]:
+def parse_increments(text: str) -> tuple[int, int]:
+    """(initial, next) seconds of "INITIAL/NEXT" increments such as 60/6; empty: 1/1."""
     if not text:
         return 1, 1
     match = _INCREMENTS.match(text)

@@ -3,8 +3,9 @@ to a number: rate_lookup.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
@@ -14,8 +15,9 @@ from asteriskbill.billing.numbers import is_digits
 from asteriskbill.errors import UserError
 from asteriskbill.rating.csvrow import RATE_FIELDS, describe_validity, format_rate, parse_rate
 from asteriskbill.rating.model import Rate
-from asteriskbill.services import audit, sheets, tariffs
+from asteriskbill.services import audit, rate_rows, sheets, tariffs
 from asteriskbill.services.calls import ENGINE_OPERATOR
+from asteriskbill.services.external_sort import SortedRuns
 from asteriskbill.services.sheet_cells import Kind
 from asteriskbill.store import tariffs as repo
 from asteriskbill.store.engine import reading
@@ -23,11 +25,9 @@ from asteriskbill.store.models import RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
-BATCH = 5_000  # rows per executemany: bounded memory, few round trips
+BATCH = 5_000  # rows per transaction: SQLite's write lock is never held for long
+RUN = 100_000  # rows an import holds in memory (about 40 MiB); more are sorted through a temporary file
 RATES = RateRow.__table__
-# What makes two rates of a tariff the same rate: its prefix and its validity.
-IDENTITY = ("prefix", "weekdays", "time_from", "time_to", "date_from", "date_to")
-WIDTHS = sheets.widths(RATES)
 
 
 @dataclass(frozen=True)
@@ -55,27 +55,28 @@ def import_rates(
 ) -> ImportResult:
     """Write every rate of a CSV (or XLSX) file into a tariff, all or nothing.
 
-    The rows are written under a new revision of the tariff's rates in short transactions (calls go
-    on being authorized meanwhile: SQLite's write lock is held for one batch at a time), checked, and
-    switched in by one small transaction at the end; until then no reader sees them, so the rows of an
-    import killed on the way are never priced. ``replace`` retires the tariff's other rates in that same
-    transaction; without it a rate that has the prefix and validity of one in effect is an error, as is
-    such a pair within the file. A refused import deletes its rows and gives its revision number back:
-    it changes nothing. After the switch, the rows nothing shows any more (retired, or left by an import
-    that did not finish) are deleted.
+    The file is read and checked whole first; then its rows are written, by prefix, under a new revision
+    of the tariff's rates in short transactions (calls go on being authorized meanwhile: SQLite's write
+    lock is held for one batch at a time), checked for duplicates, and switched in by one small
+    transaction at the end; until then no reader sees them, so the rows of an import killed on the way
+    are never priced. ``replace`` retires the tariff's other rates in that same transaction; without it a
+    rate that has the prefix and validity of one in effect is an error, as is such a pair within the file.
+    A refused import deletes its rows and gives its revision number back: it changes nothing. After the
+    switch, the rows nothing shows any more (retired, or left by an import that did not finish) are deleted.
     """
     source = Path(source)
-    lines = sheets.read(source, progress)
+    told = _Progress(progress)
+    lines = sheets.read(source, told.read)
     columns = _header(source, lines)
     problems = sheets.Problems(source)
     stage = _stage(engine, tariff_name)
     try:
-        count = _insert(engine, stage.tid, stage.revision, columns, lines, problems)
-        problems.check()
-        with reading(engine) as conn:
-            after = _in_effect_after(stage, replace)
-            _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems)
-        problems.check()
+        count, twins = _write(engine, stage, columns, lines, problems, told)
+        if twins or (not replace and _has_rates(engine, stage.tid)):
+            with reading(engine) as conn:
+                after = _in_effect_after(stage, replace)
+                _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems)
+            problems.check()
         replaced = _switch_in(engine, tariff_name, stage, replace, operator, {"file": source.name, "rates": count})
     except BaseException:
         _delete_rates(engine, stage.tid, RateRow.revision == stage.revision)
@@ -169,50 +170,68 @@ def _header(source: Path, lines: Iterator[sheets.Line]) -> list[str]:
     return columns
 
 
-def _rate(columns: list[str], fields: list[str]) -> tuple[Rate, dict]:
-    """The rate of one line and its row values."""
-    rate = parse_rate(sheets.fields(columns, fields))
-    values = repo.rate_values(rate)
-    sheets.check_widths(WIDTHS, values)
-    return rate, values
+def _has_rates(engine: Engine, tid: int) -> bool:
+    """Whether a revision of the tariff's rates is in effect."""
+    with reading(engine) as conn:
+        found = conn.execute(select(RateRevision.revision).where(RateRevision.tariff_id == tid).limit(1))
+        return found.first() is not None
 
 
-def _parsed(
-    columns: list[str], lines: Iterable[sheets.Line], problems: sheets.Problems
-) -> Iterator[tuple[int, Rate, dict]]:
-    """(line number, rate, row values) of the good lines; the bad ones go to ``problems``."""
-    for line, fields in lines:
-        if not any(f.strip() for f in fields):
-            continue
-        try:
-            yield line, *_rate(columns, fields)
-        except UserError as exc:
-            problems.add(line, str(exc))
+def _write(
+    engine: Engine,
+    stage: _Stage,
+    columns: list[str],
+    lines: Iterator[sheets.Line],
+    problems: sheets.Problems,
+    told: _Progress,
+) -> tuple[int, bool]:
+    """Parse every line, then write the rows under the stage's revision; returns how many, and whether two
+    share prefix and validity. Nothing is written when a line is bad (after the first problem only more
+    problems are looked for).
+
+    The rows are written in prefix order, which the (tariff_id, prefix) index grows fastest in (in file
+    order, each batch rewrote pages all over it), BATCH rows per transaction; at most RUN are in memory."""
+    parse = rate_rows.parser(columns)
+    with SortedRuns(rate_rows.prefix_of, RUN) as rows:
+        for line, fields in lines:
+            try:
+                row = parse(fields)
+            except UserError as exc:
+                problems.add(line, str(exc))
+                continue
+            if row is not None and not problems.count:
+                rows.add(row)
+        problems.check()
+        twins = rate_rows.Twins()
+        ordered, written = iter(rows), 0
+        while batch := list(islice(ordered, BATCH)):
+            twins.check(batch)
+            with engine.begin() as conn:
+                rate_rows.insert(conn, stage.tid, stage.revision, batch)
+            written += len(batch)
+            told.wrote(written, len(rows))
+        told.wrote(len(rows), len(rows))
+        return len(rows), twins.found
 
 
-def _insert(
-    engine: Engine, tid: int, revision: int, columns: list[str], lines: Iterator[sheets.Line], problems: sheets.Problems
-) -> int:
-    """Insert the good lines in batches, each in a transaction of its own (lines are read and parsed
-    outside it); after the first problem only look for more problems."""
-    count = 0
-    batch: list[dict] = []
-    for _line, _, values in _parsed(columns, lines, problems):
-        if problems.count:
-            continue
-        batch.append({**values, "tariff_id": tid, "revision": revision})
-        if len(batch) == BATCH:
-            count += _write(engine, batch)
-            batch = []
-    if batch and not problems.count:
-        count += _write(engine, batch)
-    return count
+class _Progress:
+    """An import's progress in bytes of its file: half of them as the file is read, the other half as its
+    rows are written (each takes about as long); they add up to the file's size."""
 
+    def __init__(self, report: sheets.Progress):
+        self.report = report
+        self.owed = 0  # bytes read, to be reported as the rows are written
+        self.told = 0  # of those, reported so far
 
-def _write(engine: Engine, batch: list[dict]) -> int:
-    with engine.begin() as conn:
-        conn.execute(insert(RateRow), batch)
-    return len(batch)
+    def read(self, count: int) -> None:
+        self.owed += count - count // 2
+        self.report(count // 2)
+
+    def wrote(self, done: int, total: int) -> None:
+        due = self.owed if done >= total else self.owed * done // total
+        if due > self.told:
+            self.report(due - self.told)
+            self.told = due
 
 
 def _report_duplicates(
@@ -226,7 +245,7 @@ def _report_duplicates(
 ) -> None:
     """Rates that would share prefix and validity once the import is in effect (``in_effect_after``:
     the rows then in effect), named by their lines (the file is read again)."""
-    identity = [RATES.c[name] for name in IDENTITY]
+    identity = [RATES.c[name] for name in rate_rows.IDENTITY]
     groups = conn.execute(
         select(*identity, func.count())
         .where(RATES.c.tariff_id == tid, in_effect_after)
@@ -236,18 +255,22 @@ def _report_duplicates(
     ).all()
     if not groups:
         return
-    counts = {tuple(group[:-1]): group[-1] for group in groups}
-    found: dict[tuple, list[tuple[int, Rate]]] = {key: [] for key in counts}
-    for line, rate, values in _parsed(columns, sheets.read(source), sheets.Problems(source)):
-        key = tuple(values[name] for name in IDENTITY)
-        if key in found:
-            found[key].append((line, rate))
-    for key, lines in found.items():
-        (first, rate), *later = lines
+    counts = {rate_rows.identity_key(group[:-1]): group[-1] for group in groups}
+    found: dict[tuple, list[tuple[int, list[str]]]] = {key: [] for key in counts}
+    parse = rate_rows.parser(columns)
+    lines = sheets.read(source)
+    next(lines)  # the header
+    for line, fields in lines:
+        row = parse(fields)  # the lines were all good
+        if row is not None and (key := rate_rows.identity_of(row)) in found:
+            found[key].append((line, fields))
+    for key, named in found.items():
+        (first, fields), *later = named
+        rate = parse_rate(sheets.fields(columns, fields))
         what = f"prefix {rate.prefix} ({describe_validity(rate)})"
         for line, _ in later:
             problems.add(line, f"{what} is on line {first} already")
-        if counts[key] > len(lines):
+        if counts[key] > len(named):
             problems.add(
                 first, f"{what} is a rate of tariff {tariff_name!r} already (replace all its rates with --replace)"
             )

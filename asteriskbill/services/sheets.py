@@ -41,14 +41,18 @@ def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[ob
     """Write ``rows`` under a header of ``columns``, each cell as its column's kind (see sheet_cells);
     returns how many rows were written."""
     kinds = [types.get(name) for name in columns]
-    writer = csv.writer(stream, lineterminator="\n")
+    write = stream.write
+    plain = csv.writer(stream, lineterminator="\n").writerow
     # Python 3.11 leaves a field with a lone CR unquoted, and a reader would split the row there
-    quoting = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(columns)
+    quoting = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow
+    plain(columns)
     count = 0
     for row in rows:
-        fields = csv_row(kinds, row)
-        (quoting if any("\r" in field for field in fields) else writer).writerow(fields)
+        fields, line = csv_row(kinds, row)
+        if line is not None:  # most rows: no field to quote
+            write(line)
+        else:
+            (quoting if any("\r" in field for field in fields) else plain)(fields)
         count += 1
     return count
 
@@ -159,14 +163,12 @@ def read(source: Path, progress: Progress = lambda _bytes: None) -> Iterator[Lin
     try:
         if source.suffix.lower() == ".xlsx":
             book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-            lines = _xlsx_lines(book, source.stat().st_size, progress)
-        else:
-            lines = _csv_lines(source, source.open("rb"), progress)
+            return _without_controls(source, _xlsx_lines(book, source.stat().st_size, progress))
+        return _csv_lines(source, source.open("rb"), progress)
     except OSError as exc:
         raise UserError(f"cannot read {source}: {exc.strerror}") from None
     except (zipfile.BadZipFile, InvalidFileException):
         raise UserError(f"{source.name} is not an XLSX workbook") from None
-    return _without_controls(source, lines)
 
 
 # C0 controls (a line break inside a quoted field too: the file's own line breaks never reach a field), DEL, C1
@@ -174,23 +176,34 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _without_controls(source: Path, lines: Iterator[Line]) -> Iterator[Line]:
-    """The lines, refusing one with a control character: no export could write it back (XLSX cannot hold
-    most of them) and it would garble every listing; the one check of every import from a file."""
+    """The lines, refusing one with a control character (``_refuse_controls``)."""
     for number, values in lines:
-        if CONTROL.search("".join(values)):
-            column, char = next((n, found[0]) for n, value in enumerate(values, 1) if (found := CONTROL.search(value)))
-            raise UserError(
-                f"{source.name} line {number}: field {column} holds a control character (U+{ord(char):04X}): remove it"
-            )
+        if not "".join(values).isprintable():
+            _refuse_controls(source, number, values)
         yield number, values
+
+
+def _refuse_controls(source: Path, number: int, values: list[str]) -> None:
+    """Refuse a line with a control character: no export could write it back (XLSX cannot hold most of them)
+    and it would garble every listing; the one check of every import from a file. (A line that is all
+    printable has none: most lines are passed by ``str.isprintable`` alone.)"""
+    if CONTROL.search("".join(values)):
+        column, char = next((n, found[0]) for n, value in enumerate(values, 1) if (found := CONTROL.search(value)))
+        raise UserError(
+            f"{source.name} line {number}: field {column} holds a control character (U+{ord(char):04X}): remove it"
+        )
 
 
 def _csv_lines(source: Path, raw: IO[bytes], progress: Progress) -> Iterator[Line]:
     with raw:
         reader = csv.reader(_decoded(raw, progress))
         try:
-            # unquote: what write_csv neutralised reads back as it was
-            yield from ((reader.line_num, [unquote(v) for v in values]) for values in reader)
+            for values in reader:
+                text = "".join(values)
+                if not text.isprintable():
+                    _refuse_controls(source, reader.line_num, values)
+                # unquote: what write_csv neutralised reads back as it was (a field starting with a quote)
+                yield reader.line_num, [unquote(v) for v in values] if "'" in text else values
         except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): where it is, in explain()'s words
             raise UserError(f"{source.name} line {reader.line_num}: {explain(exc)}") from None
 

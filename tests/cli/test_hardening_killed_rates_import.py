@@ -25,7 +25,7 @@ from asteriskbill.store.models import RateRow
 from tests.helpers.waiting import wait_for
 
 ASTERISKBILL = str(Path(sys.executable).with_name("asteriskbill"))
-BIG = 200_000  # rows: tens of seconds of import, so it is still running when killed after its first batches
+BIG = 200_000  # rows: a second or more of batches, so the import is still running when killed after the first
 KILLS = 3
 
 
@@ -103,13 +103,14 @@ def test_a_superseded_import_leaves_nothing_live(cli, engine, tmp_path):
     rows it had staged by then, it deletes the ones it staged after, and none of them ever showed."""
     cli("tariff", "create", "t1", "--currency", "USD")
     cli("rates", "import", "t1", price_list(tmp_path / "a.csv", ["44,UK,0.10"]))
+    # progress is also reported as the rows are written, between batches
     big = price_list(tmp_path / "big.csv", [f"{9_000_000 + n},late,9.99" for n in range(12_000)])
     other = price_list(tmp_path / "b.csv", ["45,DE,0.20"])
     staged_before = []
 
     def meanwhile(_bytes: int) -> None:
-        if not staged_before:
-            staged_before.append(rate_rows(engine) - 1)
+        if not staged_before and (staged := rate_rows(engine) - 1):
+            staged_before.append(staged)
             rates.import_rates(engine, "t1", other)
 
     with pytest.raises(UserError, match="another import into tariff 't1' finished meanwhile"):
@@ -121,7 +122,7 @@ def test_a_superseded_import_leaves_nothing_live(cli, engine, tmp_path):
 
 
 HUGE = "x" * 140_000  # past csv.field_size_limit()
-GOOD = [f"{9_000_000 + n},d,0.30" for n in range(rates.BATCH + 1_000)]  # a batch is staged before the bad line
+GOOD = [f"{9_000_000 + n},d,0.30" for n in range(rates.BATCH + 1_000)]  # a duplicate is found once they are staged
 
 
 @pytest.mark.parametrize(
