@@ -6,27 +6,28 @@ lock, so a report over six months of CDRs never makes a settlement wait. Purging
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
 
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
 from asteriskbill.billing.numbers import CALL_CLASSES, is_digits
 from asteriskbill.billing.periods import check_period
 from asteriskbill.billing.reservation import OPEN
-from asteriskbill.billing.settle import ANSWER, OUTCOMES
+from asteriskbill.billing.settle import ANSWER, OUTCOMES, STATS_BY
 from asteriskbill.errors import UserError
 from asteriskbill.services import accounts, cards
 from asteriskbill.services.currency import LateConversions
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, Cdr, Reservation, Server
+from asteriskbill.store.types import utc
 
-STATS_BY = ("account", "company", "gateway", "destination", "server")
-STREAM_CHUNK = 2000  # rows fetched at a time when streaming
+STREAM_CHUNK = 2000  # rows fetched at a time when streaming from PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ def _columns(view: type, table: type, special: dict) -> list:
 
 
 _SELECTED = _columns(CdrView, Cdr, _CALLER)
+# The same raw, with no type processing: SQLite's timestamps stay the text it stores, which an export formats as is
+_RAW = [type_coerce(column, NullType()).label(f.name) for column, f in zip(_SELECTED, fields(CdrView), strict=True)]
+_BUY = [f.name for f in fields(CdrView)].index("buy_cost")  # buy_currency next
 
 
 def _joined(query: Select) -> Select:
@@ -144,11 +148,11 @@ def _where(conn: Connection, query: Select, f: Filters) -> Select:
     return query
 
 
-def _listing(conn: Connection, f: Filters) -> tuple[Select, Select]:
+def _listing(conn: Connection, f: Filters, columns: list = _SELECTED) -> tuple[Select, Select]:
     """The CDRs' query in order and within the limit, and the query counting them."""
     if f.limit is not None and f.limit < 0:
         raise UserError("--limit must not be negative")
-    query = _where(conn, _joined(select(*_SELECTED).select_from(Cdr)), f)
+    query = _where(conn, _joined(select(*columns).select_from(Cdr)), f)
     counted = query.with_only_columns(func.count()).order_by(None)
     order = (Cdr.started_at, Cdr.id) if f.oldest_first else (Cdr.started_at.desc(), Cdr.id.desc())
     query = query.order_by(*order)
@@ -160,45 +164,42 @@ def _listing(conn: Connection, f: Filters) -> tuple[Select, Select]:
 def list_cdrs(engine: Engine, f: Filters) -> list[CdrView]:
     """The CDRs within the limit, without counting the others (``page`` does)."""
     with reading(engine) as conn:
-        return list(_views(conn, conn.execute(_listing(conn, f)[0])))
+        return [CdrView(*row) for row in _converted(conn, conn.execute(_listing(conn, f)[0]))]
 
 
 def page(engine: Engine, f: Filters) -> tuple[list[CdrView], int]:
     """The CDRs within the limit, and how many the filters match in all (a listing says what it left out)."""
-    with _matching(engine, f) as (matching, found):
-        return list(found), matching
+    with stream(engine, f, _SELECTED) as (matching, found):
+        return [CdrView(*row) for row in found], matching
 
 
 @contextmanager
-def stream(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]]:
-    """``(how many, the CDRs one by one)`` fetched a chunk at a time (a server-side cursor on
-    PostgreSQL), all from one snapshot: an export of millions holds only a chunk in memory."""
-    with _matching(engine, f) as (matching, found):
-        yield (matching if f.limit is None else min(matching, f.limit)), found
-
-
-@contextmanager
-def _matching(engine: Engine, f: Filters) -> Iterator[tuple[int, Iterator[CdrView]]]:
-    """(how many CDRs the filters match, limit aside; those within the limit, one by one), from one snapshot."""
+def stream(engine: Engine, f: Filters, columns: list = _RAW) -> Iterator[tuple[int, Iterator[Sequence]]]:
+    """``(how many CDRs the filters match, limit aside; the rows of those within the limit)`` from one snapshot,
+    a chunk at a time from PostgreSQL (a server-side cursor): an export of millions holds only a chunk in memory.
+    The rows are CdrView's fields in order, by default raw: no object per CDR, SQLite's timestamps the text it
+    stores (store.types.utc reads them)."""
     with reading(engine) as conn:
-        query, counted = _listing(conn, f)
+        query, counted = _listing(conn, f, columns)
         matching = conn.execute(counted).scalar_one()
-        rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(query)
-        yield matching, _views(conn, rows)
+        if conn.dialect.name != "sqlite":  # SQLite's cursor reads lazily: SQLAlchemy's buffer would only slow it
+            conn = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK)
+        yield matching, _converted(conn, conn.execute(query))
 
 
-def _views(conn: Connection, rows) -> Iterator[CdrView]:
-    """The rows as CDRs, each buy cost in its CDR's currency where a rate allows it now."""
+def _converted(conn: Connection, rows: Iterable[Sequence]) -> Iterator[Sequence]:
+    """The rows, each buy cost in its CDR's currency where a rate allows it now."""
     late = LateConversions(conn)
-    return (_converted(late, CdrView(*row)) for row in rows)
+    return (row if row[_BUY + 1] is None else _convert(late, row) for row in rows)
 
 
-def _converted(late: LateConversions, cdr: CdrView) -> CdrView:
-    """The CDR with its buy cost in its currency, if a rate for its day has been set since its settlement."""
-    if cdr.buy_currency is None or cdr.buy_cost is None:
-        return cdr
-    amount = late.convert(cdr.account, cdr.started_at, cdr.buy_cost, cdr.buy_currency, cdr.currency)
-    return cdr if amount is None else replace(cdr, buy_cost=amount, buy_currency=None)
+def _convert(late: LateConversions, row: Sequence) -> Sequence:
+    """The row with its buy cost in its CDR's currency, if a rate for its day has been set since its settlement."""
+    cdr = CdrView(*row)  # its started_at may be raw: utc() reads either
+    if cdr.buy_cost is None or cdr.buy_currency is None:
+        return row
+    amount = late.convert(cdr.account, utc(cdr.started_at), cdr.buy_cost, cdr.buy_currency, cdr.currency)
+    return row if amount is None else (*row[:_BUY], amount, None, *row[_BUY + 2 :])
 
 
 # --- statistics -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 if TYPE_CHECKING:
@@ -39,7 +40,11 @@ Types = Mapping[str, Kind]  # column name -> kind; a column not named is text
 
 # Text a spreadsheet would run, also after quotes: quoting those too makes ``unquote`` exact.
 _RUNS = re.compile(r"'*[=+\-@\t\r]")
-_ANY_RUNS = re.compile(r"(?:^|\0)'*[=+\-@\t\r]")  # the same at the start of any field of a row joined by NUL
+# A field of a row joined by commas that begins with a quote or with what a spreadsheet would run: a superset of
+# _RUNS's fields (a comma inside a field looks like a field's start), found by one search that skips from comma to
+# comma, and at the start
+_MAY_RUN = re.compile(r",['=+\-@\t\r]")
+_MAY_RUN_FIRST = re.compile(r"['=+\-@\t\r]")
 _INTEGER = re.compile(r"-?\d+", re.ASCII)
 _DECIMAL = re.compile(r"-?(\d+)(?:\.(\d+))?", re.ASCII)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -51,12 +56,25 @@ def unquote(text: str) -> str:
     return text[1:] if text.startswith("'") and _RUNS.match(text, 1) else text
 
 
-def csv_row(kinds: Sequence[Kind | None], row: Sequence[object]) -> list[str]:
-    """A row's CSV fields: numbers and dates as given, text neutralised."""
-    fields = ["" if value is None else str(value) for value in row]
-    if _ANY_RUNS.search("\0".join(fields)) is None:  # most rows: one search instead of one per field
-        return fields
-    return [_csv_field(kind, value) for kind, value in zip(kinds, row, strict=True)]
+def csv_row(kinds: Sequence[Kind | None], row: Sequence[object]) -> tuple[Sequence[str], str | None]:
+    """A row's CSV fields, numbers and dates as given, text neutralised; and the line csv.writer would write for
+    them (lineterminator "\\n") unless a field needs its quotes. Most rows take one join and a few searches of the
+    line instead of work field by field, here and in csv.writer."""
+    fields: Sequence[str]
+    try:
+        line = ",".join(row)  # type: ignore[arg-type]  # a row of text as it is (a big export's)
+        fields = row  # type: ignore[assignment]
+    except TypeError:  # numbers or None among the cells
+        fields = ["" if value is None else str(value) for value in row]
+        line = ",".join(fields)
+    if _MAY_RUN_FIRST.match(line) or _MAY_RUN.search(line):
+        fields = [_csv_field(kind, value) for kind, value in zip(kinds, row, strict=True)]
+        line = ",".join(fields)
+    # csv.writer quotes a field with a comma (more commas than separators), a quote or a line break, and the one
+    # field of a row that has one and it is empty
+    if len(fields) < 2 or line.count(",") != len(fields) - 1 or '"' in line or "\n" in line or "\r" in line:
+        return fields, None
+    return fields, line + "\n"
 
 
 def _csv_field(kind: Kind | None, value: object) -> str:
@@ -112,11 +130,14 @@ def _xlsx_cell(page: WriteOnlyWorksheet, line: int, name: str, kind: Kind | None
         return cell
     if found is not None:
         return found  # openpyxl gives days and moments a date format
+    text = str(value)
+    if text[:1] not in ("=", "#") and ILLEGAL_CHARACTERS_RE.search(text) is None:
+        return text  # a string cell as below, without a cell object made and refused by openpyxl for each
     cell = WriteOnlyCell(page)
     try:
-        cell.value = str(value)
+        cell.value = text
     except IllegalCharacterError:
-        bad = next(c for c in str(value) if ord(c) < 32 and c not in "\t\n\r")
+        bad = next(c for c in text if ord(c) < 32 and c not in "\t\n\r")
         raise CellError(
             f"line {line}, column {name} holds a control character (U+{ord(bad):04X}), which XLSX cannot hold: "
             "fix the value, or export to a .csv file"

@@ -26,6 +26,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else utc(value)
+
+
+def utc(value: datetime | str) -> datetime:
+    """A UTCDateTime column's value as the driver gives it (SQLite: the text it stores, without an offset) read
+    as UTCDateTime reads it, for a query that skips the type's processing."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
