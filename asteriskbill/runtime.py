@@ -38,6 +38,8 @@ from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, recovery, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
+from asteriskbill.store.catalog import MemoryCatalog
+from asteriskbill.store.writer import Writer
 
 if TYPE_CHECKING:
     from asteriskbill.web.server import Console
@@ -48,6 +50,7 @@ SAFETY_INTERVAL = 1.0
 RECOVERY_INTERVAL = 60.0
 IDENTIFY_RETRY = 5.0  # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
 SERVERS_INTERVAL = 30.0
+SETTLE_GROUP = 256  # finished calls handed to the writer at once
 
 
 class Listener:
@@ -62,8 +65,10 @@ class Listener:
         safety_interval: float = SAFETY_INTERVAL,
         connected: Callable[[], None] | None = None,
         slice_seconds: int = 0,
+        writer: Writer | None = None,
     ):
         self.engine = engine
+        self.writer = writer
         self.server = server or servers.from_settings(settings)
         self.connected = connected
         self.slice_seconds = slice_seconds
@@ -88,20 +93,27 @@ class Listener:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _settle_forever(self) -> None:
+        """Settle what is queued together (the writer commits them as one group), in order: when one call is
+        handled, every call queued before it is too."""
         while True:
-            call = await self.queue.get()
-            try:
-                await asyncio.to_thread(self.handle, call)
-            except Exception:
-                log.exception("could not settle %s; recovery will retry it", call.session)
+            calls = [await self.queue.get()]
+            while not self.queue.empty() and len(calls) < SETTLE_GROUP:
+                calls.append(self.queue.get_nowait())
+            outcomes = await asyncio.gather(*map(self._settle, calls), return_exceptions=True)
+            for call, outcome in zip(calls, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    log.error("could not settle %s; recovery will retry it", call.session, exc_info=outcome)
 
-    def handle(self, call: FinishedCall | IncompleteCall) -> None:
+    async def _settle(self, call: FinishedCall | IncompleteCall) -> None:
         """Settle a finished call, or one seen in part from Asterisk's UserEvent; else leave it to recovery."""
         result = call_result(call, self.asterisk_id)
         if result is None:
             log.warning("call %s seen only in part: left for recovery", call.session)
             return
-        done = lifecycle.settle(self.engine, result)
+        if self.writer is not None:
+            done = await self.writer.run_many(lifecycle.settle_many, result)
+        else:
+            done = await asyncio.to_thread(lifecycle.settle, self.engine, result)
         if done is None:
             log.warning("call %s has no reservation here: not billed", call.session)
         elif done.new:
@@ -153,9 +165,10 @@ class Listener:
 class Listeners:
     """One running Listener per server to follow, kept in step with the servers table."""
 
-    def __init__(self, engine: Engine, settings: Settings):
+    def __init__(self, engine: Engine, settings: Settings, writer: Writer | None = None):
         self.engine = engine
         self.settings = settings
+        self.writer = writer
         self.running: dict[AriServer, tuple[Listener, asyncio.Task]] = {}
         self.idle_warned = False
         self.connected = asyncio.Event()  # a listener (re)connected: calls may have ended unseen
@@ -180,7 +193,12 @@ class Listeners:
         for server in wanted:
             if server not in self.running or self.running[server][1].done():
                 listener = Listener(
-                    self.engine, self.settings, server, connected=self.connected.set, slice_seconds=slices
+                    self.engine,
+                    self.settings,
+                    server,
+                    connected=self.connected.set,
+                    slice_seconds=slices,
+                    writer=self.writer,
                 )
                 task = asyncio.create_task(listener.run())
                 task.add_done_callback(functools.partial(_report_failure, server.name))
@@ -278,8 +296,28 @@ async def serve(
     """Run until ``stop`` is set; ``ready("host:port" of FastAGI, of the console or None)`` once both listen
     (port 0 picks a free one). ``web``: serve the console too, on the web_host and web_port settings."""
     console = _console(engine, settings) if web else None
+    writer = Writer(engine)  # the hot path's writes, in groups: one commit for all that is queued
+    catalog = MemoryCatalog(engine)  # tariffs, rates, routes and plans in memory, checked on every call
+    try:
+        await asyncio.to_thread(catalog.warm)  # the rates' indexes are built in threads; calls read SQL meanwhile
+        await _serve(engine, settings, stop, ready, servers_interval, console, writer, catalog)
+    finally:
+        catalog.close()
+        await asyncio.to_thread(writer.close)  # what is queued is written first
+
+
+async def _serve(
+    engine: Engine,
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: Callable[[str, str | None], None] | None,
+    servers_interval: float,
+    console: Console | None,
+    writer: Writer,
+    catalog: MemoryCatalog,
+) -> None:
     server = await start_server(
-        BillingApps(engine, settings).apps,
+        BillingApps(engine, settings, writer=writer, catalog=catalog).apps,
         settings.fastagi_host,
         settings.fastagi_port,
         allow=settings.fastagi_allow,
@@ -288,7 +326,7 @@ async def serve(
     )
     host, port = server.address
     log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
-    listeners = Listeners(engine, settings)
+    listeners = Listeners(engine, settings, writer)
     jobs = []
     try:
         await listeners.refresh()

@@ -1,30 +1,30 @@
-"""Authorizations over FastAGI (the real ext app, 50 channels, real TCP), agi-bin start-up, settlements/s."""
+"""Authorizations over FastAGI (the real ext app as serve runs it, 50 channels, real TCP) and agi-bin start-up."""
 
 from __future__ import annotations
 
 import os
 import random
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import Call
-from asteriskbill.billing.settle import CallResult
+from asteriskbill.agi.session import App
 from asteriskbill.cli import main as cli_main
-from asteriskbill.services import lifecycle
 from asteriskbill.settings import load
+from asteriskbill.store.catalog import MemoryCatalog
 from asteriskbill.store.engine import make_engine
-from asteriskbill.store.models import Account
-from bench.bench_agi import fastagi_rows, startup_rows
-from bench.common import Row, per_second
+from asteriskbill.store.writer import Writer
+from bench.agi_bounds import raw_sql_server
+from bench.agi_startup import startup_rows
+from bench.bench_agi import fastagi_rows
+from bench.common import Row
 
 EXTENSIONS = 500
 SESSIONS = 2000
-SETTLEMENTS = 2000
 RATES = 10_000
 
 
@@ -52,47 +52,30 @@ def _world(folder: Path) -> str:
     return db
 
 
-def _settlements(db: str) -> list[Row]:
-    settings = load(db=db)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
-        ids = conn.execute(select(Account.id).where(Account.kind == "extension")).scalars().all()
-    sessions = [
-        lifecycle.authorize(engine, settings, ids[n % len(ids)], "00442071234567").session for n in range(SETTLEMENTS)
-    ]
-    began = time.perf_counter()
-    for session in sessions:
-        lifecycle.settle(engine, CallResult(session, "ANSWER", 95_000))
-    seconds = time.perf_counter() - began
-    engine.dispose()
-    return [
-        Row(
-            "settlement",
-            "CDR + ledger charge + reservation closed, one transaction (SQLite FULL)",
-            per_second(SETTLEMENTS, seconds, "calls"),
-            f"{SETTLEMENTS} answered calls, sequential",
-        )
-    ]
+def serve_apps(db: str) -> Callable[[], dict[str, App]]:
+    """The apps as `serve` builds them, in the server's own process: its one writer and its in-memory catalog."""
+
+    def make() -> dict[str, App]:
+        settings = load(db=db)
+        engine = make_engine(settings)
+        return BillingApps(engine, settings, writer=Writer(engine), catalog=MemoryCatalog(engine)).apps
+
+    return make
 
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as folder:
         db = _world(Path(folder))
         os.environ["ASTERISKBILL_DB"] = db
-        settings = load(db=db)
-        engine = make_engine(settings)
-        engine.dispose()  # the FastAGI server is forked: it opens its own connections
-        ext = BillingApps(engine, settings).ext
         rows = fastagi_rows(
-            ext,
+            serve_apps(db),
             lambda n: Call(
-                script="card", args=["00442071234567"], callerid=str(1000 + n % EXTENSIONS), uniqueid=f"2.{n}"
+                script="ext", args=["00442071234567"], callerid=str(1000 + n % EXTENSIONS), uniqueid=f"2.{n}"
             ),
             sessions=SESSIONS,
-            name="ext authorization: normalise, route, rate, reserve",
+            name="ext authorization: normalise, route, rate, reserve (serve's writer and catalog)",
+            bound=raw_sql_server(Path(folder) / "bench.db"),
+            bound_name="minimal asyncio FastAGI server, the same SQL inline by bare sqlite3, group commit",
         )
-        script = Path(folder) / "asteriskbill-ext"
-        script.write_text("from asteriskbill.agi.script import main\nmain(['ext'])\n")
-        rows += startup_rows(script, starts=7)
-        rows += _settlements(db)
+        rows += startup_rows(db, Call(script="ext", args=["00442071234567"], callerid="1000"), starts=7)
     return rows

@@ -26,3 +26,41 @@ def timer():
 
 def per_second(count: int, seconds: float, unit: str) -> str:
     return f"{count / seconds:,.0f} {unit}/s"
+
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def pg_database(prefix: str = "asteriskbill_bench"):
+    """A scratch PostgreSQL database (URL) for one benchmark, dropped after; None when no server answers.
+
+    The server is ``ASTERISKBILL_BENCH_PG`` (default: the local one, user postgres); ``ASTERISKBILL_BENCH_PG=``
+    (empty) leaves PostgreSQL out."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    url = os.environ.get("ASTERISKBILL_BENCH_PG", PG_DEFAULT)
+    if not url:
+        yield None
+        return
+    base = make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

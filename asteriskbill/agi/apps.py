@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from asteriskbill import dialplan
 from asteriskbill.agi.channel import Channel
@@ -35,9 +35,12 @@ from asteriskbill.agi.protocol import ENCODING, ERRORS, Env, PromptMissing, buil
 from asteriskbill.agi.session import App
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.cards import luhn_valid
+from asteriskbill.billing.reservation import RELEASED
 from asteriskbill.billing.speech import DIGITS, JOINER, NUMBER, POINT, Say, say_amount
 from asteriskbill.services import calls, lifecycle, servers
 from asteriskbill.settings import Settings
+from asteriskbill.store.catalog import SQL_CATALOG, Catalog
+from asteriskbill.store.writer import Writer, write_now
 
 # Stock Asterisk prompts; every one can be replaced with the `prompts` table of the settings.
 DEFAULT_PROMPTS = {
@@ -65,22 +68,28 @@ DIGIT_TIMEOUT_MS = 6000
 SLICING_TTL = 30.0  # `servers add` of a server without AMI stops new slices within this
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+Authorize = Callable[[Connection, int], calls.Authorization]  # (conn, slice seconds): one call's authorization
 
 
 class BillingApps:
-    """The AGI applications, bound to one database and one set of settings."""
+    """The AGI applications, bound to one database and one set of settings. In `serve` their writes go through its
+    one writer (group commit) and their rates, routes and plans come from its in-memory catalog."""
 
-    def __init__(self, engine: Engine, settings: Settings):
+    def __init__(
+        self, engine: Engine, settings: Settings, *, writer: Writer | None = None, catalog: Catalog = SQL_CATALOG
+    ):
         self.engine = engine
         self.settings = settings
+        self.writer = writer
+        self.catalog = catalog
         self.prompts = {**DEFAULT_PROMPTS, **settings.prompts}
         self._slicing = (0, 0.0)  # (slice seconds, valid until time.monotonic())
 
-    def _slice_seconds(self, engine: Engine) -> int:
+    async def _slice_seconds(self) -> int:
         """The slice calls hold now (0: their whole maximum), read again at most every SLICING_TTL seconds."""
         value, until = self._slicing
         if time.monotonic() >= until:
-            value = servers.slicing(engine, self.settings)
+            value = await self._db(servers.slicing, self.settings)
             self._slicing = value, time.monotonic() + SLICING_TTL
         return value
 
@@ -90,6 +99,12 @@ class BillingApps:
 
     async def _db(self, function: Callable[Concatenate[Engine, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return await asyncio.to_thread(functools.partial(function, self.engine, *args, **kwargs))
+
+    async def _write(self, work: Callable[[Connection], _R]) -> _R:
+        """``work(conn)`` in a transaction: the writer's next group in `serve`, else one of its own."""
+        if self.writer is not None:
+            return await self.writer.run(work)
+        return await asyncio.to_thread(write_now, self.engine, work)
 
     # -- calling cards ---------------------------------------------------------------------------------
     async def card(self, channel: Channel, env: Env) -> None:
@@ -109,7 +124,14 @@ class BillingApps:
             if env.args and env.args[0]
             else (await channel.get_data(self.prompts["destination"], 10_000, 20)).digits
         )
-        await self._authorize(channel, env, login.account_id, dialled, announce=True)
+        account_id, caller = login.account_id, _caller(env)
+        await self._authorize(
+            channel,
+            lambda conn, slices: lifecycle.authorize_in(
+                conn, self.catalog, self.settings, account_id, dialled, caller, None, slices
+            ),
+            announce=True,
+        )
 
     async def _card_login(self, channel: Channel) -> calls.Login:
         for _ in range(TRIES - 1):
@@ -149,21 +171,22 @@ class BillingApps:
             await self._refuse(channel, BillStatus.INVALID_NUMBER, "no destination given to the ext AGI", speak=False)
             return
         extension = env.args[1] if len(env.args) > 1 and env.args[1] else _callerid(env)
-        login = await self._db(calls.extension_login, extension, env.accountcode.strip())
-        if login.status is not BillStatus.OK:
-            await self._refuse(channel, login.status, login.reason, speak=False)
-            return
-        assert login.account_id is not None  # an OK login names its account
-        await self._authorize(channel, env, login.account_id, env.args[0], announce=False)
+        accountcode, dialled, caller = env.accountcode.strip(), env.args[0], _caller(env)
+        await self._authorize(  # who the extension is, and its call, in one transaction
+            channel,
+            lambda conn, slices: lifecycle.authorize_extension_in(
+                conn, self.catalog, self.settings, extension, accountcode, dialled, caller, slices
+            ),
+            announce=False,
+        )
 
     # -- shared ----------------------------------------------------------------------------------------
-    async def _authorize(self, channel: Channel, env: Env, account_id: int, dialled: str, announce: bool) -> None:
-        caller = calls.Caller(env.channel, env.uniqueid, _callerid(env))
-        result = await self._reserve(account_id, dialled, caller)
+    async def _authorize(self, channel: Channel, authorize: Authorize, announce: bool) -> None:
+        result = await self._reserve(authorize)
         if result.status is not BillStatus.OK:
             await self._refuse(channel, result.status, result.reason, speak=announce)
             return
-        release = functools.partial(self._db, lifecycle.release, result.session, "caller left the AGI")
+        release = functools.partial(self._release, result.session, "caller left the AGI")
         channel.on_abort(release)
         if announce:
             await channel.say_number(result.max_seconds // 60)
@@ -180,28 +203,29 @@ class BillingApps:
         channel.forget_abort(release)  # once OK is sent the dialplan may dial: only the settlement ends the hold
         await channel.set_variable(dialplan.STATUS, "OK")
 
-    async def _reserve(self, account_id: int, dialled: str, caller: calls.Caller) -> calls.Authorization:
-        """lifecycle.authorize in a worker thread, which cancelling the session (serve stopping) cannot stop: then a
-        reservation not begun is skipped, and one being written is waited for and released, unheard of."""
+    async def _reserve(self, authorize: Authorize) -> calls.Authorization:
+        """``authorize`` in the writer, which cancelling the session (serve stopping) cannot stop: then a reservation
+        not begun is skipped, and one being written is waited for and released, unheard of."""
         abandoned = threading.Event()
+        slices = await self._slice_seconds()
 
-        def authorize(engine: Engine) -> calls.Authorization | None:
-            if abandoned.is_set():
-                return None
-            slices = self._slice_seconds(engine)
-            return lifecycle.authorize(engine, self.settings, account_id, dialled, caller, slice_seconds=slices)
+        def work(conn: Connection) -> calls.Authorization | None:
+            return None if abandoned.is_set() else authorize(conn, slices)
 
-        work = asyncio.ensure_future(self._db(authorize))
+        job = asyncio.ensure_future(self._write(work))
         try:
-            result = await asyncio.shield(work)
+            result = await asyncio.shield(job)
         except asyncio.CancelledError:
             abandoned.set()
-            late = await work
+            late = await job
             if late is not None and late.status is BillStatus.OK:
-                await self._db(lifecycle.release, late.session, "serve stopped before the dialplan heard of the call")
+                await self._release(late.session, "serve stopped before the dialplan heard of the call")
             raise
         assert result is not None  # only an abandoned authorization is skipped
         return result
+
+    async def _release(self, session: str, note: str) -> None:
+        await self._write(lambda conn: lifecycle.close(conn, session, RELEASED, note))
 
     async def _refuse(self, channel: Channel, status: BillStatus, reason: str, speak: bool = True) -> None:
         await channel.set_variable(dialplan.STATUS, status.value)
@@ -237,6 +261,8 @@ def _text_only(env: Env) -> Env:
 
 
 def _is_text(value: str) -> bool:
+    if value.isascii():  # nearly every value: no need to try encoding it
+        return True
     try:
         value.encode(ENCODING)
     except UnicodeEncodeError:
@@ -247,6 +273,10 @@ def _is_text(value: str) -> bool:
 def _ascii(value: str) -> str:
     """The first 40 bytes of ``value`` as they came, printable: stray bytes as ``\\xff``."""
     return value.encode(ENCODING, ERRORS)[:40].decode("ascii", "backslashreplace")
+
+
+def _caller(env: Env) -> calls.Caller:
+    return calls.Caller(env.channel, env.uniqueid, _callerid(env))
 
 
 def _callerid(env: Env) -> str:

@@ -162,6 +162,7 @@ class Call:
     missing_prompts: Collection[str] = ()
     variables: Mapping[str, str] = field(default_factory=dict)  # channel variables before the AGI
     hangup_delay: float = 0.04  # FastAGI: the HANGUP line follows the -1 after this long
+    reply_delay: float = 0.0  # each reply comes this long after its command (a busy Asterisk, a far network)
     uniqueid: str = field(default_factory=lambda: f"{int(time.time())}.{next(_ids)}")
 
     @property
@@ -509,6 +510,8 @@ async def _converse(fake: Asterisk, link: _Link, env: bytes) -> None:
             link.note("EOF in the middle of a line")
             break
         link.flush()
+        if fake.call.reply_delay:
+            await asyncio.sleep(fake.call.reply_delay)
         before, replies, after = fake.handle(decode_line(line))
         if before:
             link.hangup_now()

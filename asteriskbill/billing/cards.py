@@ -104,8 +104,12 @@ NO_CARD_HASH = "0" * 64  # compared with when no card has the number: no HMAC-SH
 def verify_pin(secret: bytes, number: str, pin: str, stored_hash: str | None) -> bool:
     """Constant-time comparison of the PIN typed with the stored hash. ``None`` (no card has that number) does
     the same work against a dummy and is False, so an unknown number answers no faster than a wrong PIN."""
-    typed = pin_hash(secret, number, pin)
-    return hmac.compare_digest(typed, stored_hash or NO_CARD_HASH) and stored_hash is not None
+    return same_pin(pin_hash(secret, number, pin), stored_hash)
+
+
+def same_pin(typed_hash: str, stored_hash: str | None) -> bool:
+    """``verify_pin`` for a PIN hashed already (a login compares it with the card read twice, hashing once)."""
+    return hmac.compare_digest(typed_hash, stored_hash or NO_CARD_HASH) and stored_hash is not None
 
 
 @dataclass(frozen=True)

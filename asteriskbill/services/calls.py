@@ -7,10 +7,11 @@ reservation: concurrent calls on one balance can never hold more than balance + 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import accounts as account_rules
@@ -23,6 +24,7 @@ from asteriskbill.services.secret import installation_secret
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
+from asteriskbill.store.rawsql import RawSelect, moment
 from asteriskbill.store.types import utcnow
 
 ENGINE_OPERATOR = "asteriskbill"  # the audit log's "who" for what the engine does by itself
@@ -92,23 +94,33 @@ def pin_policy(settings: Settings) -> PinPolicy:
 # --- who is calling -------------------------------------------------------------------------------
 
 
+_CARD_BY_NUMBER = select(
+    Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at, Card.pin_locked_until
+).where(Card.number == bindparam("number"))
+_CARD_LOCKED = _CARD_BY_NUMBER.with_for_update()
+
+
 def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: datetime | None = None) -> Login:
     """A card number and PIN typed by the caller. Wrong PINs count towards the card's lock."""
     now = now or utcnow()
     if not card_rules.luhn_valid(number):
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
-    secret = installation_secret(settings.secret_file)
+    typed = card_rules.pin_hash(installation_secret(settings.secret_file), number, pin)
+    with reading(engine) as conn:  # the right PIN with nothing to reset writes nothing: no write lock for it
+        row = conn.execute(_CARD_BY_NUMBER, {"number": number}).one_or_none()
+        pin_ok = card_rules.same_pin(typed, None if row is None else row.pin_hash)
+        if (
+            row is not None
+            and pin_ok
+            and not row.pin_failures
+            and not PinGuard(0, None, row.pin_locked_until).locked(now)
+        ):
+            return _usable(conn, row.account_id, now)
     with engine.begin() as conn:
-        row = conn.execute(
-            select(
-                Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at, Card.pin_locked_until
-            )
-            .where(Card.number == number)
-            .with_for_update()
-        ).one_or_none()
+        row = conn.execute(_CARD_LOCKED, {"number": number}).one_or_none()
         # The same work for every number: the PIN hashed, the attempt written (a commit to disk, the slow part),
         # so how soon the answer comes tells a guesser neither which cards exist nor which are locked.
-        pin_ok = card_rules.verify_pin(secret, number, pin, None if row is None else row.pin_hash)
+        pin_ok = card_rules.same_pin(typed, None if row is None else row.pin_hash)
         if row is None:
             audit.record(conn, ENGINE_OPERATOR, "card.unknown-number", number)
             return Login(BillStatus.UNKNOWN_CARD, reason=f"no card numbered {number}")
@@ -151,26 +163,39 @@ def callerid_login(engine: Engine, callerid: str, now: datetime | None = None) -
 
 def extension_login(engine: Engine, extension: str = "", accountcode: str = "") -> Login:
     """The extension account of a calling extension number or Asterisk accountcode."""
-    conditions = ([Account.extension == extension] if extension else []) + (
-        [Account.accountcode == accountcode] if accountcode else []
-    )
-    if not conditions:
-        return Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
     with reading(engine) as conn:
-        # the accountcode names the account more precisely than a shared extension number
-        account_id = (
-            conn.execute(
-                select(Account.id).where(or_(*conditions)).order_by((Account.accountcode == accountcode).desc())
-            )
-            .scalars()
-            .first()
+        found = extension_account(conn, extension, accountcode)
+        return found if found.account_id is None else _usable(conn, found.account_id, utcnow())
+
+
+def _by_extension(extension: bool, accountcode: bool) -> Select:
+    conditions = ([Account.extension == bindparam("extension")] if extension else []) + (
+        [Account.accountcode == bindparam("accountcode")] if accountcode else []
+    )
+    # the accountcode names the account more precisely than a shared extension number
+    order = (Account.accountcode == bindparam("accountcode")).desc() if accountcode else Account.id
+    return select(Account.id).where(or_(*conditions)).order_by(order, Account.id).limit(1)
+
+
+# Built once per shape: (extension given, accountcode given).
+_BY_EXTENSION = {
+    (e, a): RawSelect(_by_extension(e, a), *(["extension"] if e else []), *(["accountcode"] if a else []))
+    for e in (True, False)
+    for a in (True, False)
+    if e or a
+}
+
+
+def extension_account(conn: Connection, extension: str, accountcode: str) -> Login:
+    """Which account an extension number or accountcode names (its id; whether it may call is ``verdict``'s)."""
+    if not extension and not accountcode:
+        return Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
+    account_id = _BY_EXTENSION[bool(extension), bool(accountcode)].scalar(conn, *filter(None, (extension, accountcode)))
+    if account_id is None:
+        return Login(
+            BillStatus.UNKNOWN_ACCOUNT, reason=f"no account for extension {extension!r} or accountcode {accountcode!r}"
         )
-        if account_id is None:
-            return Login(
-                BillStatus.UNKNOWN_ACCOUNT,
-                reason=f"no account for extension {extension!r} or accountcode {accountcode!r}",
-            )
-        return _usable(conn, account_id, utcnow())
+    return Login(BillStatus.OK, account_id)
 
 
 _parent = aliased(Account)
@@ -211,9 +236,17 @@ _SUBJECT = (
 
 
 _SUBJECT_BY_ID = _SUBJECT.where(Account.id == bindparam("account_id"))
-_SUBJECT_LOCKED = _SUBJECT_BY_ID.with_for_update(of=Account)
-_HELD = select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
-    Reservation.account_id == bindparam("account_id"), Reservation.status == OPEN
+# The hot path's statements run on the driver's cursor (store/rawsql.py): SQLAlchemy's execute costs more than SQLite.
+_SUBJECT_LOCKED = RawSelect(_SUBJECT_BY_ID.with_for_update(of=Account), "account_id")
+_FIELDS: list[str] = list(_SUBJECT.selected_columns.keys())
+Subject = namedtuple("Subject", _FIELDS)  # type: ignore[misc]  # the row, by name
+_MOMENTS = [at for at, name in enumerate(_FIELDS) if name in ("expires_at", "activated_at", "first_used_at")]
+_HELD = RawSelect(
+    select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
+        Reservation.account_id == bindparam("account_id"), Reservation.status == bindparam("open")
+    ),
+    "account_id",
+    "open",
 )
 
 
@@ -224,7 +257,13 @@ def subject(conn: Connection, account_id: int):
 
 def locked_subject(conn: Connection, account_id: int):
     """The same, with the account row locked: its money is decided on until the transaction ends."""
-    return conn.execute(_SUBJECT_LOCKED, {"account_id": account_id}).one()
+    row = _SUBJECT_LOCKED.first(conn, account_id)
+    if row is None:
+        raise LookupError(f"no account has id {account_id}")
+    values = list(row)
+    for at in _MOMENTS:
+        values[at] = moment(values[at])
+    return Subject(*values)
 
 
 def _standing(row) -> Standing:
@@ -276,5 +315,5 @@ def balance(engine: Engine, account_id: int) -> Balance:
 
 def held(conn: Connection, account_id: int) -> tuple[int, int]:
     """(credit held, calls) of the account's open reservations."""
-    amount, calls = conn.execute(_HELD, {"account_id": account_id}).one()
+    amount, calls = _HELD.first(conn, account_id, OPEN.value)
     return int(amount), calls

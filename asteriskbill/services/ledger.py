@@ -7,9 +7,10 @@ change (a recharge, a call, a card sale) commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -34,6 +35,7 @@ from asteriskbill.money import MICRO, Limits
 from asteriskbill.money import format_amount as fmt
 from asteriskbill.settings import Settings
 from asteriskbill.store.models import Account, LedgerEntry
+from asteriskbill.store.rawsql import RawSelectIn, RawWrite
 from asteriskbill.store.types import utcnow
 
 
@@ -50,12 +52,46 @@ class Entry:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One change of ``post_many``'s batch."""
+
+    account_id: int
+    kind: str
+    amount: int
+    reference: str | None = None
+    note: str | None = None
+
+
+class Locked(NamedTuple):
+    """An account row ``lock_many`` locked."""
+
+    id: int
+    name: str
+    balance: int
+    status: str
+    currency: str
+
+
 # Built once: every call charge posts here, and a statement object memoizes its cache key.
 _LOCK = (
     select(Account.name, Account.balance, Account.status).where(Account.id == bindparam("account_id")).with_for_update()
 )
+# In id order: PostgreSQL locks the rows as it returns them, so two transactions locking overlapping sets of
+# accounts take them in the same order and never wait on each other in a cycle.
+_LOCK_MANY = RawSelectIn(
+    lambda ids: (
+        select(*(Account.__table__.c[name] for name in Locked._fields))
+        .where(Account.id.in_(ids))
+        .order_by(Account.id)
+        .with_for_update()
+    )
+)
 _SET_BALANCE = update(Account).where(Account.id == bindparam("account_id")).values(balance=bindparam("after"))
+_SET_BALANCES = RawWrite(_SET_BALANCE, "account_id", "after")
 _NEW_ENTRY = insert(LedgerEntry).returning(LedgerEntry.id)
+_ENTRY = ("account_id", "kind", "amount", "balance_after", "reference", "note", "operator", "created_at")
+_NEW_ENTRIES = RawWrite(insert(LedgerEntry).values({key: bindparam(key) for key in _ENTRY}), *_ENTRY)
 # The first recharge of an order (index ix_ledger_entries_account_id_reference).
 _FIRST_OF_ORDER = (
     select(LedgerEntry.id, LedgerEntry.created_at)
@@ -114,18 +150,44 @@ def _write(
     if limits is not None:
         limits.check(amount, after, account.name)
     conn.execute(_SET_BALANCE, {"account_id": account_id, "after": after})
-    values = {
-        "account_id": account_id,
-        "kind": kind,
-        "amount": amount,
-        "balance_after": after,
-        "reference": reference,
-        "note": note,
-        "operator": operator,
-        "created_at": utcnow(),
-    }
+    posting = Posting(account_id, kind, amount, reference, note)
+    values = dict(zip(_ENTRY, _entry(posting, after, operator, utcnow()), strict=True))
     entry_id = conn.execute(_NEW_ENTRY, values).scalar_one()
     return Entry(id=entry_id, **values)
+
+
+def lock_many(conn: Connection, account_ids: Iterable[int]) -> dict[int, Locked]:
+    """Lock these accounts' rows (in id order) for ``post_many``."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    found = {row[0]: Locked._make(row) for row in _LOCK_MANY.rows(conn, ids)}
+    for account_id in ids:
+        if account_id not in found:
+            raise LedgerError(f"no account with id {account_id}")
+    return found
+
+
+def post_many(conn: Connection, accounts: Mapping[int, Locked], postings: Sequence[Posting], *, operator: str) -> None:
+    """``post`` each of ``postings`` in order, on ``accounts`` that ``lock_many`` locked: the entries of one account
+    chain their balance_after as ``check`` verifies, in two statements for the whole batch."""
+    balances: dict[int, int] = {}
+    entries = []
+    now = utcnow()
+    for posting in postings:
+        account = accounts[posting.account_id]
+        check_posting(posting.kind, posting.amount, account.name, account.status)
+        after = balances.get(posting.account_id, account.balance) + posting.amount
+        balances[posting.account_id] = after
+        entries.append(_entry(posting, after, operator, now))
+    if entries:  # executemany keeps their order: entry ids grow along each account's chain
+        _NEW_ENTRIES.many(conn, entries)
+        _SET_BALANCES.many(conn, list(balances.items()))
+
+
+def _entry(posting: Posting, after: int, operator: str, now: datetime) -> tuple:
+    """An entry's values, in ``_ENTRY`` order."""
+    return (posting.account_id, posting.kind, posting.amount, after, posting.reference, posting.note, operator, now)
 
 
 def recharge(

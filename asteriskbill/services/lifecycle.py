@@ -6,10 +6,12 @@ release, the ARI listener reports the answer and the end, `serve` asks to extend
 CLI releases and clears by hand. The states are billing.reservation.ReservationStatus (the database
 checks them); open is the only state that holds credit, and every other is final.
 
-``authorize`` reads and prices outside the lock, then in ONE transaction locks the account row, reads its
-money and open reservations, decides (billing.authorize.grant) and writes the reservation; ``extend``
-takes the same lock and the same rule for each new slice: concurrent calls on one balance can never hold
-more than balance + credit limit, and no call is billed beyond what it holds.
+``authorize`` is ONE transaction on statements built once: it locks the account row (with its company, card and
+booth in the same select), takes the number plan, route, tariff and rates from the catalog (in memory in `serve`),
+prices, reads the credit held by open reservations, decides (billing.authorize.grant) and writes the reservation.
+``extend`` takes the same lock and the same rule for each new slice: concurrent calls on one balance can never
+hold more than balance + credit limit, and no call is billed beyond what it holds. The ``*_in`` functions work in
+the caller's transaction: `serve`'s writer (store/writer.py) runs many of them under one commit.
 """
 
 from __future__ import annotations
@@ -33,21 +35,39 @@ from asteriskbill.services.calls import (
     Authorization,
     Caller,
     card_state,
+    extension_account,
     held,
     locked_subject,
-    subject,
     verdict,
 )
-from asteriskbill.services.numbers import plan_for
-from asteriskbill.services.routes import route_for
 from asteriskbill.settings import Settings
 from asteriskbill.store import tariffs as tariff_store
+from asteriskbill.store.catalog import SQL_CATALOG, Catalog
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Card, Reservation
+from asteriskbill.store.rawsql import RawSelectIn, RawWrite
 from asteriskbill.store.types import utcnow
 
-_NEW_RESERVATION = insert(Reservation)
+_RESERVATION = (
+    "session", "account_id", "status", "amount", "held_seconds", "max_seconds", "deadline_at", "dialled", "number",
+    "call_class", "destination", "prefix", "dial", "priced_at", "pricing", "channel", "uniqueid", "callerid",
+    "created_at",
+)  # fmt: skip
 _LOCKED = select(Reservation.__table__).where(Reservation.session == bindparam("session")).with_for_update()
+# On the driver's cursor, each built once: SQLAlchemy's execute costs more than these statements themselves.
+_NEW_RESERVATION = RawWrite(insert(Reservation).values({name: bindparam(name) for name in _RESERVATION}), *_RESERVATION)
+_CARD_USED = RawWrite(
+    update(Card)
+    .where(Card.id == bindparam("card_id"))
+    .values(
+        last_used_at=bindparam("now"),
+        first_used_at=bindparam("first"),
+        status=bindparam("card_status"),
+        activated_at=bindparam("activated"),
+        expires_at=bindparam("expires"),
+    ),
+    "card_id", "now", "first", "card_status", "activated", "expires",
+)  # fmt: skip
 
 
 # --- authorize ------------------------------------------------------------------------------------
@@ -62,36 +82,70 @@ def authorize(
     now: datetime | None = None,
     *,
     slice_seconds: int = 0,
+    catalog: Catalog = SQL_CATALOG,
 ) -> Authorization:
     """Normalise, route and rate the call, then hold the credit of its first slice (0: of its whole maximum)."""
+    with engine.begin() as conn:
+        return authorize_in(conn, catalog, settings, account_id, dialled, caller, now, slice_seconds)
+
+
+def authorize_in(
+    conn: Connection,
+    catalog: Catalog,
+    settings: Settings,
+    account_id: int,
+    dialled: str,
+    caller: Caller = NO_CALLER,
+    now: datetime | None = None,
+    slice_seconds: int = 0,
+) -> Authorization:
+    """``authorize`` in the caller's transaction (serve's writer groups them): the account row locked first, so
+    its money and its open calls are decided on until the transaction ends."""
     now = now or utcnow()
-    with reading(engine) as conn:
-        account = subject(conn, account_id)
-        login = verdict(account, now)
-        if login.status is not BillStatus.OK:
-            return Authorization(login.status, login.reason)
-        try:
-            number = normalize(dialled, plan_for(conn, settings, account_id))
-        except NumberError as exc:
-            return Authorization(BillStatus.INVALID_NUMBER, str(exc))
-        route = route_for(conn, number.number)
-        if route is None:
-            return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
-        tariff_id = login.tariff_id
-        if tariff_id is None:
-            return Authorization(BillStatus.NO_RATE, "the account has no tariff")
-        tariff = tariff_store.load_tariff(conn, tariff_store.tariff_by_id(conn, tariff_id))
-        rates = tariff_store.rates_for_number(conn, tariff_id, number.number)
+    account = locked_subject(conn, account_id)
+    login = verdict(account, now)
+    if login.status is not BillStatus.OK:
+        return Authorization(login.status, login.reason)
     try:
-        pricing = Pricing(tariff, rates, number.number, now, settings.max_call_seconds)
+        number = normalize(dialled, catalog.number_plan(conn, settings, account.parent_id or account.id))
+    except NumberError as exc:
+        return Authorization(BillStatus.INVALID_NUMBER, str(exc))
+    route = catalog.route(conn, number.number)
+    if route is None:
+        return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
+    tariff_id = login.tariff_id
+    if tariff_id is None:
+        return Authorization(BillStatus.NO_RATE, "the account has no tariff")
+    try:
+        tariff = catalog.tariff(conn, tariff_id)
+        pricing = Pricing(
+            tariff, catalog.rates(conn, tariff_id, number.number), number.number, now, settings.max_call_seconds
+        )
     except NoRateError as exc:
         return Authorization(BillStatus.NO_RATE, str(exc))
-    return _reserve(engine, account_id, pricing, number, route.dial_string(number.number), caller, now, slice_seconds)
+    return _reserve(conn, account, pricing, number, route.dial_string(number.number), caller, now, slice_seconds)
+
+
+def authorize_extension_in(
+    conn: Connection,
+    catalog: Catalog,
+    settings: Settings,
+    extension: str,
+    accountcode: str,
+    dialled: str,
+    caller: Caller = NO_CALLER,
+    slice_seconds: int = 0,
+) -> Authorization:
+    """A PBX extension's call: its account found by extension number or accountcode, then ``authorize_in``."""
+    found = extension_account(conn, extension, accountcode)
+    if found.account_id is None:
+        return Authorization(found.status, found.reason)
+    return authorize_in(conn, catalog, settings, found.account_id, dialled, caller, None, slice_seconds)
 
 
 def _reserve(
-    engine: Engine,
-    account_id: int,
+    conn: Connection,
+    account,
     pricing: Pricing,
     number,
     dial: str,
@@ -99,43 +153,40 @@ def _reserve(
     now: datetime,
     slice_seconds: int,
 ) -> Authorization:
-    with engine.begin() as conn:
-        account = locked_subject(conn, account_id)
-        login = verdict(account, now)  # again, under the lock: an operator may just have frozen it
-        if login.status is not BillStatus.OK:
-            return Authorization(login.status, login.reason)
-        reserved, calls = held(conn, account_id)
-        decision = grant(Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), pricing)
-        if not isinstance(decision, Grant):
-            return Authorization(decision, _refusal_reason(decision, account.name))
-        hold = first_hold(pricing, decision.max_seconds, slice_seconds)
-        if account.kind == CARD:
-            _use_card(conn, account, now)
-        session = str(uuid.uuid4())
-        conn.execute(
-            _NEW_RESERVATION,
-            {
-                "session": session,
-                "account_id": account_id,
-                "status": OPEN,
-                "amount": hold.amount,
-                "held_seconds": hold.seconds,
-                "max_seconds": decision.max_seconds,
-                "deadline_at": deadline(now, None, hold.seconds),
-                "dialled": number.dialled,
-                "number": number.number,
-                "call_class": number.call_class,
-                "destination": pricing.rate.destination,
-                "prefix": pricing.rate.prefix,
-                "dial": dial,
-                "priced_at": pricing.start,
-                "pricing": tariff_store.snapshot(pricing.tariff, pricing.rates),
-                "channel": caller.channel,
-                "uniqueid": caller.uniqueid,
-                "callerid": caller.callerid,
-                "created_at": now,
-            },
-        )
+    reserved, calls = held(conn, account.id)
+    decision = grant(Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), pricing)
+    if not isinstance(decision, Grant):
+        return Authorization(decision, _refusal_reason(decision, account.name))
+    hold = first_hold(pricing, decision.max_seconds, slice_seconds)
+    if account.kind == CARD:
+        _use_card(conn, account, now)
+    session = str(uuid.uuid4())
+    _NEW_RESERVATION.many(
+        conn,
+        [
+            (
+                session,
+                account.id,
+                OPEN.value,
+                hold.amount,
+                hold.seconds,
+                decision.max_seconds,
+                deadline(now, None, hold.seconds),
+                number.dialled,
+                number.number,
+                number.call_class,
+                pricing.rate.destination,
+                pricing.rate.prefix,
+                dial,
+                pricing.start,
+                tariff_store.snapshot(pricing.tariff, pricing.rates),
+                caller.channel,
+                caller.uniqueid,
+                caller.callerid,
+                now,
+            )
+        ],
+    )
     return Authorization(
         BillStatus.OK,
         "",
@@ -153,13 +204,12 @@ def _reserve(
 def _use_card(conn: Connection, card, now: datetime) -> None:
     """A call uses the card: stamp its use, and activate it on its first use (first-use cards)."""
     state = card_state(card)
-    values: dict = {"last_used_at": now}
-    if card.first_used_at is None:
-        values["first_used_at"] = now
+    activated, expires = (card.activated_at, card.expires_at)
+    status = card.card_status
     if card_rules.decide(state, now).activates:
-        values["status"] = card_rules.ACTIVE
-        values["activated_at"], values["expires_at"] = card_rules.activation(state, now)
-    conn.execute(update(Card).where(Card.id == card.card_id).values(values))
+        status = card_rules.ACTIVE
+        activated, expires = card_rules.activation(state, now)
+    _CARD_USED.many(conn, [(card.card_id, now, card.first_used_at or now, status, activated, expires)])
 
 
 def _refusal_reason(status: BillStatus, name: str) -> str:
@@ -250,20 +300,55 @@ def extend(engine: Engine, session: str, slice_seconds: int) -> datetime | None:
 # --- the end: settle, release, flag ---------------------------------------------------------------
 
 
+# In id order: PostgreSQL locks the rows as it returns them, so two groups sharing calls never deadlock.
+_LOCKED_MANY = RawSelectIn(
+    lambda sessions: (
+        select(*settlement.COLUMNS).where(Reservation.session.in_(sessions)).order_by(Reservation.id).with_for_update()
+    )
+)
+_SETTLED = RawWrite(
+    update(Reservation)
+    .where(Reservation.id == bindparam("reservation_id"))
+    .values(status=SETTLED, closed_at=bindparam("now")),
+    "reservation_id",
+    "now",
+)
+
+
 def settle(engine: Engine, result: CallResult) -> settlement.Settled | None:
     """Write the call's CDR and charge it, once; None when no reservation has that session. Idempotent: a
     reservation no longer open (nor flagged) means the call was settled or released already."""
     with engine.begin() as conn:
-        reservation = conn.execute(_LOCKED, {"session": result.session}).one_or_none()
-        if reservation is None:
-            return None
-        if reservation.status not in (OPEN, FLAGGED):
-            return settlement.recorded(conn, reservation)
-        done = settlement.write(conn, reservation, result)
-        conn.execute(
-            update(Reservation).where(Reservation.id == reservation.id).values(status=SETTLED, closed_at=utcnow())
-        )
-        return done
+        return settle_in(conn, result)
+
+
+def settle_in(conn: Connection, result: CallResult) -> settlement.Settled | None:
+    """``settle`` in the caller's transaction."""
+    return settle_many(conn, [result])[0]
+
+
+def settle_many(conn: Connection, results: list[CallResult]) -> list[settlement.Settled | None]:
+    """``settle_in`` for each of ``results`` in order, in six statements for them all (serve's writer groups
+    them): each answer is what settling them one by one answers, a call repeated among them charged once."""
+    sessions = list(dict.fromkeys(result.session for result in results))
+    found = {row.session: row for row in map(settlement.Reserved.of, _LOCKED_MANY.rows(conn, sessions))}
+    closing: dict[str, CallResult] = {}
+    for result in results:
+        row = found.get(result.session)
+        if row is not None and row.status in (OPEN, FLAGGED):
+            closing.setdefault(result.session, result)  # a repeat is answered below as a repeated settle is
+    done = {d.session: d for d in settlement.write(conn, ((found[s], r) for s, r in closing.items()))}
+    if closing:
+        now = utcnow()
+        _SETTLED.many(conn, [(found[session].id, now) for session in closing])
+    known = settlement.recorded(conn, [row for session, row in found.items() if session not in closing])
+    answers: list[settlement.Settled | None] = []
+    for result in results:
+        new = done.pop(result.session, None)
+        if new is not None:
+            known[result.session] = new.again()
+        answers.append(new or known.get(result.session))
+    return answers
 
 
 def release(engine: Engine, session: str, note: str) -> bool:

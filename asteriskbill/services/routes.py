@@ -1,13 +1,11 @@
-"""Route use cases: add, list, remove, and the route of a number."""
+"""Route use cases: add, list, remove (the route of a number: store/catalog.py)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from asteriskbill.billing.routes import Route, choose_route
+from asteriskbill.billing.routes import Route
 from asteriskbill.errors import UserError
 from asteriskbill.services import audit
 from asteriskbill.store.models.routes import RouteRow
@@ -43,17 +41,3 @@ def _subject(prefix: str) -> str:
 def _routes(conn: Connection) -> list[Route]:
     rows = conn.execute(select(RouteRow.prefix, RouteRow.dial, RouteRow.name).order_by(RouteRow.prefix)).all()
     return [Route(*row) for row in rows]
-
-
-def route_for(conn: Connection, number: str) -> Route | None:
-    prefixes = [number[:n] for n in range(len(number) + 1)]
-    rows = conn.execute(_routes_query(len(prefixes)), {f"p{i}": p for i, p in enumerate(prefixes)}).all()
-    return choose_route((Route(*row) for row in rows), number)
-
-
-@lru_cache(maxsize=64)
-def _routes_query(count: int) -> Select:
-    """One statement per number length, built once (an expanding IN is rendered again on every call)."""
-    return select(RouteRow.prefix, RouteRow.dial, RouteRow.name).where(
-        RouteRow.prefix.in_([bindparam(f"p{i}") for i in range(count)])
-    )

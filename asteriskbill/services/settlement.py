@@ -13,12 +13,16 @@ convert it once the operator sets that rate; settling a call never waits for, or
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select
 
 from asteriskbill.billing.currency import call_day
+from asteriskbill.billing.ledger import CALL
 from asteriskbill.billing.settle import CallResult, billable_seconds
 from asteriskbill.rating.engine import Charge, Pricing
 from asteriskbill.rating.model import Tariff
@@ -26,7 +30,8 @@ from asteriskbill.services import ledger
 from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Account, Cdr
+from asteriskbill.store.models import Cdr, Reservation
+from asteriskbill.store.rawsql import RawWrite, moment
 from asteriskbill.store.types import utcnow
 
 
@@ -38,73 +43,136 @@ class Settled:
     billed_seconds: int
     outcome: str
 
+    def again(self) -> Settled:
+        """What settling the same call once more answers."""
+        return Settled(self.session, False, self.cost, self.billed_seconds, self.outcome)
 
+
+class Reserved(NamedTuple):
+    """What settling reads of a reservation (lifecycle.settle_many locks it): ``of`` a row of ``COLUMNS``."""
+
+    id: int
+    session: str
+    account_id: int
+    status: str
+    held_seconds: int
+    max_seconds: int
+    number: str
+    priced_at: datetime
+    pricing: str
+    uniqueid: str
+    callerid: str
+    dialled: str
+    destination: str
+    prefix: str
+    call_class: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Sequence) -> Reserved:
+        """From a row as the driver gives it (SQLite: times as text)."""
+        found = cls._make(row)
+        return found._replace(priced_at=moment(found.priced_at), created_at=moment(found.created_at))
+
+
+COLUMNS = [Reservation.__table__.c[name] for name in Reserved._fields]
 # Built once: a statement object memoizes its cache key, and a settlement runs for every call.
-_CDR_OF = select(Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(Cdr.session == bindparam("session"))
+_CDRS_OF = select(Cdr.session, Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(
+    Cdr.session.in_(bindparam("sessions", expanding=True))
+)
+_CDR = tuple(c.name for c in Cdr.__table__.columns if c.name != "id")
+_NEW_CDRS = RawWrite(insert(Cdr).values({name: bindparam(name) for name in _CDR}), *_CDR)
+# The calls of one destination and tariff share one snapshot: read once.
+_snapshot = lru_cache(maxsize=1024)(tariff_store.from_snapshot)
 
 
-def recorded(conn: Connection, reservation) -> Settled:
-    """What a reservation that is no longer open came to: its CDR, or nothing when it was released."""
-    cdr = conn.execute(_CDR_OF, {"session": reservation.session}).one_or_none()
-    if cdr is None:  # released before any call was made
-        return Settled(reservation.session, False, 0, 0, reservation.status)
-    return Settled(reservation.session, False, cdr.cost, cdr.billed_seconds, cdr.outcome)
+def recorded(conn: Connection, reservations: Sequence[Reserved]) -> dict[str, Settled]:
+    """What reservations that are no longer open came to, by session: their CDR, or nothing when released."""
+    if not reservations:
+        return {}
+    cdrs = {row.session: row for row in conn.execute(_CDRS_OF, {"sessions": [r.session for r in reservations]})}
+    found = {}
+    for reservation in reservations:
+        cdr = cdrs.get(reservation.session)
+        if cdr is None:  # released before any call was made
+            found[reservation.session] = Settled(reservation.session, False, 0, 0, reservation.status)
+        else:
+            found[reservation.session] = Settled(reservation.session, False, cdr.cost, cdr.billed_seconds, cdr.outcome)
+    return found
 
 
-def write(conn: Connection, reservation, result: CallResult) -> Settled:
-    """The call's CDR and its charge (lifecycle.settle locked the reservation, and closes it)."""
-    seconds = billable_seconds(result, reservation.held_seconds)  # never beyond what it holds
-    tariff, rates = tariff_store.from_snapshot(reservation.pricing)
-    charge = Pricing(tariff, rates, reservation.number, reservation.priced_at, reservation.max_seconds).cost(seconds)
-    # Lock the account before the CDR's foreign key takes a KEY SHARE on its row: two settlements of one account
-    # each holding that share, then asking FOR UPDATE (ledger.post), deadlock on PostgreSQL.
-    account = select(Account.currency).where(Account.id == reservation.account_id).with_for_update()
-    currency = conn.execute(account).scalar_one()
+def write(conn: Connection, calls: Iterable[tuple[Reserved, CallResult]]) -> list[Settled]:
+    """Each call's CDR and its charge (lifecycle.settle_many locked the reservations, and closes them), in a few
+    statements for all of them; the calls of one account are charged in their order."""
+    calls = list(calls)
+    if not calls:
+        return []
+    # Lock the accounts before the CDRs' foreign keys take a KEY SHARE on their rows: two settlements of one
+    # account each holding that share, then asking FOR UPDATE, deadlock on PostgreSQL.
+    accounts = ledger.lock_many(conn, (reservation.account_id for reservation, _ in calls))
+    converter = Converter(conn)
+    now = utcnow()
+    cdrs, charges, done = [], [], []
+    for reservation, result in calls:
+        seconds = billable_seconds(result, reservation.held_seconds)  # never beyond what it holds
+        tariff, rates = _snapshot(reservation.pricing)
+        pricing = Pricing(tariff, rates, reservation.number, reservation.priced_at, reservation.max_seconds)
+        charge = pricing.cost(seconds)
+        currency = accounts[reservation.account_id].currency
+        cdrs.append(_cdr(converter, reservation, result, seconds, charge, tariff, currency, now))
+        if charge.cost:
+            note = f"{reservation.number} {seconds} s"
+            charges.append(ledger.Posting(reservation.account_id, CALL, -charge.cost, reservation.session, note))
+        done.append(Settled(reservation.session, True, charge.cost, seconds, result.outcome))
+    _NEW_CDRS.many(conn, cdrs)
+    ledger.post_many(conn, accounts, charges, operator=ENGINE_OPERATOR)
+    return done
+
+
+def _cdr(
+    converter: Converter,
+    reservation: Reserved,
+    result: CallResult,
+    seconds: int,
+    charge: Charge,
+    tariff: Tariff,
+    currency: str,
+    now: datetime,
+) -> tuple:
+    """The CDR's values, in ``_CDR`` order."""
     started_at = result.started_at or reservation.created_at
-    buy_cost, buy_currency = _buy_cost(conn, charge, tariff, currency, started_at)
-    conn.execute(
-        insert(Cdr).values(
-            session=reservation.session,
-            account_id=reservation.account_id,
-            server=result.server,
-            uniqueid=result.uniqueid or reservation.uniqueid,
-            linkedid=result.linkedid,
-            callerid=result.callerid or reservation.callerid,
-            dialled=reservation.dialled,
-            number=reservation.number,
-            destination=reservation.destination,
-            prefix=reservation.prefix,
-            call_class=reservation.call_class,
-            started_at=started_at,
-            answered_at=result.answered_at,
-            ended_at=result.ended_at,
-            billable_ms=max(result.billable_ms, 0),
-            billed_seconds=seconds,
-            outcome=result.outcome,
-            hangup_cause=result.hangup_cause,
-            cost=charge.cost,
-            buy_cost=buy_cost,
-            buy_currency=buy_currency,
-            currency=currency,
-            source=result.source,
-            created_at=utcnow(),
-        )
-    )
-    if charge.cost:
-        ledger.post(
-            conn,
-            reservation.account_id,
-            "call",
-            -charge.cost,
-            operator=ENGINE_OPERATOR,
-            reference=reservation.session,
-            note=f"{reservation.number} {seconds} s",
-        )
-    return Settled(reservation.session, True, charge.cost, seconds, result.outcome)
+    buy_cost, buy_currency = _buy_cost(converter, charge, tariff, currency, started_at)
+    values = {
+        "session": reservation.session,
+        "account_id": reservation.account_id,
+        "server": result.server,
+        "uniqueid": result.uniqueid or reservation.uniqueid,
+        "linkedid": result.linkedid,
+        "callerid": result.callerid or reservation.callerid,
+        "dialled": reservation.dialled,
+        "number": reservation.number,
+        "destination": reservation.destination,
+        "prefix": reservation.prefix,
+        "call_class": reservation.call_class,
+        "started_at": started_at,
+        "answered_at": result.answered_at,
+        "ended_at": result.ended_at,
+        "billable_ms": max(result.billable_ms, 0),
+        "billed_seconds": seconds,
+        "outcome": result.outcome,
+        "hangup_cause": result.hangup_cause,
+        "cost": charge.cost,
+        "buy_cost": buy_cost,
+        "buy_currency": buy_currency,
+        "currency": currency,
+        "source": result.source,
+        "created_at": now,
+    }
+    return tuple(map(values.__getitem__, _CDR))
 
 
 def _buy_cost(
-    conn: Connection, charge: Charge, tariff: Tariff, currency: str, started_at: datetime
+    converter: Converter, charge: Charge, tariff: Tariff, currency: str, started_at: datetime
 ) -> tuple[int | None, str | None]:
     """(buy cost, None) in ``currency``; (the amount, its vendor currency) when no rate for the call's
     day converts it yet; (None, None) when a rate has no buy price, or when a call bought in several
@@ -113,7 +181,6 @@ def _buy_cost(
     if costs is None:
         return None, None
     day = call_day(started_at, tariff.timezone)
-    converter = Converter(conn)
     converted = [converter.convert(amount, bought or currency, currency, day) for bought, amount in costs.items()]
     known = [amount for amount in converted if amount is not None]
     if len(known) == len(converted):

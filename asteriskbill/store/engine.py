@@ -42,7 +42,8 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
         # concurrent writers, and a balance read outside the write lock could be spent twice.
         # A read-only transaction (``reading``) takes none: WAL gives it a snapshot while calls settle.
         mode = "DEFERRED" if connection.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's connection: Core's execute path cost more than the BEGIN itself (every transaction has one).
+        connection.connection.dbapi_connection.execute(f"BEGIN {mode}")
 
     return engine
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, time
 from functools import lru_cache
+from operator import attrgetter
 from types import SimpleNamespace
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
+from sqlalchemy.exc import NoResultFound
 
 from asteriskbill.rating.model import ALL_WEEKDAYS, IntervalGroup, Rate, Tariff
 from asteriskbill.store.models import Holiday, RateRevision, RateRow
 from asteriskbill.store.models import Tariff as TariffRow
+from asteriskbill.store.rawsql import RawSelect, day
 
 RATE_COLUMNS = [c.name for c in RateRow.__table__.columns if c.name not in ("id", "tariff_id", "revision")]
 ALL_WEEKDAYS_MASK = 127
@@ -22,6 +25,7 @@ def encode_groups(groups: Iterable[IntervalGroup]) -> str:
     return ";".join(f"{g.start}:{g.price}:{g.increment}:{g.unit}" for g in groups)
 
 
+@lru_cache(maxsize=4096)  # a tariff's rates share few interval texts: each is decoded once
 def decode_groups(text: str) -> tuple[IntervalGroup, ...]:
     return tuple(IntervalGroup(*map(int, part.split(":"))) for part in text.split(";"))
 
@@ -34,8 +38,16 @@ def _minutes(value: time | None) -> int | None:
     return None if value is None else value.hour * 60 + value.minute
 
 
+# Shared by every rate that has them (1M rates in serve's memory): the weekday sets of each mask, the times of day.
+_WEEKDAY_SETS = tuple(
+    ALL_WEEKDAYS if mask == ALL_WEEKDAYS_MASK else frozenset(d for d in range(7) if mask >> d & 1)
+    for mask in range(ALL_WEEKDAYS_MASK + 1)
+)
+_CLOCKS = tuple(time(minutes // 60, minutes % 60) for minutes in range(24 * 60))
+
+
 def _clock(minutes: int | None) -> time | None:
-    return None if minutes is None else time(minutes // 60, minutes % 60)
+    return None if minutes is None else _CLOCKS[minutes]
 
 
 def rate_values(rate: Rate) -> dict:
@@ -57,37 +69,77 @@ def rate_values(rate: Rate) -> dict:
     }
 
 
-def rate_from_row(row) -> Rate:
-    """A rating value from a row holding RATE_COLUMNS."""
-    mask = row.weekdays
+# RATE_COLUMNS positions in a row, for the shadowing rule on raw rows
+PREFIX, WEEKDAYS, TIME_FROM, DATE_FROM, DATE_TO = map(
+    RATE_COLUMNS.index, ("prefix", "weekdays", "time_from", "date_from", "date_to")
+)
+_row_values = attrgetter(*RATE_COLUMNS)
+
+
+class Shared:
+    """Equal interval texts and destinations of many rates decoded once and kept as one object (1M rates in
+    serve's memory share a few thousand)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, tuple[IntervalGroup, ...]] = {}
+        self._texts: dict[str, str] = {}
+
+    def groups(self, text: str) -> tuple[IntervalGroup, ...]:
+        found = self._groups.get(text)
+        if found is None:
+            found = self._groups[text] = decode_groups.__wrapped__(text)
+        return found
+
+    def text(self, value: str) -> str:
+        return self._texts.setdefault(value, value)
+
+
+def rate_of(values: Sequence, shared: Shared | None = None) -> Rate:
+    """A rating value from a row's values in RATE_COLUMNS order (a date as a date or, from SQLite's driver, text)."""
+    (
+        prefix,
+        destination,
+        intervals,
+        connect_fee,
+        grace,
+        weekdays,
+        time_from,
+        time_to,
+        date_from,
+        date_to,
+        buy_price,
+        buy_currency,
+        weight,
+    ) = values
+    if shared is not None:
+        destination = shared.text(destination)
     return Rate(
-        prefix=row.prefix,
-        destination=row.destination,
-        groups=decode_groups(row.intervals),
-        connect_fee=row.connect_fee,
-        grace=row.grace,
-        weekdays=ALL_WEEKDAYS if mask == ALL_WEEKDAYS_MASK else frozenset(d for d in range(7) if mask >> d & 1),
-        time_from=_clock(row.time_from),
-        time_to=_clock(row.time_to),
-        date_from=row.date_from,
-        date_to=row.date_to,
-        buy_price=row.buy_price,
-        buy_currency=row.buy_currency,
-        weight=row.weight,
+        prefix=prefix,
+        destination=destination,
+        groups=decode_groups(intervals) if shared is None else shared.groups(intervals),
+        connect_fee=connect_fee,
+        grace=grace,
+        weekdays=_WEEKDAY_SETS[weekdays],
+        time_from=_clock(time_from),
+        time_to=_clock(time_to),
+        date_from=day(date_from),
+        date_to=day(date_to),
+        buy_price=buy_price,
+        buy_currency=buy_currency,
+        weight=weight,
     )
+
+
+def rate_from_row(row) -> Rate:
+    """A rating value from a row holding RATE_COLUMNS (by name)."""
+    return rate_of(_row_values(row))
 
 
 def tariff_row(conn: Connection, name: str):
     return conn.execute(select(TariffRow.__table__).where(TariffRow.name == name)).one_or_none()
 
 
-# Built once: a statement object memoizes its cache key, so authorizations do not rebuild it every call.
-_TARIFF_BY_ID = select(TariffRow.__table__).where(TariffRow.id == bindparam("tariff_id"))
 _HOLIDAYS = select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == bindparam("tariff_id"))
-
-
-def tariff_by_id(conn: Connection, tariff_id: int):
-    return conn.execute(_TARIFF_BY_ID, {"tariff_id": tariff_id}).one()
 
 
 def load_tariff(conn: Connection, row) -> Tariff:
@@ -99,6 +151,32 @@ def load_tariff(conn: Connection, row) -> Tariff:
         timezone=row.timezone,
         holidays=dict(holidays),
     )
+
+
+_TARIFF_AND_HOLIDAYS = RawSelect(
+    select(
+        TariffRow.name,
+        TariffRow.currency,
+        TariffRow.rounding,
+        TariffRow.timezone,
+        TariffRow.rates_revision,
+        Holiday.day,
+        Holiday.weekday,
+    )
+    .outerjoin(Holiday, Holiday.tariff_id == TariffRow.id)
+    .where(TariffRow.id == bindparam("tariff_id")),
+    "tariff_id",
+)
+
+
+def tariff_and_revision(conn: Connection, tariff_id: int) -> tuple[Tariff, int]:
+    """The tariff, with its holidays, and the revision of its rates last switched in: one query."""
+    rows = _TARIFF_AND_HOLIDAYS.rows(conn, tariff_id)
+    if not rows:
+        raise NoResultFound(f"no tariff {tariff_id}")
+    name, currency, rounding, timezone, revision = rows[0][:5]
+    holidays = {day(row[5]): row[6] for row in rows if row[5] is not None}
+    return Tariff(name=name, currency=currency, rounding=rounding, timezone=timezone, holidays=holidays), revision
 
 
 def number_prefixes(number: str) -> list[str]:
@@ -113,23 +191,44 @@ def rates_for_number(conn: Connection, tariff_id: int, number: str, *, shadowed:
     building them was most of the time of a lookup.
     """
     prefixes = number_prefixes(number)
-    rows = conn.execute(
-        _rates_query(len(prefixes)), {"tariff_id": tariff_id, **{f"p{i}": p for i, p in enumerate(prefixes)}}
-    ).all()
-    floor = 0 if shadowed else max((len(row.prefix) for row in rows if _always_valid(row)), default=0)
-    return [rate_from_row(row) for row in rows if len(row.prefix) >= floor]
+    rows = _rates_query(len(prefixes)).rows(conn, tariff_id, *prefixes)
+    return [_cached_rate(row) for row in (rows if shadowed else unshadowed(rows))]
+
+
+# The rates a server prices most are looked up again and again: each row (its whole content) is built once.
+_cached_rate = lru_cache(maxsize=8192)(rate_of)
+
+
+def unshadowed(rows: Sequence[Sequence]) -> list:
+    """``rows`` (RATE_COLUMNS order) but those of prefixes shorter than one with a rate valid at every moment."""
+    floor = 0
+    for row in rows:
+        if len(row[PREFIX]) > floor and always_valid(row):
+            floor = len(row[PREFIX])
+    return [row for row in rows if len(row[PREFIX]) >= floor]
+
+
+def always_valid(row: Sequence) -> bool:
+    return (
+        row[WEEKDAYS] == ALL_WEEKDAYS_MASK
+        and row[TIME_FROM] is None
+        and row[DATE_FROM] is None
+        and row[DATE_TO] is None
+    )
 
 
 @lru_cache(maxsize=64)
-def _rates_query(count: int) -> Select:
+def _rates_query(count: int) -> RawSelect:
     """One statement per number of prefixes, compiled once: an expanding IN is rendered again on every call."""
     table = RateRow.__table__
-    return (
+    return RawSelect(
         in_effect(select(*[table.c[name] for name in RATE_COLUMNS]))
         .where(
             table.c.tariff_id == bindparam("tariff_id"), table.c.prefix.in_([bindparam(f"p{i}") for i in range(count)])
         )
-        .order_by(table.c.id)
+        .order_by(table.c.id),
+        "tariff_id",
+        *[f"p{i}" for i in range(count)],
     )
 
 
@@ -139,10 +238,6 @@ def in_effect(query: Select) -> Select:
     return query.join(
         RateRevision, and_(RateRevision.tariff_id == RateRow.tariff_id, RateRevision.revision == RateRow.revision)
     )
-
-
-def _always_valid(row) -> bool:
-    return row.weekdays == ALL_WEEKDAYS_MASK and row.time_from is None and row.date_from is None and row.date_to is None
 
 
 def snapshot(tariff: Tariff, rates: Iterable[Rate]) -> str:

@@ -34,7 +34,11 @@ def test_sigterm_during_150_authorizations_holds_only_what_the_dialplan_heard(cl
     make_world(cli, tmp_path)
     cli("accounts", "recharge", "acme-201", "1000")  # every call can be granted: 60 s at 0.10/min holds 0.10
     log = tmp_path / "serve.log"
-    calls = [Call(script="ext", args=[USA], callerid="201", uniqueid=f"1800000000.{n}") for n in range(TALKING + CALLS)]
+    # Each reply 20 ms late, as from a busy Asterisk: SIGTERM finds calls between authorization and BILL_STATUS
+    calls = [
+        Call(script="ext", args=[USA], callerid="201", uniqueid=f"1800000000.{n}", reply_delay=0.02)
+        for n in range(TALKING + CALLS)
+    ]
 
     async def main():
         async with FakeAri() as ari:

@@ -12,17 +12,21 @@ from sqlalchemy import select
 from asteriskbill.ari.events import parse_timestamp
 from asteriskbill.runtime import Listener
 from asteriskbill.store.models import Account, Cdr, LedgerEntry
+from asteriskbill.store.writer import Writer
 from tests.helpers.calls import EXPECTED, NotBilled, authorize, call_frames, marker
 from tests.helpers.captures import frames, jumble
 from tests.helpers.fake_ari import FakeAri
 from tests.helpers.waiting import until
 
 
-def start_listener(engine, settings, ari: FakeAri, safety_interval: float = 3600) -> tuple[Listener, asyncio.Task]:
+def start_listener(
+    engine, settings, ari: FakeAri, safety_interval: float = 3600, writer: Writer | None = None
+) -> tuple[Listener, asyncio.Task]:
     listener = Listener(
         engine,
         settings.replace(ari_url=ari.url, ari_user="tester", ari_password="tester"),
         safety_interval=safety_interval,
+        writer=writer,
     )
     return listener, asyncio.create_task(listener.run())
 
@@ -32,23 +36,23 @@ async def stop(task: asyncio.Task) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def listen(engine, settings, ari: FakeAri, not_billed: NotBilled) -> None:
+async def listen(engine, settings, ari: FakeAri, not_billed: NotBilled, writer: Writer | None = None) -> None:
     """Run a listener until it has handled all that ``ari`` has queued and settled the calls it ended: until
     a marker call played last is logged as not billed."""
     session, playlist = marker()
     ari.play(playlist)
-    _, task = start_listener(engine, settings, ari)
+    _, task = start_listener(engine, settings, ari, writer=writer)
     try:
         await until(lambda: session in not_billed.sessions, "the listener to handle every frame played")
     finally:
         await stop(task)
 
 
-def replay(engine, settings, playlist: list[str], not_billed: NotBilled) -> None:
+def replay(engine, settings, playlist: list[str], not_billed: NotBilled, writer: Writer | None = None) -> None:
     async def main():
         async with FakeAri() as ari:
             ari.play(playlist)
-            await listen(engine, settings, ari, not_billed)
+            await listen(engine, settings, ari, not_billed, writer)
 
     asyncio.run(asyncio.wait_for(main(), 120))
 
@@ -101,6 +105,19 @@ def test_events_twice_and_shuffled_charge_once(engine, world, not_billed):
     playlist = call_frames("2001", session, max_ms)
     replay(engine, world.settings, jumble(playlist, seed=3) + jumble(playlist, seed=4), not_billed)
     replay(engine, world.settings, playlist, not_billed)  # a second listener run sees the whole call again
+    balance, cdrs, charges = card_state(engine, world)
+    assert len(cdrs) == 1 and charges == [-6_667] and balance == 8_334 - 6_667
+
+
+def test_through_serves_writer_events_twice_charge_once(engine, world, not_billed):
+    """As `serve` runs it: the listener hands what it has queued to the one writer together (settle_many)."""
+    session, max_ms = authorize(engine, world, "2001")
+    playlist = call_frames("2001", session, max_ms)
+    writer = Writer(engine)
+    try:
+        replay(engine, world.settings, jumble(playlist, seed=5) + playlist, not_billed, writer)
+    finally:
+        writer.close()
     balance, cdrs, charges = card_state(engine, world)
     assert len(cdrs) == 1 and charges == [-6_667] and balance == 8_334 - 6_667
 

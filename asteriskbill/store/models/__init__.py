@@ -5,6 +5,7 @@ from asteriskbill.store.models.accounts import Account, LedgerEntry
 from asteriskbill.store.models.audit import AuditEntry
 from asteriskbill.store.models.calls import CardCallerId, Cdr, NumberPlanRow, Reservation
 from asteriskbill.store.models.cards import Card, CardBatch
+from asteriskbill.store.models.catalog import CatalogVersion
 from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Preference, Server
 from asteriskbill.store.models.routes import RouteRow
 from asteriskbill.store.models.tariffs import Holiday, RateRevision, RateRow, Tariff
@@ -18,6 +19,7 @@ __all__ = [
     "Card",
     "CardBatch",
     "CardCallerId",
+    "CatalogVersion",
     "Cdr",
     "ConsoleSession",
     "ConsoleUser",
