@@ -98,6 +98,13 @@ _CARD_BY_NUMBER = select(
     Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at, Card.pin_locked_until
 ).where(Card.number == bindparam("number"))
 _CARD_LOCKED = _CARD_BY_NUMBER.with_for_update()
+# The read-first path (a right PIN, nothing to reset) on the driver's cursor: it runs for every card call.
+_CARD_READ = RawSelect(
+    select(Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_locked_until).where(
+        Card.number == bindparam("number")
+    ),
+    "number",
+)
 
 
 def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: datetime | None = None) -> Login:
@@ -107,15 +114,10 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
     typed = card_rules.pin_hash(installation_secret(settings.secret_file), number, pin)
     with reading(engine) as conn:  # the right PIN with nothing to reset writes nothing: no write lock for it
-        row = conn.execute(_CARD_BY_NUMBER, {"number": number}).one_or_none()
-        pin_ok = card_rules.same_pin(typed, None if row is None else row.pin_hash)
-        if (
-            row is not None
-            and pin_ok
-            and not row.pin_failures
-            and not PinGuard(0, None, row.pin_locked_until).locked(now)
-        ):
-            return _usable(conn, row.account_id, now)
+        found = _CARD_READ.first(conn, number)
+        pin_ok = card_rules.same_pin(typed, None if found is None else found[1])
+        if found is not None and pin_ok and not found[2] and not PinGuard(0, None, moment(found[3])).locked(now):
+            return _usable(conn, found[0], now)
     with engine.begin() as conn:
         row = conn.execute(_CARD_LOCKED, {"number": number}).one_or_none()
         # The same work for every number: the PIN hashed, the attempt written (a commit to disk, the slow part),
@@ -237,6 +239,7 @@ _SUBJECT = (
 
 _SUBJECT_BY_ID = _SUBJECT.where(Account.id == bindparam("account_id"))
 # The hot path's statements run on the driver's cursor (store/rawsql.py): SQLAlchemy's execute costs more than SQLite.
+_SUBJECT_READ = RawSelect(_SUBJECT_BY_ID, "account_id")
 _SUBJECT_LOCKED = RawSelect(_SUBJECT_BY_ID.with_for_update(of=Account), "account_id")
 _FIELDS: list[str] = list(_SUBJECT.selected_columns.keys())
 Subject = namedtuple("Subject", _FIELDS)  # type: ignore[misc]  # the row, by name
@@ -252,12 +255,16 @@ _HELD = RawSelect(
 
 def subject(conn: Connection, account_id: int):
     """Everything authorization decides on for the account (its company, card and booth included)."""
-    return conn.execute(_SUBJECT_BY_ID, {"account_id": account_id}).one()
+    return _subject(_SUBJECT_READ, conn, account_id)
 
 
 def locked_subject(conn: Connection, account_id: int):
     """The same, with the account row locked: its money is decided on until the transaction ends."""
-    row = _SUBJECT_LOCKED.first(conn, account_id)
+    return _subject(_SUBJECT_LOCKED, conn, account_id)
+
+
+def _subject(query: RawSelect, conn: Connection, account_id: int):
+    row = query.first(conn, account_id)
     if row is None:
         raise LookupError(f"no account has id {account_id}")
     values = list(row)

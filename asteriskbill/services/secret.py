@@ -16,7 +16,7 @@ def installation_secret(path: str | os.PathLike[str], *, create: bool = False) -
     """The secret in ``path``; with ``create``, made on first need (mode 0600, never overwritten)."""
     file = Path(path)
     try:
-        mode = file.stat().st_mode
+        stat = file.stat()
     except FileNotFoundError:
         if not create:
             raise UserError(
@@ -24,18 +24,32 @@ def installation_secret(path: str | os.PathLike[str], *, create: bool = False) -
                 "(restore it from backup, or set secret_file)"
             ) from None
         _create(file)
-        mode = file.stat().st_mode
+        stat = file.stat()
     except OSError as exc:
         raise UserError(f"cannot read installation secret {file}: {exc.strerror}") from None
-    if mode & 0o077:
+    if stat.st_mode & 0o077:
         raise UserError(f"installation secret {file} is readable by others: chmod 600 {file}")
+    return _read(file, stat)
+
+
+def _read(file: Path, stat: os.stat_result) -> bytes:
+    """The secret's bytes, read again only when the file is another or has changed (every card login asks)."""
+    key = (str(file), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    cached = _READ.get(key)
+    if cached is not None:
+        return cached
     try:
         secret = file.read_bytes().strip()
     except OSError as exc:
         raise UserError(f"cannot read installation secret {file}: {exc.strerror}") from None
     if len(secret) < MIN_LENGTH:
         raise UserError(f"installation secret {file} is shorter than {MIN_LENGTH} bytes")
+    _READ.clear()  # one installation's secret per process, in practice
+    _READ[key] = secret
     return secret
+
+
+_READ: dict[tuple, bytes] = {}
 
 
 def _create(file: Path) -> None:

@@ -30,3 +30,15 @@ def test_unsafe_secrets_refused(tmp_path):
         installation_secret(path)
     with pytest.raises(UserError, match=r"cannot read installation secret .*: Not a directory"):
         installation_secret(tmp_path / "secret" / "inside-a-file", create=True)
+
+
+def test_kept_in_memory_only_while_the_file_is_unchanged(tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("a" * 40)
+    path.chmod(0o600)
+    assert installation_secret(path) == b"a" * 40
+    path.write_text("b" * 48)  # restored from another backup: read again
+    assert installation_secret(path) == b"b" * 48
+    path.chmod(0o644)  # the check of its mode is made on every call, read or not
+    with pytest.raises(UserError, match="readable by others"):
+        installation_secret(path)
