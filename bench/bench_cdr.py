@@ -146,7 +146,7 @@ def fill(path: Path, began_at: Callable[[int], datetime] = _every_15_seconds) ->
     db.execute("BEGIN")
     db.executemany(ACCOUNTS_SQL.format("?"), _accounts())
     marks = ", ".join("?" * len(CDR_COLUMNS.split(",")))
-    db.executemany(f"INSERT INTO cdrs ({CDR_COLUMNS}) VALUES ({marks})", _cdrs(began_at))
+    db.executemany(f"INSERT INTO cdrs ({CDR_COLUMNS}) VALUES ({marks})", cdrs(began_at))
     db.execute("COMMIT")
     db.close()
 
@@ -163,7 +163,7 @@ def fill_pg(url: str) -> None:
         cur.execute("SET TIME ZONE 'UTC'")
         cur.executemany(ACCOUNTS_SQL.format("%s"), _accounts())
         with cur.copy(f"COPY cdrs ({CDR_COLUMNS}) FROM STDIN") as copy:
-            for row in _cdrs(_every_15_seconds):
+            for row in cdrs():
                 copy.write_row(row)
         cur.execute("ANALYZE")
 
@@ -180,10 +180,11 @@ def _accounts():
         yield i, "extension", f"ext-{i}", 1
 
 
-def _cdrs(began_at: Callable[[int], datetime]):
-    """Calls as the listener would write them (timestamps as SQLAlchemy stores them)."""
+def cdrs(began_at: Callable[[int], datetime] = _every_15_seconds, count: int = CDRS, accounts: int = ACCOUNTS):
+    """``count`` calls of accounts 1..``accounts`` as the listener would write them (timestamps as SQLAlchemy stores
+    them)."""
     rng = random.Random(5)
-    for i in range(CDRS):
+    for i in range(count):
         call_class, prefix, destination = CLASSES[i % 3]
         outcome = OUTCOMES[i % len(OUTCOMES)]
         seconds = rng.randrange(1, 600) if outcome == "ANSWER" else 0
@@ -195,7 +196,7 @@ def _cdrs(began_at: Callable[[int], datetime]):
         cost = seconds * 1_000 if seconds else 0
         yield (
             f"{i:08x}-0000-4000-8000-000000000000",
-            rng.randrange(1, ACCOUNTS + 1),
+            rng.randrange(1, accounts + 1),
             "pbx1",
             f"{1_780_000_000 + i}.{i}",
             f"{1_780_000_000 + i}.{i}",

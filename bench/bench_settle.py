@@ -45,7 +45,7 @@ def run() -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_settle_") as folder:
         path = Path(folder) / "bench.db"
-        rows += _rows("SQLite FULL", Settings(db=f"sqlite:///{path}"), _raw_sqlite(path))
+        rows += _rows("SQLite FULL", Settings(db=f"sqlite:///{path}"), raw_sqlite(path))
     with pg_database() as url:
         if url is None:
             rows.append(Row("settlement", "PostgreSQL", "skipped", "no PostgreSQL server answers"))
@@ -55,11 +55,11 @@ def run() -> list[Row]:
 
 
 def _rows(backend: str, settings: Settings, raw: Callable[[int], Settle]) -> list[Row]:
-    _world(settings)
+    world(settings)
     engine = make_engine(settings)
     writer = Writer(engine, max_group=GROUP)
     methods: dict[str, tuple[int, Settle]] = {  # the calls of one round, and how they are settled
-        "ours one by one": (ONE_BY_ONE, lambda results: _one_by_one(engine, results)),
+        "ours one by one": (ONE_BY_ONE, lambda results: one_by_one(engine, results)),
         "raw one by one": (ONE_BY_ONE, raw(1)),
         "ours settle_many": (GROUPED, lambda results: _in_groups(engine, results)),
         "ours writer": (GROUPED, lambda results: _through(writer, results)),
@@ -69,7 +69,7 @@ def _rows(backend: str, settings: Settings, raw: Callable[[int], Settle]) -> lis
     try:
         for _ in range(ROUNDS):
             for method, (count, settle) in methods.items():
-                calls = _calls(settings, count)
+                calls = ended_calls(settings, count)
                 began = time.perf_counter()
                 settle(calls)
                 figures[method].append(count / (time.perf_counter() - began))
@@ -98,7 +98,7 @@ def _rows(backend: str, settings: Settings, raw: Callable[[int], Settle]) -> lis
     ]
 
 
-def _one_by_one(engine: Engine, results: list[CallResult]) -> None:
+def one_by_one(engine: Engine, results: list[CallResult]) -> None:
     with engine.connect() as conn:  # one connection, as serve's writer and the bound keep theirs
         for result in results:
             with conn.begin():
@@ -119,7 +119,7 @@ def _through(writer: Writer, results: list[CallResult]) -> None:
 # --- the world and its calls ------------------------------------------------------------------------------
 
 
-def _world(settings: Settings) -> None:
+def world(settings: Settings) -> None:
     engine = make_engine(settings)
     migrate.upgrade(engine)
     tariff_service.create_tariff(engine, "bench", "retail", "USD", 1, "UTC")
@@ -139,7 +139,7 @@ def _world(settings: Settings) -> None:
     engine.dispose()
 
 
-def _calls(settings: Settings, count: int) -> list[CallResult]:
+def ended_calls(settings: Settings, count: int) -> list[CallResult]:
     """``count`` calls authorized and ended: 95 s of talk each."""
     fast = _unsynced(settings)
     with fast.begin() as conn:
@@ -223,7 +223,7 @@ def _settle_raw(cur, results: list[CallResult], lock: str, mark: str, stamp: Cal
     cur.executemany(sql(_CLOSE), [(now, r[0]) for r in held.values()])
 
 
-def _raw_sqlite(path: Path) -> Callable[[int], Settle]:
+def raw_sqlite(path: Path) -> Callable[[int], Settle]:
     import sqlite3
 
     def per_commit(size: int) -> Settle:
