@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
@@ -102,9 +101,13 @@ class BillingApps:
 
     async def _write(self, work: Callable[[Connection], _R]) -> _R:
         """``work(conn)`` in a transaction: the writer's next group in `serve`, else one of its own."""
+        return await self._write_future(work)
+
+    def _write_future(self, work: Callable[[Connection], _R]) -> asyncio.Future[_R]:
+        """``_write`` as a future, which a cancelled session can shield: `serve`'s writer answers it directly."""
         if self.writer is not None:
-            return await self.writer.run(work)
-        return await asyncio.to_thread(write_now, self.engine, work)
+            return self.writer.future(work)
+        return asyncio.ensure_future(asyncio.to_thread(write_now, self.engine, work))
 
     # -- calling cards ---------------------------------------------------------------------------------
     async def card(self, channel: Channel, env: Env) -> None:
@@ -206,17 +209,17 @@ class BillingApps:
     async def _reserve(self, authorize: Authorize) -> calls.Authorization:
         """``authorize`` in the writer, which cancelling the session (serve stopping) cannot stop: then a reservation
         not begun is skipped, and one being written is waited for and released, unheard of."""
-        abandoned = threading.Event()
+        abandoned: list[bool] = []  # appended to when the session is cancelled (a flag the writer thread reads)
         slices = await self._slice_seconds()
 
         def work(conn: Connection) -> calls.Authorization | None:
-            return None if abandoned.is_set() else authorize(conn, slices)
+            return None if abandoned else authorize(conn, slices)
 
-        job = asyncio.ensure_future(self._write(work))
+        job = self._write_future(work)
         try:
             result = await asyncio.shield(job)
         except asyncio.CancelledError:
-            abandoned.set()
+            abandoned.append(True)
             late = await job
             if late is not None and late.status is BillStatus.OK:
                 await self._release(late.session, "serve stopped before the dialplan heard of the call")
@@ -251,6 +254,8 @@ class BillingApps:
 def _text_only(env: Env) -> Env:
     """``env`` with the values that are not UTF-8 (the decoder keeps such bytes as lone surrogates) made unknown
     (""), told in one short warning (a caller could otherwise fill the log)."""
+    if "".join(env.values).isascii() and "".join(env.values.values()).isascii():  # nearly every call
+        return env
     bad = [name for name, value in env.values.items() if not (_is_text(name) and _is_text(value))]
     if not bad:
         return env
@@ -261,8 +266,6 @@ def _text_only(env: Env) -> Env:
 
 
 def _is_text(value: str) -> bool:
-    if value.isascii():  # nearly every value: no need to try encoding it
-        return True
     try:
         value.encode(ENCODING)
     except UnicodeEncodeError:

@@ -170,34 +170,50 @@ def extension_login(engine: Engine, extension: str = "", accountcode: str = "") 
         return found if found.account_id is None else _usable(conn, found.account_id, utcnow())
 
 
-def _by_extension(extension: bool, accountcode: bool) -> Select:
-    conditions = ([Account.extension == bindparam("extension")] if extension else []) + (
-        [Account.accountcode == bindparam("accountcode")] if accountcode else []
+def _by_extension(extension: bool, accountcode: bool, account=Account) -> Select:
+    conditions = ([account.extension == bindparam("extension")] if extension else []) + (
+        [account.accountcode == bindparam("accountcode")] if accountcode else []
     )
     # the accountcode names the account more precisely than a shared extension number
-    order = (Account.accountcode == bindparam("accountcode")).desc() if accountcode else Account.id
-    return select(Account.id).where(or_(*conditions)).order_by(order, Account.id).limit(1)
+    order = (account.accountcode == bindparam("accountcode")).desc() if accountcode else account.id
+    return select(account.id).where(or_(*conditions)).order_by(order, account.id).limit(1)
 
 
-# Built once per shape: (extension given, accountcode given).
-_BY_EXTENSION = {
-    (e, a): RawSelect(_by_extension(e, a), *(["extension"] if e else []), *(["accountcode"] if a else []))
+# Built once per shape: (extension given, accountcode given), with the names of its values in their order.
+_SHAPES = {
+    (e, a): [*(["extension"] if e else []), *(["accountcode"] if a else [])]
     for e in (True, False)
     for a in (True, False)
     if e or a
 }
+_BY_EXTENSION = {(e, a): RawSelect(_by_extension(e, a), *names) for (e, a), names in _SHAPES.items()}
 
 
 def extension_account(conn: Connection, extension: str, accountcode: str) -> Login:
     """Which account an extension number or accountcode names (its id; whether it may call is ``verdict``'s)."""
     if not extension and not accountcode:
-        return Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
+        return _NO_EXTENSION
     account_id = _BY_EXTENSION[bool(extension), bool(accountcode)].scalar(conn, *filter(None, (extension, accountcode)))
-    if account_id is None:
-        return Login(
-            BillStatus.UNKNOWN_ACCOUNT, reason=f"no account for extension {extension!r} or accountcode {accountcode!r}"
-        )
-    return Login(BillStatus.OK, account_id)
+    return _unknown_extension(extension, accountcode) if account_id is None else Login(BillStatus.OK, account_id)
+
+
+def locked_extension_subject(conn: Connection, extension: str, accountcode: str):
+    """``locked_subject`` of the account ``extension_account`` names, found and locked in one select; or the Login
+    saying why there is none."""
+    if not extension and not accountcode:
+        return _NO_EXTENSION
+    values = filter(None, (extension, accountcode))
+    row = _SUBJECT_LOCKED_BY_EXTENSION[bool(extension), bool(accountcode)].first(conn, *values)
+    return _unknown_extension(extension, accountcode) if row is None else _subject_of(row)
+
+
+_NO_EXTENSION = Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
+
+
+def _unknown_extension(extension: str, accountcode: str) -> Login:
+    return Login(
+        BillStatus.UNKNOWN_ACCOUNT, reason=f"no account for extension {extension!r} or accountcode {accountcode!r}"
+    )
 
 
 _parent = aliased(Account)
@@ -241,6 +257,14 @@ _SUBJECT_BY_ID = _SUBJECT.where(Account.id == bindparam("account_id"))
 # The hot path's statements run on the driver's cursor (store/rawsql.py): SQLAlchemy's execute costs more than SQLite.
 _SUBJECT_READ = RawSelect(_SUBJECT_BY_ID, "account_id")
 _SUBJECT_LOCKED = RawSelect(_SUBJECT_BY_ID.with_for_update(of=Account), "account_id")
+_named = aliased(Account)  # the account the extension or accountcode names, found by _BY_EXTENSION's query
+_SUBJECT_LOCKED_BY_EXTENSION = {
+    (e, a): RawSelect(
+        _SUBJECT.where(Account.id == _by_extension(e, a, _named).scalar_subquery()).with_for_update(of=Account),
+        *names,
+    )
+    for (e, a), names in _SHAPES.items()
+}
 _FIELDS: list[str] = list(_SUBJECT.selected_columns.keys())
 Subject = namedtuple("Subject", _FIELDS)  # type: ignore[misc]  # the row, by name
 _MOMENTS = [at for at, name in enumerate(_FIELDS) if name in ("expires_at", "activated_at", "first_used_at")]
@@ -267,6 +291,10 @@ def _subject(query: RawSelect, conn: Connection, account_id: int):
     row = query.first(conn, account_id)
     if row is None:
         raise LookupError(f"no account has id {account_id}")
+    return _subject_of(row)
+
+
+def _subject_of(row):
     values = list(row)
     for at in _MOMENTS:
         values[at] = moment(values[at])

@@ -34,9 +34,10 @@ from asteriskbill.services.calls import (
     NO_CALLER,
     Authorization,
     Caller,
+    Login,
     card_state,
-    extension_account,
     held,
+    locked_extension_subject,
     locked_subject,
     verdict,
 )
@@ -101,8 +102,22 @@ def authorize_in(
 ) -> Authorization:
     """``authorize`` in the caller's transaction (serve's writer groups them): the account row locked first, so
     its money and its open calls are decided on until the transaction ends."""
-    now = now or utcnow()
     account = locked_subject(conn, account_id)
+    return _authorize_subject(conn, catalog, settings, account, dialled, caller, now, slice_seconds)
+
+
+def _authorize_subject(
+    conn: Connection,
+    catalog: Catalog,
+    settings: Settings,
+    account,
+    dialled: str,
+    caller: Caller,
+    now: datetime | None,
+    slice_seconds: int,
+) -> Authorization:
+    """``authorize_in`` of the account's subject, locked by the caller."""
+    now = now or utcnow()
     login = verdict(account, now)
     if login.status is not BillStatus.OK:
         return Authorization(login.status, login.reason)
@@ -137,10 +152,10 @@ def authorize_extension_in(
     slice_seconds: int = 0,
 ) -> Authorization:
     """A PBX extension's call: its account found by extension number or accountcode, then ``authorize_in``."""
-    found = extension_account(conn, extension, accountcode)
-    if found.account_id is None:
+    found = locked_extension_subject(conn, extension, accountcode)  # found and locked in one select
+    if isinstance(found, Login):
         return Authorization(found.status, found.reason)
-    return authorize_in(conn, catalog, settings, found.account_id, dialled, caller, None, slice_seconds)
+    return _authorize_subject(conn, catalog, settings, found, dialled, caller, None, slice_seconds)
 
 
 def _reserve(

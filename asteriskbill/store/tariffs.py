@@ -241,7 +241,26 @@ def in_effect(query: Select) -> Select:
 
 
 def snapshot(tariff: Tariff, rates: Iterable[Rate]) -> str:
-    """The tariff and rates that priced a call, as JSON kept with its reservation."""
+    """The tariff and rates that priced a call, as JSON kept with its reservation. In `serve` the catalog hands
+    every call to a destination the same objects: their JSON is made once (kept by identity, the objects held so
+    that no other object can take their ids while they are kept)."""
+    rates = tuple(rates)
+    key = (id(tariff), *map(id, rates))
+    kept = _SNAPSHOTS.get(key)
+    if kept is not None and kept[0] is tariff and all(a is b for a, b in zip(kept[1], rates, strict=True)):
+        return kept[2]
+    text = _snapshot(tariff, rates)
+    if len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
+        _SNAPSHOTS.clear()
+    _SNAPSHOTS[key] = (tariff, rates, text)
+    return text
+
+
+_SNAPSHOTS: dict[tuple[int, ...], tuple[Tariff, tuple[Rate, ...], str]] = {}
+_SNAPSHOTS_KEPT = 4096
+
+
+def _snapshot(tariff: Tariff, rates: tuple[Rate, ...]) -> str:
     return json.dumps(
         {
             "tariff": {

@@ -80,10 +80,14 @@ class Writer:
         return future
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
+        return await self.future(fn)
+
+    def future(self, fn: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """``run`` as the future of the running loop that the writer answers (no task around it)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Item(future, fn=fn, loop=loop))
-        return await future
+        return future
 
     async def run_many(self, fn_many: Callable[[Connection, list[A]], Sequence[T]], item: A) -> T:
         loop = asyncio.get_running_loop()

@@ -65,3 +65,13 @@ def test_pin_failures_outside_the_window_start_again():
 def test_snapshot_round_trip():
     tariff, rates = from_snapshot(snapshot(TARIFF, [PER_MINUTE]))
     assert (tariff, rates) == (TARIFF, [PER_MINUTE])
+
+
+def test_snapshot_kept_for_the_same_objects_only():
+    kept = snapshot(TARIFF, [PER_MINUTE])
+    assert snapshot(TARIFF, (PER_MINUTE,)) is kept  # the catalog's own objects again: made once
+    dearer = Rate("44", groups_from_increments(m("0.90"), 60, 6), destination="UK", grace=3)
+    assert from_snapshot(snapshot(TARIFF, [dearer]))[1] == [dearer]
+    renamed = Tariff("other", "USD", rounding=m("0.01"), timezone="Europe/Sofia", holidays={NOW.date(): 6})
+    assert from_snapshot(snapshot(renamed, [PER_MINUTE]))[0] == renamed
+    assert snapshot(TARIFF, [PER_MINUTE]) is kept
