@@ -6,6 +6,7 @@ store/ready.py, which refuses one that `asteriskbill init` did not make.
 
 from __future__ import annotations
 
+import weakref
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -51,7 +52,13 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
 def reading(engine: Engine) -> AbstractContextManager[Connection]:
     """A transaction that only reads (reports, exports): one consistent snapshot that, on SQLite,
     does not hold the write lock, so a minute-long export never makes a settlement wait."""
-    return engine.execution_options(**{READ_ONLY: True}).begin()
+    readers = _READERS.get(engine)
+    if readers is None:  # made once per engine: an OptionEngine costs more than a card login's read
+        readers = _READERS[engine] = engine.execution_options(**{READ_ONLY: True})
+    return readers.begin()
+
+
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def is_sqlite(engine: Engine) -> bool:
