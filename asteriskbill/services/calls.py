@@ -163,13 +163,6 @@ def callerid_login(engine: Engine, callerid: str, now: datetime | None = None) -
         return None if account_id is None else _usable(conn, account_id, now or utcnow())
 
 
-def extension_login(engine: Engine, extension: str = "", accountcode: str = "") -> Login:
-    """The extension account of a calling extension number or Asterisk accountcode."""
-    with reading(engine) as conn:
-        found = extension_account(conn, extension, accountcode)
-        return found if found.account_id is None else _usable(conn, found.account_id, utcnow())
-
-
 def _by_extension(extension: bool, accountcode: bool, account=Account) -> Select:
     conditions = ([account.extension == bindparam("extension")] if extension else []) + (
         [account.accountcode == bindparam("accountcode")] if accountcode else []

@@ -59,7 +59,7 @@ def tariff_id(conn, name: str) -> int:
 
 def get_tariff(conn, name: str) -> tuple[int, Tariff]:
     row = _tariff_row(conn, name)
-    return row.id, repo.load_tariff(conn, row)
+    return row.id, repo.load_tariff(conn, row.id)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def list_tariffs(engine: Engine) -> list[TariffSummary]:
             .all()
         )
         rows = conn.execute(select(TariffRow.__table__).order_by(TariffRow.name)).all()
-        return [TariffSummary(repo.load_tariff(conn, row), counts.get(row.id, 0)) for row in rows]
+        return [TariffSummary(repo.load_tariff(conn, row.id), counts.get(row.id, 0)) for row in rows]
 
 
 def show_tariff(engine: Engine, name: str) -> TariffSummary:

@@ -27,7 +27,7 @@ from asteriskbill.store.engine import reading
 from asteriskbill.store.models import CatalogVersion, NumberPlanRow, RouteRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.rawsql import RawSelect
-from asteriskbill.store.tariffs import rates_for_number, tariff_and_revision
+from asteriskbill.store.tariffs import load_tariff, rates_for_number, tariff_and_revision
 
 if TYPE_CHECKING:
     from asteriskbill.settings import Settings
@@ -49,7 +49,7 @@ class SqlCatalog:
     """Every call reads the database, in the caller's transaction."""
 
     def tariff(self, conn: Connection, tariff_id: int) -> Tariff:
-        return tariff_and_revision(conn, tariff_id)[0]
+        return load_tariff(conn, tariff_id)
 
     def rates(self, conn: Connection, tariff_id: int, number: str) -> list[Rate]:
         return rates_for_number(conn, tariff_id, number)
@@ -124,9 +124,7 @@ class MemoryCatalog:
         return self._tariff(conn, tariff_id)[0]
 
     def rates(self, conn: Connection, tariff_id: int, number: str) -> Sequence[Rate]:
-        transaction, cache = self._checked
-        if transaction is None or transaction is not conn.get_transaction():
-            cache = self._fresh(conn)
+        cache = self._fresh(conn)
         index = cache.indexes.get(tariff_id)
         if index is None:
             index = self._index(conn, cache, tariff_id)

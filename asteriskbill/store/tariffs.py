@@ -139,20 +139,6 @@ def tariff_row(conn: Connection, name: str):
     return conn.execute(select(TariffRow.__table__).where(TariffRow.name == name)).one_or_none()
 
 
-_HOLIDAYS = select(Holiday.day, Holiday.weekday).where(Holiday.tariff_id == bindparam("tariff_id"))
-
-
-def load_tariff(conn: Connection, row) -> Tariff:
-    holidays = conn.execute(_HOLIDAYS, {"tariff_id": row.id}).tuples().all()
-    return Tariff(
-        name=row.name,
-        currency=row.currency,
-        rounding=row.rounding,
-        timezone=row.timezone,
-        holidays=dict(holidays),
-    )
-
-
 _TARIFF_AND_HOLIDAYS = RawSelect(
     select(
         TariffRow.name,
@@ -167,6 +153,10 @@ _TARIFF_AND_HOLIDAYS = RawSelect(
     .where(TariffRow.id == bindparam("tariff_id")),
     "tariff_id",
 )
+
+
+def load_tariff(conn: Connection, tariff_id: int) -> Tariff:
+    return tariff_and_revision(conn, tariff_id)[0]
 
 
 def tariff_and_revision(conn: Connection, tariff_id: int) -> tuple[Tariff, int]:

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from asteriskbill.billing.settle import ANSWER, CallResult
-from asteriskbill.services import calls, lifecycle
+from asteriskbill.services import lifecycle
 from asteriskbill.settings import load
 from asteriskbill.store.models import Account, Cdr, LedgerEntry
+from tests.helpers.world import extension_account_id
 
 # London, spring 2027: at 01:00 GMT the clocks jump from 01:00 to 02:00 BST. Night rate from 02:00.
 LONDON = ("Europe/London", "prefix,price,time_from,time_to\n44,0.60,,\n44,0.06,02:00,06:00\n", "+4420")
@@ -70,8 +71,7 @@ def test_a_call_settled_across_a_clock_change_is_charged_real_time(cli, engine, 
     cli("accounts", "create", "extension", "e1", "--tariff", "T", "--extension", "201")
     cli("accounts", "recharge", "e1", "5")
     settings = load(db=cli.db)
-    login = calls.extension_login(engine, "201")
-    auth = lifecycle.authorize(engine, settings, login.account_id, number, now=authorized_at)
+    auth = lifecycle.authorize(engine, settings, extension_account_id(engine, "201"), number, now=authorized_at)
     assert auth.status == "OK", auth.reason
     settled = lifecycle.settle(engine, CallResult(auth.session, ANSWER, billable_ms=120_000))
     assert settled is not None and (settled.billed_seconds, settled.cost) == (120, 660_000)

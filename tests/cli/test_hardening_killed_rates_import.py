@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.errors import UserError
-from asteriskbill.services import calls, lifecycle, rates
+from asteriskbill.services import lifecycle, rates
 from asteriskbill.settings import Settings
 from asteriskbill.store.models import RateRow
 from tests.helpers.waiting import wait_for
+from tests.helpers.world import extension_account_id
 
 ASTERISKBILL = str(Path(sys.executable).with_name("asteriskbill"))
 BIG = 200_000  # rows: a second or more of batches, so the import is still running when killed after the first
@@ -64,8 +65,7 @@ def authorized(cli, engine, *dialled: str) -> list[BillStatus]:
     cli("accounts", "create", "company", "acme", "--tariff", "t1", "--currency", "USD")
     cli("accounts", "create", "extension", "ext-1", "--parent", "acme", "--extension", "201")
     cli("accounts", "recharge", "ext-1", "10")
-    account = calls.extension_login(engine, "201").account_id
-    assert account is not None
+    account = extension_account_id(engine, "201")
     found = []
     for number in dialled:
         result = lifecycle.authorize(engine, Settings(db=cli.db), account, number)

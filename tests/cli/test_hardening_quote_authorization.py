@@ -7,8 +7,9 @@ import json
 import pytest
 
 from asteriskbill.money import format_amount
-from asteriskbill.services import calls, lifecycle
+from asteriskbill.services import lifecycle
 from asteriskbill.settings import load
+from tests.helpers.world import extension_account_id
 
 DIALLED = "0035921234567"  # dialled as a caller would: the international prefix first
 RATES = {
@@ -35,8 +36,7 @@ def test_quote_balance_gives_what_an_authorization_gives(cli, engine, tmp_path, 
     if balance != "0":
         cli("accounts", "recharge", "e1", balance)
     quoted = json.loads(cli("quote", "t1", DIALLED, "--balance", balance, "--json").stdout)
-    login = calls.extension_login(engine, "201")
-    auth = lifecycle.authorize(engine, load(db=cli.db), login.account_id, DIALLED)
+    auth = lifecycle.authorize(engine, load(db=cli.db), extension_account_id(engine, "201"), DIALLED)
     assert (quoted["max_seconds"], quoted.get("status")) == (auth.max_seconds, auth.status)
     assert quoted["cost"] == format_amount(auth.amount)
     assert quoted["capped"] == (auth.max_seconds == 600)

@@ -74,3 +74,13 @@ def place(engine, settings: Settings, *calls: Call) -> list[Outcome]:
             return await asyncio.gather(*(call_fastagi(call, *server.address) for call in calls))
 
     return asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def extension_account_id(engine, extension: str) -> int:
+    """The id of the account an extension number names (as the ext AGI finds it)."""
+    from asteriskbill.services.calls import extension_account
+
+    with engine.begin() as conn:
+        account_id = extension_account(conn, extension, "").account_id
+    assert account_id is not None, f"no account for extension {extension}"
+    return account_id
