@@ -33,9 +33,10 @@ from asteriskbill.ari.reports import FinishedCall, IncompleteCall
 from asteriskbill.ari.results import call_result
 from asteriskbill.ari.tracker import CallTracker
 from asteriskbill.billing.master_csv import MasterCsv
+from asteriskbill.billing.routing import AsrRule
 from asteriskbill.credit_control import CreditControl
 from asteriskbill.errors import UserError
-from asteriskbill.services import lifecycle, recovery, servers
+from asteriskbill.services import lifecycle, recovery, routing, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
 from asteriskbill.store.catalog import MemoryCatalog
@@ -48,6 +49,7 @@ log = logging.getLogger("asteriskbill.serve")
 SAFETY_GRACE_MS = 5000  # past the authorized maximum before the safety net hangs up
 SAFETY_INTERVAL = 1.0
 RECOVERY_INTERVAL = 60.0
+TRUNK_JUDGING = 30.0  # seconds between two judgements of the trunks' answer-seizure ratios
 IDENTIFY_RETRY = 5.0  # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
 SERVERS_INTERVAL = 30.0
 SETTLE_GROUP = 256  # finished calls handed to the writer at once
@@ -239,6 +241,19 @@ def _report_failure(name: str, task: asyncio.Task) -> None:
         )
 
 
+async def judge_trunks_forever(engine: Engine, settings: Settings) -> None:
+    """Every TRUNK_JUDGING seconds: demote the trunks whose answer-seizure ratio fell under the threshold, restore
+    those that rose back (services/routing.py), and say so in the log."""
+    rule = AsrRule(settings.trunk_asr_window, settings.trunk_asr_threshold)
+    while True:
+        try:
+            for line in await asyncio.to_thread(routing.judge_all, engine, rule):
+                log.warning("%s", line)
+        except Exception:
+            log.exception("judging the trunks failed")
+        await asyncio.sleep(TRUNK_JUDGING)
+
+
 async def recover_forever(engine: Engine, settings: Settings, listeners: Listeners) -> None:
     """Every minute, and at once when a listener (re)connects: recover the calls that ended unseen."""
     while True:
@@ -334,6 +349,8 @@ async def _serve(
             asyncio.create_task(listeners.follow(servers_interval)),
             asyncio.create_task(recover_forever(engine, settings, listeners)),
         ]
+        if settings.trunk_asr_threshold:
+            jobs.append(asyncio.create_task(judge_trunks_forever(engine, settings)))
         if console is not None:
             jobs.append(await console.start())
         if ready is not None:

@@ -107,6 +107,10 @@ class Settings:
     web_session_idle_minutes: int = 30
     web_login_max_failures: int = 5
     web_login_lock_minutes: int = 15
+    # Least-cost routing: a trunk whose last trunk_asr_window attempts were answered less than trunk_asr_threshold
+    # percent of the time is tried after the others until they are answered that often again (0: never).
+    trunk_asr_window: int = 20
+    trunk_asr_threshold: int = 0
     # Prompts played by the IVR (stock Asterisk sound files by default).
     prompts: Mapping[str, str] = field(default_factory=dict)
     # How the IVR says a currency: CODE = "unit,units,subunit,subunits" prompts (USD built in; billing/speech.py).
@@ -265,6 +269,8 @@ CHECKS: dict[str, Check] = {
     "web_login_max_failures": _between(1, 1000),
     "web_login_lock_minutes": _between(1, 7 * 24 * 60),
     "currency_words": check_currency_words,
+    "trunk_asr_window": _between(1, 10000),
+    "trunk_asr_threshold": _between(0, 100),
 }
 
 

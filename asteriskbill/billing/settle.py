@@ -34,6 +34,9 @@ class CallResult:
     callerid: str = ""
     hangup_cause: str = ""
     source: str = "events"
+    # The Dial statuses of the call's attempts over its routes, in order: the last one carried the call (the
+    # hangup handler's `attempts`, dialplan.event_attempts); () when not known: its first route carried it.
+    attempts: tuple[str, ...] = ()
 
 
 def billable_seconds(result: CallResult, max_seconds: int) -> int:

@@ -68,6 +68,7 @@ def status_dict(found: service.Status) -> dict:
             "held": {c: format_amount(a) for c, a in sorted(found.held.items())},
             "on_no_server": [_call(c) for c in found.elsewhere],
         },
+        "demoted_trunks": [{"trunk": trunk, "why": why} for trunk, why in found.demoted],
         "problems": found.problems,
     }
 

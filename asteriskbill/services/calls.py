@@ -71,6 +71,7 @@ class Authorization:
     destination: str = ""
     currency: str = ""
     held_seconds: int = 0  # talk time the held amount pays for: the first slice, or max_seconds
+    dials: tuple[str, ...] = ()  # BILL_DIAL_1..N: the Dial() targets in the order to try (dial is the first)
 
     @property
     def max_ms(self) -> int:

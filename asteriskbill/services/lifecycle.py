@@ -29,7 +29,7 @@ from asteriskbill.billing.numbers import NumberError, normalize
 from asteriskbill.billing.reservation import FLAGGED, OPEN, RELEASED, SETTLED, Hold, deadline, extension, first_hold
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.rating.engine import NoRateError, Pricing
-from asteriskbill.services import settlement
+from asteriskbill.services import routing, settlement
 from asteriskbill.services.calls import (
     NO_CALLER,
     Authorization,
@@ -52,7 +52,7 @@ from asteriskbill.store.types import utcnow
 _RESERVATION = (
     "session", "account_id", "status", "amount", "held_seconds", "max_seconds", "deadline_at", "dialled", "number",
     "call_class", "destination", "prefix", "dial", "priced_at", "pricing", "channel", "uniqueid", "callerid",
-    "created_at",
+    "created_at", "routes", "trunk_id",
 )  # fmt: skip
 _LOCKED = select(Reservation.__table__).where(Reservation.session == bindparam("session")).with_for_update()
 # On the driver's cursor, each built once: SQLAlchemy's execute costs more than these statements themselves.
@@ -125,10 +125,11 @@ def _authorize_subject(
         number = normalize(dialled, catalog.number_plan(conn, settings, account.parent_id or account.id))
     except NumberError as exc:
         return Authorization(BillStatus.INVALID_NUMBER, str(exc))
-    route = catalog.route(conn, number.number)
-    if route is None:
-        return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
     tariff_id = login.tariff_id
+    group_id = routing.group_of(conn, account.id, tariff_id) if tariff_id is not None else None
+    route = catalog.route(conn, number.number) if group_id is None else None
+    if group_id is None and route is None:
+        return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")
     if tariff_id is None:
         return Authorization(BillStatus.NO_RATE, "the account has no tariff")
     try:
@@ -138,7 +139,25 @@ def _authorize_subject(
         )
     except NoRateError as exc:
         return Authorization(BillStatus.NO_RATE, str(exc))
-    return _reserve(conn, account, pricing, number, route.dial_string(number.number), caller, now, slice_seconds)
+    if group_id is None:
+        assert route is not None  # refused above
+        return _reserve(
+            conn, account, pricing, number, _Routes((route.dial_string(number.number),)), caller, now, slice_seconds
+        )
+    routed = routing.routes_in(conn, catalog, group_id, pricing, lock=True)
+    if not routed.usable:
+        return Authorization(BillStatus.NO_ROUTE, routed.refusal())
+    chosen = _Routes(routed.dials, routed.text, routed.trunk_id)
+    return _reserve(conn, account, pricing, number, chosen, caller, now, slice_seconds)
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Where an authorized call goes: its Dial() targets in order, what the reservation keeps of them."""
+
+    dials: tuple[str, ...]
+    text: str = ""  # services/routing.py Routed.text; "": routed by the routes table
+    trunk_id: int | None = None  # the first trunk: the call counts against its channels
 
 
 def authorize_extension_in(
@@ -163,7 +182,7 @@ def _reserve(
     account,
     pricing: Pricing,
     number,
-    dial: str,
+    routes: _Routes,
     caller: Caller,
     now: datetime,
     slice_seconds: int,
@@ -192,13 +211,15 @@ def _reserve(
                 number.call_class,
                 pricing.rate.destination,
                 pricing.rate.prefix,
-                dial,
+                routes.dials[0],
                 pricing.start,
                 tariff_store.snapshot(pricing.tariff, pricing.rates),
                 caller.channel,
                 caller.uniqueid,
                 caller.callerid,
                 now,
+                routes.text,
+                routes.trunk_id,
             )
         ],
     )
@@ -209,10 +230,11 @@ def _reserve(
         decision.max_seconds,
         hold.amount,
         number.number,
-        dial,
+        routes.dials[0],
         pricing.rate.destination,
         account.currency,
         hold.seconds,
+        routes.dials,
     )
 
 

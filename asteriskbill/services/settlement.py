@@ -24,13 +24,13 @@ from sqlalchemy import Connection, bindparam, insert, select
 from asteriskbill.billing.currency import call_day
 from asteriskbill.billing.ledger import CALL
 from asteriskbill.billing.settle import CallResult, billable_seconds
-from asteriskbill.rating.engine import Charge, Pricing
+from asteriskbill.rating.engine import Charge, NoRateError, Pricing
 from asteriskbill.rating.model import Tariff
-from asteriskbill.services import ledger
+from asteriskbill.services import ledger, routing, vendor_ledger
 from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
-from asteriskbill.store.models import Cdr, Reservation
+from asteriskbill.store.models import CallAttempt, Cdr, Reservation, Vendor
 from asteriskbill.store.rawsql import RawWrite, moment
 from asteriskbill.store.types import utcnow
 
@@ -67,6 +67,7 @@ class Reserved(NamedTuple):
     prefix: str
     call_class: str
     created_at: datetime
+    routes: str  # services/routing.py Routed.text: "" for a call routed by the routes table
 
     @classmethod
     def of(cls, row: Sequence) -> Reserved:
@@ -81,6 +82,8 @@ _CDRS_OF = select(Cdr.session, Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(
     Cdr.session.in_(bindparam("sessions", expanding=True))
 )
 _CDR = tuple(c.name for c in Cdr.__table__.columns if c.name != "id")
+_CDR_IDS = select(Cdr.session, Cdr.id).where(Cdr.session.in_(bindparam("sessions", expanding=True)))
+_PREPAID = select(Vendor.id).where(Vendor.id.in_(bindparam("ids", expanding=True)), Vendor.prepaid)
 _NEW_CDRS = RawWrite(insert(Cdr).values({name: bindparam(name) for name in _CDR}), *_CDR)
 # The calls of one destination and tariff share one snapshot: read once.
 _snapshot = lru_cache(maxsize=1024)(tariff_store.from_snapshot)
@@ -112,21 +115,51 @@ def write(conn: Connection, calls: Iterable[tuple[Reserved, CallResult]]) -> lis
     accounts = ledger.lock_many(conn, (reservation.account_id for reservation, _ in calls))
     converter = Converter(conn)
     now = utcnow()
-    cdrs, charges, done = [], [], []
+    cdrs, charges, done, routed = [], [], [], []
     for reservation, result in calls:
         seconds = billable_seconds(result, reservation.held_seconds)  # never beyond what it holds
         tariff, rates = _snapshot(reservation.pricing)
         pricing = Pricing(tariff, rates, reservation.number, reservation.priced_at, reservation.max_seconds)
         charge = pricing.cost(seconds)
         currency = accounts[reservation.account_id].currency
-        cdrs.append(_cdr(converter, reservation, result, seconds, charge, tariff, currency, now))
+        carried, tried = routing.carried(reservation.routes, result.attempts)
+        bought = None if carried is None else _bought(carried, reservation, seconds)
+        cdrs.append(_cdr(converter, reservation, result, seconds, charge, tariff, currency, now, carried, bought))
+        if carried is not None:
+            routed.append((reservation.session, carried, bought, tried, result.attempts or (result.outcome,)))
         if charge.cost:
             note = f"{reservation.number} {seconds} s"
             charges.append(ledger.Posting(reservation.account_id, CALL, -charge.cost, reservation.session, note))
         done.append(Settled(reservation.session, True, charge.cost, seconds, result.outcome))
     _NEW_CDRS.many(conn, cdrs)
     ledger.post_many(conn, accounts, charges, operator=ENGINE_OPERATOR)
+    if routed:
+        _vendors_and_attempts(conn, routed)
     return done
+
+
+def _bought(carried: routing.Carried, reservation: Reserved, seconds: int) -> int | None:
+    """What the vendor that carried the call charges for it, in its currency (None: its rates cannot say)."""
+    try:
+        pricing = Pricing(carried.tariff, carried.rates, reservation.number, reservation.priced_at, max(seconds, 1))
+    except NoRateError:
+        return None
+    return pricing.cost(min(seconds, pricing.horizon)).cost
+
+
+def _vendors_and_attempts(conn: Connection, routed: list) -> None:
+    """Each routed call's attempts, and its prepaid vendor's debit (in vendor order: two groups settling calls
+    of the same vendors lock them in the same order)."""
+    ids: dict[str, int] = {row.session: row.id for row in conn.execute(_CDR_IDS, {"sessions": [c[0] for c in routed]})}
+    attempts = []
+    for session, _, _, tried, statuses in routed:
+        for position, (trunk_id, status) in enumerate(zip(tried, statuses, strict=False), start=1):
+            attempts.append({"cdr_id": ids[session], "position": position, "trunk_id": trunk_id, "dialstatus": status})
+    conn.execute(insert(CallAttempt), attempts)
+    prepaid = set(conn.execute(_PREPAID, {"ids": sorted({c.vendor_id for _, c, *_ in routed})}).scalars())
+    for session, carried, bought, *_ in sorted(routed, key=lambda call: call[1].vendor_id):
+        if carried.vendor_id in prepaid and bought:
+            vendor_ledger.post(conn, carried.vendor_id, vendor_ledger.CALL, -bought, ENGINE_OPERATOR, session)
 
 
 def _cdr(
@@ -138,10 +171,16 @@ def _cdr(
     tariff: Tariff,
     currency: str,
     now: datetime,
+    carried: routing.Carried | None,
+    bought: int | None,
 ) -> tuple:
     """The CDR's values, in ``_CDR`` order."""
     started_at = result.started_at or reservation.created_at
-    buy_cost, buy_currency = _buy_cost(converter, charge, tariff, currency, started_at)
+    if carried is None:  # routed by the routes table: bought at the sell rate's buy price
+        buy_cost, buy_currency = _buy_cost(converter, charge.buy_costs, tariff, currency, started_at)
+    else:
+        costs: dict[str | None, int] | None = None if bought is None else {carried.tariff.currency: bought}
+        buy_cost, buy_currency = _buy_cost(converter, costs, tariff, currency, started_at)
     values = {
         "session": reservation.session,
         "account_id": reservation.account_id,
@@ -167,17 +206,19 @@ def _cdr(
         "currency": currency,
         "source": result.source,
         "created_at": now,
+        "trunk_id": None if carried is None else carried.trunk_id,
+        "vendor_id": None if carried is None else carried.vendor_id,
     }
     return tuple(map(values.__getitem__, _CDR))
 
 
 def _buy_cost(
-    converter: Converter, charge: Charge, tariff: Tariff, currency: str, started_at: datetime
+    converter: Converter, costs: dict[str | None, int] | None, tariff: Tariff, currency: str, started_at: datetime
 ) -> tuple[int | None, str | None]:
-    """(buy cost, None) in ``currency``; (the amount, its vendor currency) when no rate for the call's
-    day converts it yet; (None, None) when a rate has no buy price, or when a call bought in several
-    currencies (it crossed rates) misses one of their rates: a sum of unlike amounts means nothing."""
-    costs = charge.buy_costs
+    """(buy cost, None) in ``currency`` of ``costs`` (by currency bought in, None: the tariff's); (the amount, its
+    vendor currency) when no rate for the call's day converts it yet; (None, None) when a rate has no buy price,
+    or when a call bought in several currencies (it crossed rates) misses one of their rates: a sum of unlike
+    amounts means nothing."""
     if costs is None:
         return None, None
     day = call_day(started_at, tariff.timezone)

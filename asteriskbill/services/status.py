@@ -25,6 +25,7 @@ from asteriskbill.ami.client import AmiClient, AmiDenied, AmiError, NoSuchChanne
 from asteriskbill.ari.client import AriClient, AriError
 from asteriskbill.billing.reservation import OPEN
 from asteriskbill.errors import UserError
+from asteriskbill.services import routing
 from asteriskbill.services import servers as server_service
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
@@ -102,6 +103,7 @@ class Status:
     held: dict[str, int]  # currency -> credit the open reservations hold
     slice_seconds: int = 0  # the setting: what a call would hold at a time if every server had AMI
     slicing: int = 0  # the slice calls hold now (services.servers.slicing); 0: their whole maximum
+    demoted: list[tuple[str, str]] = field(default_factory=list)  # (trunk, why): tried after the others
 
     @property
     def elsewhere(self) -> list[OpenCall]:
@@ -135,17 +137,19 @@ class Status:
             found.append("no Asterisk server is configured: calls are not settled (`asteriskbill servers add`)")
         if not self.fastagi.answers:
             found.append(f"FastAGI does not answer on {self.fastagi.host}:{self.fastagi.port}: {self.fastagi.detail}")
+        found += [f"trunk {trunk} is demoted, tried after the others: {why}" for trunk, why in self.demoted]
         return found
 
 
 def status(engine: Engine, settings: Settings, timeout: float = PROBE_TIMEOUT) -> Status:
     database = _database(engine)
     followed = [server_service.from_settings(settings)] if settings.ari_url else []
-    open_calls, slicing = None, 0
+    open_calls, slicing, demoted = None, 0, []
     if database.current:  # the tables are there
         followed = server_service.servers(engine, settings)
         open_calls = _open_calls(engine)
         slicing = server_service.slicing(engine, settings)
+        demoted = routing.demoted(engine)
     probes, amis, fastagi = asyncio.run(_probe_all(followed, settings, timeout))
     states = [
         _state(server, probe, ami, open_calls or []) for server, probe, ami in zip(followed, probes, amis, strict=True)
@@ -153,7 +157,7 @@ def status(engine: Engine, settings: Settings, timeout: float = PROBE_TIMEOUT) -
     held: dict[str, int] = {}
     for call in open_calls or ():
         held[call.currency] = held.get(call.currency, 0) + call.amount
-    return Status(__version__, database, states, fastagi, open_calls, held, settings.slice_seconds, slicing)
+    return Status(__version__, database, states, fastagi, open_calls, held, settings.slice_seconds, slicing, demoted)
 
 
 # --- the database ----------------------------------------------------------------------------------

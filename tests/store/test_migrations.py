@@ -14,6 +14,14 @@ from asteriskbill.store.base import Base
 from asteriskbill.store.engine import make_engine
 
 
+def at_revision(engine, revision: str) -> None:
+    """The test database (made at head) made again from nothing, up to ``revision``."""
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    migrate.upgrade(engine, revision)
+
+
 def test_upgrade_head_then_no_drift(engine):
     assert migrate.current_revision(engine) == migrate.head_revision()
     migrate.check(engine)  # raises on any difference between models and migrations
@@ -88,10 +96,7 @@ def test_a_server_made_at_0009_keeps_its_data_through_0010(db_url):
 
     engine = make_engine(Settings(db=db_url))
     try:
-        with engine.begin() as conn:  # the test database is at head: start again from nothing
-            Base.metadata.drop_all(conn)
-            conn.exec_driver_sql("DROP TABLE alembic_version")
-        migrate.upgrade(engine, "0009")
+        at_revision(engine, "0009")
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO servers (name, ari_url, ari_user, ari_password, asterisk_id, created_at) VALUES"
@@ -130,10 +135,7 @@ def test_reservations_made_before_slices_hold_their_whole_maximum_and_statuses_a
     goes back down with the rows."""
     engine = make_engine(Settings(db=db_url))
     try:
-        with engine.begin() as conn:  # the test database is at head: start again from nothing
-            Base.metadata.drop_all(conn)
-            conn.exec_driver_sql("DROP TABLE alembic_version")
-        migrate.upgrade(engine, "0010")
+        at_revision(engine, "0010")
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -167,3 +169,46 @@ def test_reservations_made_before_slices_hold_their_whole_maximum_and_statuses_a
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_0015_keeps_the_routes_table_and_the_buy_prices_of_sell_rates(db_url):
+    """A database at 0014 with a route and a rate with a buy price, upgraded: an account without a routing group is
+    routed by the routes table and bought at the rate's buy price as before; tariffs keep their catalog triggers."""
+    from asteriskbill.billing.settle import CallResult
+    from asteriskbill.services import lifecycle
+
+    settings = Settings(db=db_url)
+    engine = make_engine(settings)
+    try:
+        at_revision(engine, "0014")
+        with engine.begin() as conn:
+            for statement in OLD_CATALOG:
+                conn.execute(text(statement))
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        call = lifecycle.authorize(engine, settings, 1, "0015551234")
+        assert call.status.value == "OK", call.reason
+        settled = lifecycle.settle(engine, CallResult(call.session, "ANSWER", 60_000))
+        with engine.begin() as conn:
+            cdr = conn.execute(text("SELECT buy_cost, trunk_id, vendor_id FROM cdrs")).one()
+            version = conn.execute(text("SELECT version FROM catalog_version")).scalar_one()
+            conn.execute(text("UPDATE tariffs SET rounding = 10"))
+            assert conn.execute(text("SELECT version FROM catalog_version")).scalar_one() == version + 1
+        assert (call.dial, call.dials) == ("PJSIP/15551234@carrier", ("PJSIP/15551234@carrier",))
+        assert (settled.cost, tuple(cdr)) == (100_000, (40_000, None, None))
+    finally:
+        engine.dispose()
+
+
+OLD_CATALOG = (
+    "INSERT INTO tariffs (id, name, currency, rounding, timezone, created_at, rates_revision, rates_staged)"
+    " VALUES (1, 'retail', 'USD', 1, 'UTC', '2026-11-27 10:00:00', 0, 0)",
+    "INSERT INTO rates (tariff_id, prefix, destination, intervals, connect_fee, grace, weekdays, weight, buy_price,"
+    " revision) VALUES (1, '1', 'USA', '0:100000:1:60', 0, 0, 127, 0, 40000, 0)",
+    "INSERT INTO rate_revisions (tariff_id, revision) VALUES (1, 0)",
+    "INSERT INTO routes (prefix, dial, name) VALUES ('', 'PJSIP/${NUMBER}@carrier', 'carrier')",
+    "INSERT INTO accounts (id, kind, name, tariff_id, currency, balance, credit_limit, status, booth, created_at)"
+    " VALUES (1, 'extension', 'x201', 1, 'USD', 10000000, 0, 'active', false, '2026-11-27 10:00:00')",
+    "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, operator, created_at)"
+    " VALUES (1, 'recharge', 10000000, 10000000, 'tester', '2026-11-27 10:00:00')",
+)

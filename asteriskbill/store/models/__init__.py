@@ -8,6 +8,7 @@ from asteriskbill.store.models.cards import Card, CardBatch
 from asteriskbill.store.models.catalog import CatalogVersion
 from asteriskbill.store.models.operations import BoothSession, CurrencyRate, Preference, Server
 from asteriskbill.store.models.routes import RouteRow
+from asteriskbill.store.models.routing import CallAttempt, RoutingEntry, RoutingGroup, Trunk, Vendor, VendorLedgerEntry
 from asteriskbill.store.models.tariffs import Holiday, RateRevision, RateRow, Tariff
 from asteriskbill.store.models.users import ConsoleSession, ConsoleUser, LoginAttempt
 
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BoothSession",
+    "CallAttempt",
     "Card",
     "CardBatch",
     "CardCallerId",
@@ -33,6 +35,11 @@ __all__ = [
     "RateRow",
     "Reservation",
     "RouteRow",
+    "RoutingEntry",
+    "RoutingGroup",
     "Server",
     "Tariff",
+    "Trunk",
+    "Vendor",
+    "VendorLedgerEntry",
 ]

@@ -29,6 +29,8 @@ class Account(Base):
     extension: Mapped[str | None] = mapped_column(String(40), unique=True)
     accountcode: Mapped[str | None] = mapped_column(String(80), unique=True)
     booth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a callshop booth
+    # How its calls leave (models/routing.py); None: its company's, then its tariff's, then the routes table.
+    routing_group_id: Mapped[int | None] = mapped_column(ForeignKey("routing_groups.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

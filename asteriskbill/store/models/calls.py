@@ -28,6 +28,7 @@ class Reservation(Base):
         Index("ix_reservations_account_id_status", "account_id", "status"),
         Index("ix_reservations_status", "status"),
         Index("ix_reservations_status_deadline_at", "status", "deadline_at"),
+        Index("ix_reservations_trunk_id_status", "trunk_id", "status"),  # a trunk's calls up now
         CheckConstraint(STATUS_CHECK, name="status"),
         CheckConstraint("held_seconds <= max_seconds", name="held_within_max"),
     )
@@ -46,7 +47,11 @@ class Reservation(Base):
     call_class: Mapped[str] = mapped_column(String(16))
     destination: Mapped[str] = mapped_column(String(100), default="")
     prefix: Mapped[str] = mapped_column(String(32))
-    dial: Mapped[str] = mapped_column(String(200), default="")  # BILL_DIAL
+    dial: Mapped[str] = mapped_column(String(200), default="")  # BILL_DIAL (BILL_DIAL_1)
+    # The trunks of BILL_DIAL_1..N in order, each with its vendor's rates (billing/routing.py: Routes.text);
+    # "" for a call routed by the routes table. trunk_id: the first, whose channels the call counts against.
+    routes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))
     priced_at: Mapped[datetime] = mapped_column(UTCDateTime)
     pricing: Mapped[str] = mapped_column(Text)  # JSON snapshot of tariff + candidate rates
     channel: Mapped[str] = mapped_column(String(100), default="")
@@ -88,6 +93,8 @@ class Cdr(Base):
     buy_currency: Mapped[str | None] = mapped_column(String(3))
     currency: Mapped[str] = mapped_column(String(3))
     source: Mapped[str] = mapped_column(String(16), default="events")  # events, safety-net, master.csv
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"), index=True)  # the one that carried it
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)  # buy_cost is its
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -25,6 +25,7 @@ class Tariff(Base):
     # rates_staged: the last handed out (never handed out again while rows of it may exist).
     rates_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rates_staged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    routing_group_id: Mapped[int | None] = mapped_column(ForeignKey("routing_groups.id"))  # for its accounts
 
 
 class Holiday(Base):
