@@ -1,9 +1,10 @@
 """The billing applications the dialplan calls: ``card`` (calling-card IVR) and ``ext`` (PBX extensions).
 
 Both end the same way: the call is normalised, routed, rated and its credit reserved, and the dialplan
-gets BILL_STATUS=OK with BILL_SESSION, BILL_MAX_MS, BILL_DIAL and BILL_NUMBER — or BILL_STATUS saying
-why not. A call that holds one slice of its maximum (services/lifecycle.py) also gets TIMEOUT(absolute) =
-that slice on its channel: Asterisk hangs it up there unless `serve` extends the hold (credit_control.py).
+gets BILL_STATUS=OK with BILL_SESSION, BILL_MAX_MS, BILL_ROUTES, BILL_DIAL_1..N (BILL_DIAL: the first) and
+BILL_NUMBER — or BILL_STATUS saying why not. A call that holds one slice of its maximum (services/lifecycle.py)
+also gets TIMEOUT(absolute) = that slice on its channel: Asterisk hangs it up there unless `serve` extends the
+hold (credit_control.py).
 They only translate between AGI and the services; the database work runs in worker threads so one FastAGI
 server keeps serving hundreds of channels.
 
@@ -194,10 +195,14 @@ class BillingApps:
         if announce:
             await channel.say_number(result.max_seconds // 60)
             await self._play(channel, "minutes")
+        dials = result.dials or (result.dial,)
+        # One route: the dialplan's defaults (BILL_ROUTES 1, BILL_DIAL_1 = BILL_DIAL) save the hot path two commands.
+        routes = [] if len(dials) == 1 else [(dialplan.ROUTES, len(dials)), *_numbered(dials)]
         for name, value in (
             (dialplan.SESSION, result.session),
             (dialplan.MAX_MS, result.max_ms),
-            (dialplan.DIAL, result.dial),
+            (dialplan.DIAL, dials[0]),
+            *routes,
             (dialplan.NUMBER, result.number),
         ):
             await channel.set_variable(name, value)
@@ -285,3 +290,8 @@ def _caller(env: Env) -> calls.Caller:
 def _callerid(env: Env) -> str:
     number = env.callerid
     return "" if number in ("", "unknown") else number
+
+
+def _numbered(dials: tuple[str, ...]) -> list[tuple[str, str]]:
+    """BILL_DIAL_1..N."""
+    return [(dialplan.dial_variable(route), dial) for route, dial in enumerate(dials, start=1)]

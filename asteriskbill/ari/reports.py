@@ -38,6 +38,7 @@ class FinishedCall:
     hangup_cause_txt: str
     max_ms: int | None  # BILL_MAX_MS; None when the AGI did not set it
     asterisk_answered_ms: int | None  # ANSWEREDTIME_MS from the UserEvent, a cross-check only
+    attempts: tuple[str, ...] = ()  # the Dial status of each route tried, from the UserEvent (dialplan.event_attempts)
 
     @property
     def capped_ms(self) -> int:
@@ -59,6 +60,7 @@ class IncompleteCall:
     asterisk_answered_ms: int | None  # ANSWEREDTIME_MS from the UserEvent, a cross-check only
     answered_at: datetime | None = None  # the callee's answer, from the UserEvent
     talk_ms: int | None = None  # from the UserEvent (see the module's docstring); None: unknown
+    attempts: tuple[str, ...] = ()  # the Dial status of each route tried, from the UserEvent
 
 
 @dataclass(frozen=True)

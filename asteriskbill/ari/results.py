@@ -24,6 +24,7 @@ def call_result(report: FinishedCall | IncompleteCall, server_id: str) -> CallRe
             linkedid=report.linkedid,
             callerid=report.caller_number,
             hangup_cause=report.hangup_cause_txt or str(report.hangup_cause),
+            attempts=report.attempts,
         )
     if not report.asterisk_dialstatus or report.talk_ms is None:
         return None
@@ -36,4 +37,5 @@ def call_result(report: FinishedCall | IncompleteCall, server_id: str) -> CallRe
         server=report.asterisk_id or server_id,
         uniqueid=report.uniqueid,
         source="userevent",
+        attempts=report.attempts,
     )

@@ -11,6 +11,9 @@ captures in tests/fixtures/asterisk/ari/, README §3 and §5):
 * Talk time of an answered peer runs from its ``Dial ANSWER`` to the first ``ChannelLeftBridge`` of the caller
   or that peer after it (else the peer's, else the caller's ``ChannelDestroyed``); it is the raw figure:
   an ``L(5000)`` cut gives ~5004 ms, the settlement caps it at ``max_ms``.
+* The routes tried and each one's Dial status (``attempts``: the last carried the call) come from the caller's
+  ``asteriskbill`` UserEvent (``dialplan.event_attempts``), not from the Dial events: one Dial may ring several
+  peers at once. () when that UserEvent was not seen: settlement takes the first route.
 * The call ends when the caller channel is destroyed, but it is only reported once no late frame can still
   change it: when an event stamped ``settle_ms`` after the destruction has arrived, or at ``flush()``
   (the listener calls it when the socket has been idle) - frames arrive up to a few ms out of timestamp
@@ -291,6 +294,7 @@ class CallTracker:
             _int_or_none(track.userevent.get(dialplan.EVENT_ANSWEREDTIME_MS)),
             talk.answered_at,
             talk.ms,
+            dialplan.event_attempts(track.userevent),
         )
 
     def _finished(self, track: _Track, session: str, outcome: str, ended_at: datetime) -> FinishedCall:
@@ -317,6 +321,7 @@ class CallTracker:
             hangup_cause_txt=track.cause_txt,
             max_ms=track.max_ms,
             asterisk_answered_ms=_int_or_none(track.userevent.get(dialplan.EVENT_ANSWEREDTIME_MS)),
+            attempts=dialplan.event_attempts(track.userevent),
         )
 
     @staticmethod

@@ -1,13 +1,15 @@
 """Asterisk's own CDR file (cdr_csv Master.csv) read for recovery (pure: text in, call results out).
 
 The call's outcome is on the record whose lastapp is Dial (uniqueid = the caller channel, which is the
-AGI's agi_uniqueid kept with the reservation). The hangup handler writes the fields of its UserEvent into
-the CDR: our BILL_SESSION and the talk time from the callee's answer (talk_ms, asteriskbill/dialplan.py), the
-very figure the ARI listener bills from that UserEvent. They are in the Dial record's userfield
-(loguserfield=yes), and in the lastdata of the handler's own record when cdr.conf makes one
-(endbeforehexten=no). Without them (a
-dialplan older than talk_ms) the Dial record's billsec is billed: whole seconds, truncated by Asterisk, but
-counted from the CALLER's answer, so IVR time included for a calling card.
+AGI's agi_uniqueid kept with the reservation); the last such record when the call tried several routes (Asterisk
+writes one for all its attempts, or one per attempt, the last ending as the call did). The hangup handler writes
+the fields of its UserEvent into the CDR: our BILL_SESSION and the talk time from the callee's answer (talk_ms,
+asteriskbill/dialplan.py), the very figure the ARI listener bills from that UserEvent. They are in the caller's
+last record's userfield (loguserfield=yes: its Dial record, or the one after it when the dialplan went on), and in
+the lastdata of the handler's own record when cdr.conf makes one (endbeforehexten=no). The Dial status of each
+route tried (route, attempts: dialplan.event_attempts) comes after lastdata's 79 characters: it is read from the
+userfield. Without them (a dialplan older than talk_ms) the Dial record's billsec is billed: whole seconds,
+truncated by Asterisk, but counted from the CALLER's answer, so IVR time included for a calling card.
 
 A file is read only when every record looks like one cdr_csv writes: its 16 columns, then uniqueid
 (loguniqueid=yes), userfield (loguserfield=yes) and peeraccount, linkedid, sequence (newcdrcolumns=yes), with
@@ -95,11 +97,13 @@ class Dial:
 
 @dataclass(frozen=True)
 class MasterCsv:
-    """Dial records by caller uniqueid, the caller uniqueid of each session seen and its talk ms when known."""
+    """Dial records by caller uniqueid, the caller uniqueid of each session seen, its talk ms and the Dial status
+    of each route it tried (dialplan.event_attempts) when known."""
 
     dials: dict[str, Dial]
     sessions: dict[str, str]
     talks: dict[str, int]
+    attempts: dict[str, tuple[str, ...]]
 
     def result(self, session: str, uniqueid: str, zone: ZoneInfo) -> CallResult | None:
         """What Asterisk recorded for the call, or None when it is not in the file."""
@@ -124,6 +128,7 @@ class MasterCsv:
             linkedid=dial.linkedid,
             callerid=dial.src,
             source="master.csv",
+            attempts=self.attempts.get(session, ()),
         )
 
 
@@ -132,6 +137,7 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
     dials: dict[str, Dial] = {}
     sessions: dict[str, str] = {}
     talks: dict[str, int] = {}
+    attempts: dict[str, tuple[str, ...]] = {}
     reader = csv.reader(lines)
     header: tuple[str, ...] | None = None
     records = 0
@@ -146,13 +152,16 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
                 uniqueid = row[at["uniqueid"]]
                 if row[at["lastapp"]] == "Dial":
                     dials[uniqueid] = _dial(row, at)
-                for fields in _ours(row, at):
+                for fields, whole in _ours(row, at):
                     session = fields.get(dialplan.EVENT_SESSION, "")
                     if _SESSION.fullmatch(session):
                         sessions[session] = uniqueid
                         talk = dialplan.event_talk(fields, answered_by_dial=False)
                         if talk.ms is not None:
                             talks[session] = talk.ms
+                        tried = dialplan.event_attempts(fields)
+                        if tried and (whole or session not in attempts):
+                            attempts[session] = tried
             line = reader.line_num + 1
     except _NoUniqueid:
         raise UserError(
@@ -163,14 +172,17 @@ def read(lines: Iterable[str], source: str) -> MasterCsv:
         raise UserError(f"{source} line {line} does not look like Asterisk's Master.csv (cdr_csv): {exc}") from None
     if not records:
         raise UserError(f"{source} has no CDR record: is it Asterisk's Master.csv (e.g. /var/log/asterisk/cdr-csv/)?")
-    return MasterCsv(dials, sessions, talks)
+    return MasterCsv(dials, sessions, talks, attempts)
 
 
-def _ours(row: list[str], at: dict[str, int]) -> list[dict[str, str]]:
-    """The hangup handler's fields in a record: in its userfield (CDR(userfield), which lands on the caller's
-    Dial record), or in its lastdata (the handler's own record, when cdr.conf's endbeforehexten=no makes one)."""
-    texts = [row[at["lastdata"]]] + ([row[at["userfield"]]] if "userfield" in at else [])
-    return [fields for text in texts if (fields := dialplan.lastdata_fields(text)) is not None]
+def _ours(row: list[str], at: dict[str, int]) -> list[tuple[dict[str, str], bool]]:
+    """The hangup handler's fields in a record, each with whether they are whole: in its lastdata (the handler's
+    own record, when cdr.conf's endbeforehexten=no makes one; cut at 79 characters), then its userfield
+    (CDR(userfield), which lands on the caller's Dial record: whole, so preferred for the fields after the cut)."""
+    found = [(dialplan.lastdata_fields(row[at["lastdata"]]), False)]
+    if "userfield" in at:
+        found.append((dialplan.userfield_fields(row[at["userfield"]]), True))
+    return [(fields, whole) for fields, whole in found if fields is not None]
 
 
 def _is_header(row: list[str]) -> bool:

@@ -10,11 +10,12 @@ import pytest
 
 from asteriskbill import dialplan
 from asteriskbill.agi.apps import APP_NAMES
+from asteriskbill.billing.routing import FAILOVER
 from tests.helpers import ASTERISK
 
 CAPTURES = ASTERISK / "callee-answer"
 APPLICATIONS = {"ExecIf", "Set", "AGI", "GotoIf", "Dial", "Hangup", "Progress", "Playback", "Congestion"}
-APPLICATIONS |= {"UserEvent", "Return"}
+APPLICATIONS |= {"UserEvent", "Return", "Gosub"}
 LINE = re.compile(r"^(?:exten => (?P<exten>[^,]+),1|\s*same => n)(?:\((?P<label>\w+)\))?,(?P<app>\w+)\((?P<args>.*)\)$")
 CALL_CONTEXTS = (
     dialplan.CARD_CONTEXT,
@@ -61,7 +62,9 @@ def test_every_line_is_well_formed_and_every_context_of_the_contract_is_there():
 
 def test_it_reads_only_what_the_agi_sets_and_what_it_sets_itself():
     text = dialplan.text()
-    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= set(dialplan.AGI_VARIABLES)
+    own = {*dialplan.AGI_VARIABLES, *dialplan.DIALPLAN_VARIABLES, dialplan.dial_variable(1)}
+    assert set(re.findall(r"\$\{(BILL_\w+)\}", text)) <= own
+    assert set(re.findall(r"\$\{(BILL_\w+)\$", text)) == {dialplan.DIAL_NTH.format("")}  # ${BILL_DIAL_${BILL_ROUTE}}
     assert apps(dialplan.ANSWERED_CONTEXT, "Set") == [
         f"SHARED({dialplan.ANSWERED_AT_VARIABLE},${{ARG1}})=${{STRFTIME(,,%s.%3q)}}"
     ]
@@ -85,11 +88,46 @@ def test_each_call_context_reaches_the_agi_through_a_global_with_its_default():
         assert apps(context, "Set")[0] == f"CHANNEL(hangup_handler_push)={dialplan.HANGUP_CONTEXT},s,1"
 
 
-def test_every_dial_is_limited_and_records_the_callee_answer():
+def test_every_call_context_dials_through_the_one_dial_loop():
     for context in CALL_CONTEXTS:
-        assert apps(context, "Dial") == [
-            f"${{BILL_DIAL}},60,L(${{BILL_MAX_MS}}:60000:30000)U({dialplan.ANSWERED_CONTEXT}^${{CHANNEL}})"
-        ]
+        assert apps(context, "Dial") == []
+        assert apps(context, "Gosub") == [f"{dialplan.DIAL_CONTEXT},s,1"]
+        lines = [line["app"] for line in contexts()[context]]
+        assert lines[lines.index("Gosub") + 1] == "Hangup"  # BUSY, NOANSWER or the last route failed: the call ends
+    assert sum(len(apps(context, "Dial")) for context in dialplan.CONTEXTS) == 1
+
+
+def test_every_attempt_is_limited_and_records_the_callee_answer():
+    route = dialplan.DIAL_NTH.format(f"${{{dialplan.ROUTE_VARIABLE}}}")
+    assert apps(dialplan.DIAL_CONTEXT, "Dial") == [
+        f"${{{route}}},60,L(${{{dialplan.MAX_MS}}}:60000:30000)U({dialplan.ANSWERED_CONTEXT}^${{CHANNEL}})"
+    ]
+
+
+def test_the_dial_loop_tries_the_next_route_only_when_the_route_failed():
+    lines = contexts()[dialplan.DIAL_CONTEXT]
+    steps = [(line["label"], line["app"], line["args"]) for line in lines]
+    routes, route, attempts = dialplan.ROUTES, dialplan.ROUTE_VARIABLE, dialplan.ATTEMPTS_VARIABLE
+    failed = " | ".join(f'"${{DIALSTATUS}}" = "{status}"' for status in FAILOVER)
+    dial = steps[5]
+    assert steps == [
+        (None, "ExecIf", f'$["${{{routes}}}" = ""]?Set({routes}=1)'),  # an AGI older than BILL_ROUTES: one route,
+        (None, "ExecIf", f'$["${{{dialplan.dial_variable(1)}}}" = ""]?Set({dialplan.dial_variable(1)}=${{BILL_DIAL}})'),
+        (None, "Set", f"{route}=0"),
+        ("next", "Set", "DIALSTATUS="),  # a hang-up before the next Dial leaves no stale status for it
+        (None, "Set", f"{route}=$[${{{route}}} + 1]"),
+        dial,
+        (
+            None,
+            "Set",
+            f"{attempts}=${{{attempts}}}${{IF($[${{{route}}} > 1]?{dialplan.ATTEMPTS_SEPARATOR})}}${{DIALSTATUS}}",
+        ),
+        (None, "GotoIf", f"$[$[{failed}] & ${{{route}}} < ${{{routes}}}]?next"),
+        (None, "Return", ""),
+    ]
+    assert dial[1] == "Dial"
+    assert FAILOVER == ("CHANUNAVAIL", "CONGESTION")  # never BUSY, NOANSWER, ANSWER, CANCEL
+    assert dialplan.ATTEMPTS_SEPARATOR != ","  # the UserEvent's fields are comma separated
 
 
 def test_a_refused_call_is_never_answered():
@@ -118,6 +156,7 @@ def test_the_hangup_handler_sends_the_contract_fields_in_the_userevent_and_to_th
     pairs = fields.removeprefix("LOCAL(fields)=").split(",")
     assert tuple(pair.split(": ")[0] for pair in pairs) == dialplan.USER_EVENT_FIELDS
     assert pairs[0] == "session: ${BILL_SESSION}"
+    assert pairs[-2:] == [f"route: ${{{dialplan.ROUTE_VARIABLE}}}", f"attempts: ${{{dialplan.ATTEMPTS_VARIABLE}}}"]
     assert apps(dialplan.HANGUP_CONTEXT, "UserEvent") == [f"{dialplan.USER_EVENT},${{fields}}"]
     # the CDR keeps the data of the last application: Return() carries the same fields to Master.csv
     assert contexts()[dialplan.HANGUP_CONTEXT][-1] == {
@@ -142,9 +181,11 @@ def test_the_real_asterisk_sent_the_contract_fields():
         if '"ChannelUserevent"' in frame
     ]
     assert len(sent) == len(list(CAPTURES.glob("*.jsonl")))
-    for userevent in sent:
-        assert tuple(userevent) == ("eventname", *dialplan.USER_EVENT_FIELDS)
+    for userevent in sent:  # recorded before the routes: route and attempts came after these, which keep their places
+        assert ("eventname", *dialplan.USER_EVENT_FIELDS[:-2]) == tuple(userevent)
+        assert dialplan.USER_EVENT_FIELDS[-2:] == (dialplan.EVENT_ROUTE, dialplan.EVENT_ATTEMPTS)
         assert userevent["eventname"] == dialplan.USER_EVENT
+        assert dialplan.event_attempts(userevent) == ()
 
 
 def test_the_globals_section():
@@ -192,3 +233,50 @@ def test_lastdata_fields_drop_a_field_the_cdr_may_have_cut():
     assert dialplan.lastdata_fields("asteriskbill,session: x,talk_ms: 12") == {"session": "x", "talk_ms": "12"}
     assert dialplan.lastdata_fields("Local/2001@carrier,30,L(5000)") is None
     assert dialplan.lastdata_fields("") is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "attempts"),
+    [
+        # the caller hung up while talking over route 2: its Dial never returned, BILL_ATTEMPTS lacks it
+        ({**NEW, "dialstatus": "ANSWER", "route": "2", "attempts": "CHANUNAVAIL"}, ("CHANUNAVAIL", "ANSWER")),
+        ({**NEW, "dialstatus": "ANSWER", "route": "1", "attempts": ""}, ("ANSWER",)),
+        (
+            {**NEW, "dialstatus": "CANCEL", "route": "3", "attempts": "CONGESTION/CHANUNAVAIL"},
+            ("CONGESTION", "CHANUNAVAIL", "CANCEL"),
+        ),
+        # every Dial returned: the loop stopped (BUSY is no failover) or ran out of routes
+        ({**NEW, "dialstatus": "BUSY", "route": "1", "attempts": "BUSY"}, ("BUSY",)),
+        ({**NEW, "dialstatus": "BUSY", "route": "2", "attempts": "CONGESTION/BUSY"}, ("CONGESTION", "BUSY")),
+        (
+            {**NEW, "dialstatus": "CHANUNAVAIL", "route": "2", "attempts": "CHANUNAVAIL/CHANUNAVAIL"},
+            ("CHANUNAVAIL",) * 2,
+        ),
+        # a hang-up between two attempts: the loop had cleared DIALSTATUS, no stale status is taken for route 2
+        ({**NEW, "dialstatus": "", "route": "2", "attempts": "CHANUNAVAIL"}, ("CHANUNAVAIL",)),
+        ({**NEW, "dialstatus": "", "route": "", "attempts": ""}, ()),  # hung up before the loop: never dialled
+        (OLD, ()),  # a dialplan older than the routes
+        ({**OLD, "route": "1"}, ()),  # a field cut off (Master.csv's lastdata)
+    ],
+)
+def test_event_attempts(fields, attempts):
+    assert dialplan.event_attempts(fields) == attempts
+
+
+def test_event_attempts_of_the_cdr_userfield():
+    userfield = (
+        "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,talk_ms: 3505,answered_at: 1796058888.001,"
+        "ended_at: 1796058891.506,dialstatus: ANSWER,answeredtime_ms: 3505,dialedtime_ms: 4512,route: 2,"
+        "attempts: CONGESTION"
+    )
+    fields = dialplan.userfield_fields(userfield)  # the userfield keeps every field
+    assert fields is not None and dialplan.event_attempts(fields) == ("CONGESTION", "ANSWER")
+    assert dialplan.userfield_fields("Local/2001@carrier,30") is None
+    # Asterisk keeps 255 characters of a userfield: the attempts of a call that tried many routes may be cut
+    many = userfield.replace("route: 2,attempts: CONGESTION", f"route: 8,attempts: {'/'.join(['CHANUNAVAIL'] * 7)}")
+    kept = dialplan.userfield_fields(many[: dialplan.CDR_USERFIELD_CHARS])
+    assert len(many) > dialplan.CDR_USERFIELD_CHARS and kept is not None
+    assert kept["route"] == "8" and dialplan.event_attempts(kept) == ()  # not known: never a cut status
+    for lastdata in (userfield, userfield[: dialplan.CDR_LASTDATA_CHARS]):  # lastdata is cut at 79: no attempts
+        cut = dialplan.lastdata_fields(lastdata)
+        assert cut is not None and dialplan.event_attempts(cut) == ()

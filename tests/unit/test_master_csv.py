@@ -178,3 +178,23 @@ def test_the_talk_time_in_the_dial_records_userfield_is_enough():
     master = master_csv.read(text([r for r in rows if r is not handler]), "Master.csv")
     result = master.result("9f09d99e-2e4b-4a21-be80-bc831e42deb6", "", UTC)
     assert result is not None and (result.outcome, result.billable_ms) == ("ANSWER", 3505)
+
+
+def test_the_attempts_over_the_routes_come_from_the_userfield():
+    # the lastdata of the handler's record is cut at 79 characters, long before route and attempts: the userfield,
+    # which lands on the caller's (last) Dial record, keeps them
+    rows = list(csv.reader(CALLEE_ANSWER))
+    (handler,) = [r for r in rows if r[1] == "4001" and r[7] == "Return"]
+    (dial,) = [r for r in rows if r[1] == "4001" and r[7] == "Dial"]
+    dial[NAMES.index("userfield")] = (
+        "asteriskbill,session: 9f09d99e-2e4b-4a21-be80-bc831e42deb6,talk_ms: 3505,answered_at: 1796058888.001,"
+        "ended_at: 1796058891.506,dialstatus: ANSWER,answeredtime_ms: 8017,dialedtime_ms: 8022,route: 2,"
+        "attempts: CHANUNAVAIL"
+    )
+    for lines in (text(rows), text([r for r in rows if r is not handler])):
+        result = master_csv.read(lines, "Master.csv").result("9f09d99e-2e4b-4a21-be80-bc831e42deb6", "", UTC)
+        assert result is not None and (result.outcome, result.billable_ms) == ("ANSWER", 3505)
+        assert result.attempts == ("CHANUNAVAIL", "ANSWER")
+    # a dialplan older than the routes: not known (the first route)
+    result = master_csv.read(CALLEE_ANSWER, "Master.csv").result("9f09d99e-2e4b-4a21-be80-bc831e42deb6", "", UTC)
+    assert result is not None and result.attempts == ()
