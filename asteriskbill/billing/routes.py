@@ -12,6 +12,13 @@ from asteriskbill.errors import UserError
 _DIAL = re.compile(r"^[^\s,;|]+$")
 
 
+def check_dial(dial: str) -> str:
+    """A Dial() target as the AGI hands it over: with ${NUMBER}, and nothing that would split Dial()'s arguments."""
+    if not _DIAL.match(dial) or "${NUMBER}" not in dial:
+        raise UserError(f"dial string {dial!r} must contain ${{NUMBER}} and no spaces, commas, ';' or '|'")
+    return dial
+
+
 @dataclass(frozen=True)
 class Route:
     prefix: str  # digits; "" matches every number
@@ -21,8 +28,7 @@ class Route:
     def __post_init__(self) -> None:
         if self.prefix and not is_digits(self.prefix):
             raise UserError(f"route prefix {self.prefix!r} must be digits (or empty for every number)")
-        if not _DIAL.match(self.dial) or "${NUMBER}" not in self.dial:
-            raise UserError(f"dial string {self.dial!r} must contain ${{NUMBER}} and no spaces, commas, ';' or '|'")
+        check_dial(self.dial)
 
     def dial_string(self, number: str) -> str:
         return self.dial.replace("${NUMBER}", number)

@@ -32,11 +32,15 @@ COMMAND_MODULES = {
     "quote": "asteriskbill.cli.quote",
     "rates": "asteriskbill.cli.rates",
     "routes": "asteriskbill.cli.routes",
+    "routing": "asteriskbill.cli.routing",
     "serve": "asteriskbill.cli.serve",
     "servers": "asteriskbill.cli.servers",
     "status": "asteriskbill.cli.status",
     "tariff": "asteriskbill.cli.tariff",
+    "trunks": "asteriskbill.cli.trunks",
     "users": "asteriskbill.cli.users",
+    "vendor-rates": "asteriskbill.cli.vendors",
+    "vendors": "asteriskbill.cli.vendors",
     "web": "asteriskbill.cli.web",
 }
 

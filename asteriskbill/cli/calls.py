@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from asteriskbill.billing.routing import FAILOVER
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, local_stamp, money, pass_app, stamp
 from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import Whole
@@ -197,16 +198,23 @@ def clear(app: App, session: str, reason: str) -> None:
 @click.option("--callerid", default="5551000", show_default=True, help="The caller's number.")
 @click.option("--dial", required=True, help="The number dialled.")
 @click.option("--talk", type=Whole(min=0), help="Then settle the call as answered for SECONDS.")
+@click.option(
+    "--failed",
+    type=click.Choice(FAILOVER),
+    multiple=True,
+    help="With --talk: the call's first routes failed so (repeatable), the next one answered.",
+)
 @click.option("--host", help="FastAGI host [default: the fastagi_host setting].")
 @click.option("--port", type=Whole(1, 65535), help="FastAGI port [default: the fastagi_port setting].")
 @json_option
 @pass_app
-def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, host, port, as_json) -> None:
+def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, failed, host, port, as_json) -> None:
     """Place a call on the running FastAGI server exactly as Asterisk would, and show every exchange.
 
     With --card/--pin it runs the calling-card IVR (or logs in by --callerid when that number is
     registered to a card); with --extension or --accountcode, the extension application. --talk then
-    settles the call as answered for that long, as the ARI listener would: try a tariff without a phone.
+    settles the call as answered for that long, as the ARI listener would: try a tariff without a phone;
+    --failed CHANUNAVAIL settles it as answered by its second route after the first failed.
 
     Example:
 
@@ -217,7 +225,7 @@ def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, 
     else:
         call = simulation.card_call(card, pin, dial, callerid)
     done = simulation.simulate(
-        app.engine, call, host or app.settings.fastagi_host, port or app.settings.fastagi_port, talk
+        app.engine, call, host or app.settings.fastagi_host, port or app.settings.fastagi_port, talk, failed
     )
     variables, outcome = done.outcome.variables, done.outcome
     if as_json:

@@ -37,7 +37,11 @@ def extension_call(extension: str | None, accountcode: str, dial: str) -> Call:
     return Call(script="ext", args=[dial], callerid=extension or "unknown", accountcode=accountcode)
 
 
-def simulate(engine: Engine, call: Call, host: str, port: int, talk_seconds: int | None) -> Simulation:
+def simulate(
+    engine: Engine, call: Call, host: str, port: int, talk_seconds: int | None, failed: tuple[str, ...] = ()
+) -> Simulation:
+    """Place ``call``; with ``talk_seconds``, settle it as answered for that long by the route after those that
+    ``failed`` (their Dial statuses, in order)."""
     outcome = asyncio.run(asyncio.wait_for(call_fastagi(call, host, port), 60))
     if outcome.agistatus == "FAILURE" and not outcome.commands:  # as Asterisk: the connection was refused
         raise UserError(f"no FastAGI server answers on {host}:{port}: start it with `asteriskbill serve`")
@@ -45,6 +49,12 @@ def simulate(engine: Engine, call: Call, host: str, port: int, talk_seconds: int
     if talk_seconds is None or outcome.variables.get("BILL_STATUS") != "OK" or not session:
         return Simulation(outcome, None)
     result = CallResult(
-        session, "ANSWER", talk_seconds * 1000, uniqueid=call.uniqueid, callerid=call.callerid, source="simulate"
+        session,
+        "ANSWER",
+        talk_seconds * 1000,
+        uniqueid=call.uniqueid,
+        callerid=call.callerid,
+        source="simulate",
+        attempts=(*failed, "ANSWER"),
     )
     return Simulation(outcome, settle(engine, result))
