@@ -27,12 +27,16 @@ from asteriskbill.cli.options import MOMENT, Whole
 from asteriskbill.money import format_amount
 
 if TYPE_CHECKING:
-    from asteriskbill.services import cdr_sheet, sheets
+    from asteriskbill.services import carrier_stats, cdr_sheet, cost_reports, sheets
     from asteriskbill.services import cdrs as service
 else:
+    carrier_stats = LazyModule("asteriskbill.services.carrier_stats")
     cdr_sheet = LazyModule("asteriskbill.services.cdr_sheet")
+    cost_reports = LazyModule("asteriskbill.services.cost_reports")
     sheets = LazyModule("asteriskbill.services.sheets")
     service = LazyModule("asteriskbill.services.cdrs")
+
+CARRIERS = ("vendor", "trunk")  # what `cdr stats --by` takes besides STATS_BY: services/carrier_stats.py
 
 LIST_LIMIT = 100
 NO_RATE = (
@@ -92,6 +96,10 @@ def filter_options(command: Callable) -> Callable:
             click.option("--card", metavar="NUMBER", help="Only this card's CDRs."),
             click.option("--number", metavar="PREFIX", help="Only normalised numbers starting with PREFIX."),
             click.option("--outcome", type=click.Choice(OUTCOMES, case_sensitive=False), help="Only this outcome."),
+            click.option("--trunk", metavar="NAME", help="Only the CDRs of calls this trunk carried."),
+            click.option(
+                "--vendor", metavar="NAME", help="Only the CDRs of calls this vendor carried (its buy costs)."
+            ),
             click.option("--oldest-first", is_flag=True, help="Oldest first [default: newest first]."),
         )
     ):
@@ -119,6 +127,8 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
     Example:
 
         asteriskbill cdr list --since 2026-12-01 --account acme --outcome ANSWER --json
+
+        asteriskbill cdr list --trunk carrier1-sofia --outcome CHANUNAVAIL
     """
     found, matching = service.page(app.engine, _filters(app, since, until, limit or None, **given))
     short = f"{len(found)} of {matching} CDRs; --limit 0 shows all" if len(found) < matching else ""
@@ -143,6 +153,7 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
             "callerid",
             "number",
             "destination",
+            *(["trunk"] if any(c.trunk for c in found) else []),  # once trunks carry calls
             "call_class",
             "outcome",
             "billed_seconds",
@@ -213,11 +224,12 @@ def _stats_line(row: service.StatsRow) -> dict:
 @click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its children's).")
 @click.option(
     "--by",
-    type=click.Choice(STATS_BY),
+    type=click.Choice((*STATS_BY, *CARRIERS)),
     default="account",
     show_default=True,
     help="account: each account its own calls; company: a company with its extensions and gateways; "
-    "gateway: gateway accounts only; destination; server.",
+    "gateway: gateway accounts only; destination; server; vendor and trunk: the calls each carried, with "
+    "attempts, ASR and ACD.",
 )
 @json_option
 @pass_app
@@ -228,11 +240,23 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
     currency: a buy price in a vendor's currency is converted with the currency rate of the
     call's day; calls with no such rate yet are left out of buy cost and margin, and counted.
 
+    --by vendor and --by trunk show, per vendor or trunk, the Dial attempts made on it (a call
+    that failed over counts on each trunk it tried), the answered ones, ASR (answered / attempts,
+    in percent to the tenth, rounded half up) and ACD (billed seconds per answered call it
+    carried, rounded half up, as mm:ss) beside the calls it carried and their money. Calls routed
+    by the routes table are one row, "(routes table)", with no attempts.
+
     Example:
 
         asteriskbill cdr stats --by company --since 2026-11-01 --until 2026-11-30 --json
+
+        asteriskbill cdr stats --by trunk --since 2026-11-01 --account acme
     """
-    rows = service.stats(app.engine, _filters(app, since, until, None, account=account), by)
+    f = _filters(app, since, until, None, account=account)
+    if by in CARRIERS:
+        _carrier_stats(app, f, by, as_json)
+        return
+    rows = service.stats(app.engine, f, by)
     if as_json:
         echo_json(
             [
@@ -249,11 +273,51 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
         return
     lines = [_stats_line(r) for r in rows]
     columns = [c for c in (lines[0] if lines else ["key"]) if c != "kind" or by in ("account", "gateway")]
-    if any(r.total.no_rate for r in rows):
-        echo_table(lines, [c for c in columns if c != "no_rate"] + ["no_rate"])
+    _echo_stats(lines, columns, any(r.total.no_rate for r in rows))
+
+
+def _echo_stats(lines: list[dict], columns: list[str], no_rate: bool) -> None:
+    """The statistics' table; with a no_rate column last, and what it means, when some calls have no rate."""
+    echo_table(lines, [c for c in columns if c != "no_rate"] + (["no_rate"] if no_rate else []))
+    if no_rate:
         click.echo(NO_RATE_CALLS)
+
+
+def _carrier_dict(r: carrier_stats.CarrierRow, by: str) -> dict:
+    return {
+        "key": r.key,
+        **({"vendor": r.vendor} if by == "trunk" else {}),
+        "currency": r.currency,
+        "attempts": r.attempts,
+        "answered": r.answered,
+        "asr": r.asr,
+        "acd": r.acd,
+        "acd_seconds": r.acd_seconds,
+        "total": totals_dict(r.total),
+    }
+
+
+def _carrier_stats(app: App, f: service.Filters, by: str, as_json: bool) -> None:
+    """`cdr stats --by vendor|trunk`: JSON, or a line for people per vendor or trunk and currency."""
+    rows = carrier_stats.stats(app.engine, f, by)
+    if as_json:
+        echo_json([_carrier_dict(r, by) for r in rows])
         return
-    echo_table(lines, columns)
+    lines = []
+    for r in rows:
+        total = totals_dict(r.total)
+        lines.append(
+            {
+                **_carrier_dict(r, by),
+                "key": carrier_stats.ROUTES_TABLE if r.key is None else r.key,
+                "asr": None if r.asr is None else f"{r.asr}%",
+                **{k: total[k] for k in ("calls", "minutes", "cost", "buy_cost", "margin")},
+                "no_rate": r.total.no_rate,
+            }
+        )
+    head = ["key", *(["vendor"] if by == "trunk" else []), "currency", "attempts", "answered", "asr", "acd"]
+    columns = [*head, "calls", "minutes", "cost", "buy_cost", "margin", "no_rate"]
+    _echo_stats(lines, columns, any(r.total.no_rate for r in rows))
 
 
 @cdr.command(name="cost-report")
@@ -268,7 +332,7 @@ def cost_report(app: App, card: str, since, until, as_json: bool) -> None:
 
         asteriskbill cdr cost-report 400012345678 --since 2026-11-01
     """
-    report = service.cost_report(app.engine, card, **_period(app, since, until))
+    report = cost_reports.cost_report(app.engine, card, **_period(app, since, until))
     currency = report.card.currency
     if as_json:
         echo_json(

@@ -45,6 +45,8 @@ COLUMNS = (
     "buy_note",
     "currency",
     "source",
+    "trunk",  # the trunk that carried the call, and the vendor whose buy cost it is: last, where they came
+    "vendor",
 )
 TYPES = {
     **dict.fromkeys(("started_at", "answered_at", "ended_at"), Kind.MOMENT),
@@ -99,6 +101,8 @@ def _cells(row: Sequence, integer: Callable[[int], object] = str, blank: str | N
         currency,
         source,
         _id,
+        trunk,
+        vendor,
     ) = row
     if buy_cost is None:
         buy = margin = note = blank
@@ -137,6 +141,8 @@ def _cells(row: Sequence, integer: Callable[[int], object] = str, blank: str | N
         note,
         currency,
         source,
+        blank if trunk is None else trunk,
+        blank if vendor is None else vendor,
     ]
 
 

@@ -1,7 +1,8 @@
-"""CDR use cases for operators: list, stream (exports), statistics, a card's cost report, the calls up now.
+"""CDR use cases for operators: list, stream (exports), statistics, the calls up now.
 
 Everything here only reads, in ``reading`` transactions: a snapshot that never holds SQLite's write
-lock, so a report over six months of CDRs never makes a settlement wait. Purging is in upkeep.py.
+lock, so a report over six months of CDRs never makes a settlement wait. Purging is in upkeep.py; a card's cost
+report in cost_reports.py; statistics per vendor and trunk in carrier_stats.py.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from asteriskbill.billing.periods import check_period
 from asteriskbill.billing.reservation import OPEN
 from asteriskbill.billing.settle import ANSWER, OUTCOMES, STATS_BY
 from asteriskbill.errors import UserError
-from asteriskbill.services import accounts, cards
+from asteriskbill.services import accounts, cards, trunks, vendors
 from asteriskbill.services.currency import LateConversions
 from asteriskbill.store.engine import reading
-from asteriskbill.store.models import Account, Cdr, Reservation, Server
+from asteriskbill.store.models import Account, Cdr, Reservation, Server, Trunk, Vendor
 from asteriskbill.store.types import utc
 
 STREAM_CHUNK = 2000  # rows fetched at a time when streaming from PostgreSQL
@@ -38,6 +39,8 @@ class Filters:
     card: str | None = None
     number: str | None = None  # a prefix of the normalised number
     outcome: str | None = None
+    trunk: str | None = None  # the trunk that carried the calls
+    vendor: str | None = None  # the vendor whose buy costs they are
     limit: int | None = None  # None: all
     oldest_first: bool = False
     after: tuple[datetime, int] | None = None  # a page's last CDR (started_at, id): only those after it, in order
@@ -79,6 +82,8 @@ class CdrView(CallView):
     currency: str
     source: str
     id: int  # with started_at, where a page of CDRs ends (Filters.after)
+    trunk: str | None  # the trunk that carried it; None: routed by the routes table
+    vendor: str | None  # whose buy cost buy_cost is
 
     @property
     def margin(self) -> int | None:
@@ -95,7 +100,7 @@ def _columns(view: type, table: type, special: dict) -> list:
     return [special[f.name] if f.name in special else getattr(table, f.name) for f in fields(view)]
 
 
-_SELECTED = _columns(CdrView, Cdr, _CALLER)
+_SELECTED = _columns(CdrView, Cdr, {**_CALLER, "trunk": Trunk.name, "vendor": Vendor.name})
 # The same raw, with no type processing: SQLite's timestamps stay the text it stores, which an export formats as is
 _RAW = [type_coerce(column, NullType()).label(f.name) for column, f in zip(_SELECTED, fields(CdrView), strict=True)]
 _BUY = [f.name for f in fields(CdrView)].index("buy_cost")  # buy_currency next
@@ -103,6 +108,12 @@ _BUY = [f.name for f in fields(CdrView)].index("buy_cost")  # buy_currency next
 
 def _joined(query: Select) -> Select:
     return query.join(Account, Account.id == Cdr.account_id).outerjoin(_parent, _parent.id == Account.parent_id)
+
+
+def _listed(query: Select) -> Select:
+    """``query`` with what a CDR's view reads besides it: its caller's account, the trunk and the vendor."""
+    carriers = _joined(query).outerjoin(Trunk, Trunk.id == Cdr.trunk_id)
+    return carriers.outerjoin(Vendor, Vendor.id == Cdr.vendor_id)
 
 
 def _number_prefix(text: str) -> str:
@@ -118,8 +129,8 @@ def _outcome(text: str) -> str:
     return text.upper()
 
 
-def _where(conn: Connection, query: Select, f: Filters) -> Select:
-    """``query`` narrowed by the filters; an unknown account or card is an error, not an empty list."""
+def filtered(conn: Connection, query: Select, f: Filters) -> Select:
+    """``query`` narrowed by the filters; an unknown account, card, trunk or vendor is an error, not an empty list."""
     check_period(f.since, f.until)
     if f.since is not None:
         query = query.where(Cdr.started_at >= f.since)
@@ -139,6 +150,10 @@ def _where(conn: Connection, query: Select, f: Filters) -> Select:
         query = query.where(Cdr.number.startswith(_number_prefix(f.number)))
     if f.outcome is not None:
         query = query.where(Cdr.outcome == _outcome(f.outcome))
+    if f.trunk is not None:
+        query = query.where(Cdr.trunk_id == trunks.find(conn, f.trunk).id)
+    if f.vendor is not None:
+        query = query.where(Cdr.vendor_id == vendors.vendor_id(conn, f.vendor))
     if f.after is not None:  # the bound on started_at alone lets its index find where the page starts
         moment, cdr_id = f.after
         if f.oldest_first:
@@ -152,7 +167,7 @@ def _listing(conn: Connection, f: Filters, columns: list = _SELECTED) -> tuple[S
     """The CDRs' query in order and within the limit, and the query counting them."""
     if f.limit is not None and f.limit < 0:
         raise UserError("--limit must not be negative")
-    query = _where(conn, _joined(select(*columns).select_from(Cdr)), f)
+    query = filtered(conn, _listed(select(*columns).select_from(Cdr)), f)
     counted = query.with_only_columns(func.count()).order_by(None)
     order = (Cdr.started_at, Cdr.id) if f.oldest_first else (Cdr.started_at.desc(), Cdr.id.desc())
     query = query.order_by(*order)
@@ -334,11 +349,11 @@ def totals_by(
     if narrow is not None:
         query, late = narrow(query), narrow(late)
     found: dict[tuple, Totals] = {}
-    for *group, calls, answered, seconds, cost, buy, bought in conn.execute(_where(conn, query, f)):
+    for *group, calls, answered, seconds, cost, buy, bought in conn.execute(filtered(conn, query, f)):
         # int(): PostgreSQL sums BIGINT as NUMERIC
         buy = None if buy is None else int(buy)
         found[tuple(group)] = Totals(calls, int(answered), int(seconds), int(cost), buy, int(bought))
-    for key, totals in _late_totals(conn, conn.execute(_where(conn, late, f))).items():
+    for key, totals in _late_totals(conn, conn.execute(filtered(conn, late, f))).items():
         found[key] = found.get(key, Totals()) + totals  # get: a CDR settled since (read committed)
     return found
 
@@ -353,26 +368,6 @@ def _late_totals(conn: Connection, rows) -> dict[tuple, Totals]:
         totals = Totals(no_rate=1) if amount is None else Totals(buy_cost=amount, bought_cost=cost)
         found[tuple(group)] = found.get(tuple(group), Totals()) + totals
     return found
-
-
-# --- one card ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CostReport:
-    card: cards.CardView
-    cdrs: list[CdrView]  # oldest first
-    total: Totals
-
-
-def cost_report(
-    engine: Engine, number: str, since: datetime | None = None, until: datetime | None = None
-) -> CostReport:
-    """A card's calls and what they cost (the "cost report" of calling-card systems)."""
-    with reading(engine) as conn:
-        card = cards.find(conn, number)
-    found = list_cdrs(engine, Filters(since=since, until=until, card=card.number, oldest_first=True))
-    return CostReport(card, found, sum(map(Totals.of, found), Totals()))
 
 
 # --- the calls up now ---------------------------------------------------------------------------------

@@ -175,6 +175,8 @@ def test_list_is_newest_first_with_every_column(seed, cli):
         "buy_note": None,
         "currency": "USD",
         "source": "events",
+        "trunk": None,  # routed by the routes table
+        "vendor": None,
     }
     s04 = next(c for c in listed(cli) if c["session"] == "s04")
     assert (s04["answered_at"], s04["buy_cost"], s04["margin"], s04["cost"]) == ("", None, None, "0.00")

@@ -20,7 +20,7 @@ def blocks_after(marker: str) -> tuple[str, str]:
     return commands, expected
 
 
-@pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through"])
+@pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through", "<!-- routing walk-through"])
 def test_readme_walk_throughs(tmp_path, marker):
     commands, expected = blocks_after(marker)
     env = {

@@ -13,12 +13,15 @@ from asteriskbill.services.sheet_cells import Kind, Types, typed, unquote
 
 
 def xlsx_cells(path) -> list[list[object]]:
-    """Every row's values of the first sheet, "" for an empty cell."""
+    """Every row's values of the first sheet (a path or a file), "" for an empty cell: a row is as wide as the
+    header, as XLSX keeps no empty cells at the end of a row."""
     book = openpyxl.load_workbook(path, read_only=True)
     try:
-        return [["" if v is None else v for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        rows = [["" if v is None else v for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
         book.close()
+    width = len(rows[0]) if rows else 0
+    return [row + [""] * (width - len(row)) for row in rows]
 
 
 def as_xlsx(csv_text: str, types: Types) -> list[list[object]]:
