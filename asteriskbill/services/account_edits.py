@@ -19,7 +19,7 @@ from asteriskbill.billing.accounts import AccountError
 from asteriskbill.money import format_amount
 from asteriskbill.services import accounts, audit
 from asteriskbill.services.accounts import AccountView, NewAccount
-from asteriskbill.services.tariffs import get_tariff
+from asteriskbill.services.tariffs import sold_tariff
 from asteriskbill.store.models import Account, BoothSession
 
 EDITABLE = ("tariff", "credit_limit", "max_calls", "extension", "accountcode", "booth")
@@ -83,7 +83,7 @@ def _checked(conn: Connection, account: AccountView, after: dict[str, Any], chan
     accounts.check_new(replace(new, credit_limit=0) if new.booth else new)  # a booth's limit: checked above
     accounts.check_free(conn, new, account.id)
     parent = accounts.find(conn, account.parent) if account.parent else None
-    tariff_id, tariff = get_tariff(conn, new.tariff) if new.tariff else (None, None)
+    tariff_id, tariff = sold_tariff(conn, new.tariff) if new.tariff else (None, None)
     if parent is None:
         accounts.check_placement(new, None, None, tariff)
     else:

@@ -28,7 +28,7 @@ from asteriskbill.money import format_amount, parse_amount, parse_currency
 from asteriskbill.services import accounts, audit, sheets
 from asteriskbill.services.accounts import AccountView, NewAccount
 from asteriskbill.services.sheet_cells import Kind
-from asteriskbill.services.tariffs import get_tariff
+from asteriskbill.services.tariffs import sold_tariff
 from asteriskbill.store.models import Account
 
 FIELDS = (
@@ -206,7 +206,7 @@ def _check_place(conn: Connection, line: _Line, named: dict[str, _Line], tariffs
     new = line.new
     accounts.check_free(conn, new)
     if new.tariff is not None and new.tariff not in tariffs:
-        tariffs[new.tariff] = get_tariff(conn, new.tariff)
+        tariffs[new.tariff] = sold_tariff(conn, new.tariff)
     line.tariff_id, tariff = tariffs[new.tariff] if new.tariff else (None, None)
     parent, parent_tariff = _parent(conn, line, named)
     if parent is not None and parent.status == CLOSED and line.status == CLOSED:

@@ -17,7 +17,7 @@ from asteriskbill.billing.accounts import AccountError, AccountState, Standing
 from asteriskbill.billing.ledger import RECHARGE
 from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
 from asteriskbill.services import audit, ledger
-from asteriskbill.services.tariffs import get_tariff
+from asteriskbill.services.tariffs import sold_tariff
 from asteriskbill.store.models import Account, Tariff
 
 HISTORY_LIMIT = 1000
@@ -229,7 +229,7 @@ def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
     try:
         with engine.begin() as conn:
             parent = find(conn, new.parent, lock=True) if new.parent else None
-            tariff_id, tariff = get_tariff(conn, new.tariff) if new.tariff else (None, None)
+            tariff_id, tariff = sold_tariff(conn, new.tariff) if new.tariff else (None, None)
             currency = check_placement(
                 new, parent.state if parent else None, parent.effective_tariff if parent else None, tariff
             )

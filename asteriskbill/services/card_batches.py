@@ -26,7 +26,7 @@ from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
 from asteriskbill.rating.model import Tariff as TariffValue
 from asteriskbill.services import audit, ledger, sheets
 from asteriskbill.services.sheet_cells import Kind
-from asteriskbill.services.tariffs import get_tariff
+from asteriskbill.services.tariffs import sold_tariff
 from asteriskbill.store.models import Account, Card, CardBatch, Tariff
 from asteriskbill.store.types import utcnow
 
@@ -182,7 +182,7 @@ def generate(
     _check(spec, limits)
     with engine.begin() as conn:
         now = utcnow()
-        tariff_id, tariff = get_tariff(conn, spec.tariff)
+        tariff_id, tariff = sold_tariff(conn, spec.tariff)
         currency = parse_currency(spec.currency) if spec.currency else tariff.currency
         account_rules.check_currencies("these cards", currency, None, (tariff.name, tariff.currency))
         taken = conn.execute(

@@ -182,11 +182,7 @@ def _target(conn: Connection, account: str | None, tariff: str | None) -> tuple[
     if account is not None:
         return Account, accounts.find(conn, account).id
     assert tariff is not None
-    tid = tariffs.tariff_id(conn, tariff)
-    vendor = conn.execute(select(Vendor.name).where(Vendor.tariff_id == tid)).scalar()
-    if vendor is not None:
-        raise UserError(f"tariff {tariff} is the rates of vendor {vendor}: bind a tariff that accounts call on")
-    return Tariff, tid
+    return Tariff, tariffs.sold_tariff(conn, tariff)[0]
 
 
 def bind(engine: Engine, operator: str, group: str, *, account: str | None = None, tariff: str | None = None) -> None:

@@ -14,7 +14,7 @@ from asteriskbill.money import parse_currency
 from asteriskbill.rating.model import WEEKDAYS, Tariff
 from asteriskbill.services import audit
 from asteriskbill.store import tariffs as repo
-from asteriskbill.store.models import Holiday, RateRevision, RateRow
+from asteriskbill.store.models import Holiday, RateRevision, RateRow, Vendor
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
@@ -60,6 +60,15 @@ def tariff_id(conn, name: str) -> int:
 def get_tariff(conn, name: str) -> tuple[int, Tariff]:
     row = _tariff_row(conn, name)
     return row.id, repo.load_tariff(conn, row.id)
+
+
+def sold_tariff(conn, name: str) -> tuple[int, Tariff]:
+    """``get_tariff`` of a tariff that accounts call on: a vendor's buy rates (its own tariff) are refused."""
+    tid, tariff = get_tariff(conn, name)
+    vendor = conn.execute(select(Vendor.name).where(Vendor.tariff_id == tid)).scalar()
+    if vendor is not None:
+        raise UserError(f"tariff {name} is the rates of vendor {vendor}: give a tariff that accounts call on")
+    return tid, tariff
 
 
 @dataclass(frozen=True)

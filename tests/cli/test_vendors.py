@@ -73,6 +73,16 @@ def test_bad_vendors_change_nothing(cli, snapshot, carrier):
     assert snapshot() == before
 
 
+def test_a_vendors_rates_are_not_sold_to_accounts(cli, snapshot, carrier):
+    before = snapshot()
+    refusal = "tariff vendor:carrier1 is the rates of vendor carrier1: give a tariff that accounts call on"
+    created = cli("accounts", "create", "company", "acme", "--tariff", "vendor:carrier1", ok=False)
+    assert one_line_error(created).endswith(refusal)
+    cards = cli("cards", "generate", "--count", "1", "--value", "5", "--tariff", "vendor:carrier1", ok=False)
+    assert one_line_error(cards).endswith(refusal)
+    assert snapshot() == before
+
+
 def test_recharge_and_adjust_write_ledger_rows(cli, engine, carrier):
     result = cli("vendors", "recharge", carrier, "150", "--reference", "INV-7")
     assert result.stdout == "recharged vendor carrier1 with 150.00 USD: balance 150.00 USD\n"
