@@ -47,8 +47,10 @@ CDR_COLUMNS = (
 BOUND_SQL = (
     "SELECT c.session, a.name, a.kind, p.name, c.callerid, c.dialled, c.number, c.destination, c.call_class, "
     "c.server, c.uniqueid, c.linkedid, c.started_at, c.answered_at, c.ended_at, c.billable_ms, c.billed_seconds, "
-    "c.outcome, c.hangup_cause, c.prefix, c.cost, c.buy_cost, c.buy_currency, c.currency, c.source, c.id "
+    "c.outcome, c.hangup_cause, c.prefix, c.cost, c.buy_cost, c.buy_currency, c.currency, c.source, c.id, "
+    "t.name, v.name "
     "FROM cdrs c JOIN accounts a ON a.id = c.account_id LEFT JOIN accounts p ON p.id = a.parent_id "
+    "LEFT JOIN trunks t ON t.id = c.trunk_id LEFT JOIN vendors v ON v.id = c.vendor_id "
     "ORDER BY c.started_at DESC, c.id DESC"
 )
 Bound = Callable[[Path], None]  # writes the CDRs to a CSV file

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from asteriskbill.billing.periods import bound
-from asteriskbill.billing.settle import OUTCOMES, STATS_BY
+from asteriskbill.billing.settle import CARRIER_STATS_BY, OUTCOMES, STATS_BY
 from asteriskbill.cli import cdr_upkeep
 from asteriskbill.cli.common import (
     App,
@@ -36,7 +36,6 @@ else:
     sheets = LazyModule("asteriskbill.services.sheets")
     service = LazyModule("asteriskbill.services.cdrs")
 
-CARRIERS = ("vendor", "trunk")  # what `cdr stats --by` takes besides STATS_BY: services/carrier_stats.py
 
 LIST_LIMIT = 100
 NO_RATE = (
@@ -224,7 +223,7 @@ def _stats_line(row: service.StatsRow) -> dict:
 @click.option("--account", metavar="NAME", help="Only this account's CDRs (a company: and its children's).")
 @click.option(
     "--by",
-    type=click.Choice((*STATS_BY, *CARRIERS)),
+    type=click.Choice((*STATS_BY, *CARRIER_STATS_BY)),
     default="account",
     show_default=True,
     help="account: each account its own calls; company: a company with its extensions and gateways; "
@@ -253,7 +252,7 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
         asteriskbill cdr stats --by trunk --since 2026-11-01 --account acme
     """
     f = _filters(app, since, until, None, account=account)
-    if by in CARRIERS:
+    if by in CARRIER_STATS_BY:
         _carrier_stats(app, f, by, as_json)
         return
     rows = service.stats(app.engine, f, by)

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Select, case, func, select
 
-from asteriskbill.billing.settle import ANSWER
+from asteriskbill.billing.settle import ANSWER, CARRIER_STATS_BY
 from asteriskbill.errors import UserError
 from asteriskbill.services.cdrs import Filters, Totals, filtered, totals_by
 from asteriskbill.store.engine import reading
 from asteriskbill.store.models import CallAttempt, Cdr, Trunk, Vendor
 
-BY = ("vendor", "trunk")  # what `cdr stats --by` takes besides cdrs' STATS_BY
 ROUTES_TABLE = "(routes table)"  # the row of the calls no trunk carried
 
 
@@ -81,8 +80,8 @@ _GROUPS: dict[str, tuple[tuple, Join, Join]] = {
 def stats(engine: Engine, f: Filters, by: str) -> list[CarrierRow]:
     """Per vendor or trunk and tariff currency: attempts, answered attempts and the totals of the calls carried;
     by name, the routes table's row last."""
-    if by not in BY:
-        raise UserError(f"cannot group carrier statistics by {by!r}: use one of {', '.join(BY)}")
+    if by not in CARRIER_STATS_BY:
+        raise UserError(f"cannot group carrier statistics by {by!r}: use one of {', '.join(CARRIER_STATS_BY)}")
     groups, carried, tried = _GROUPS[by]
     with reading(engine) as conn:
         calls = totals_by(conn, f, (*groups, Cdr.currency), carried, accounts=False)

@@ -17,6 +17,7 @@ import pytest
 
 from asteriskbill.money import parse_amount
 from asteriskbill.services import cdr_sheet, cdrs, currency
+from tests.cli.test_cdr import totals
 from tests.helpers.vendor_cdrs import Carried, add_carried, add_vendor
 
 DAY = datetime(2026, 11, 2, 10, tzinfo=UTC)
@@ -47,20 +48,6 @@ def carried(cli, engine):
     return cli
 
 
-def totals(calls, answered, seconds, cost, buy, margin, no_rate=0) -> dict:
-    hundredths = (seconds * 100 + 30) // 60
-    return {
-        "calls": calls,
-        "answered": answered,
-        "billed_seconds": seconds,
-        "minutes": f"{hundredths // 100}.{hundredths % 100:02d}",
-        "cost": cost,
-        "buy_cost": buy,
-        "margin": margin,
-        "no_rate_calls": no_rate,
-    }
-
-
 def expected(key, currency, attempts, answered, asr, acd, acd_seconds, total, **vendor) -> dict:
     return {
         "key": key,
@@ -82,7 +69,7 @@ def stats(cli, *args) -> list[dict]:
 # alpha-c: 2 of 3 attempts answered (66.67 -> 66.7); 61 + 30 billed seconds over 2 answered calls (45.5 -> 46)
 ALPHA_C = totals(3, 2, 91, "0.50", "0.27", "0.23")
 BETA_USD = totals(1, 1, 125, "0.50", "0.20", "0.30")
-BETA_EUR = totals(1, 1, 45, "0.90", None, None, no_rate=1)
+BETA_EUR = {**totals(1, 1, 45, "0.90", None, None), "no_rate_calls": 1}
 ROUTES = totals(1, 1, 90, "0.40", "0.10", "0.30")
 
 
