@@ -23,6 +23,7 @@ NAV = (
     ("Cards", "/batches", "admin"),
     ("Accounts", "/accounts", "admin"),
     ("Routes", "/routes", "admin"),
+    ("Routing", "/routing", "admin"),
     ("Servers", "/servers", "admin"),
     ("Currency", "/currency", "admin"),
     ("Statistics", "/stats", "admin"),
