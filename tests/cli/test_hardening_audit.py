@@ -65,6 +65,14 @@ NOT_AUDITED = {
     "users logins": "reads",
     "web": "the console: what its users change is audited by the same services",
     "tariff show": "reads",
+    "routing explain": "reads",
+    "routing list": "reads",
+    "routing show": "reads",
+    "trunks list": "reads",
+    "vendor-rates list": "reads",
+    "vendors history": "reads",
+    "vendors list": "reads",
+    "vendors show": "reads",
 }
 
 Setup = Callable[..., dict[str, str]]  # (cli, engine, world, tmp) -> more placeholders for the arguments
@@ -165,6 +173,26 @@ def _disabled_user(cli, engine, world, tmp: Path) -> dict[str, str]:
     return found
 
 
+def _vendor(cli, engine, world, tmp: Path) -> dict[str, str]:
+    cli("vendors", "add", "carrier1", "--currency", "USD", "--prepaid")
+    (tmp / "buy.csv").write_text("prefix,destination,price,increments\n44,UK,0.02,60/1\n")
+    return {}
+
+
+def _trunk(cli, engine, world, tmp: Path) -> dict[str, str]:
+    _vendor(cli, engine, world, tmp)
+    cli("trunks", "add", "carrier1", "c1", "--dial", "PJSIP/${NUMBER}@c1")
+    cli("routing", "add", "out", "--policy", "lcr")
+    return {}
+
+
+def _group_trunk(cli, engine, world, tmp: Path) -> dict[str, str]:
+    _trunk(cli, engine, world, tmp)
+    cli("routing", "add-trunk", "out", "c1")
+    cli("routing", "bind", "out", "--account", "acme")
+    return {}
+
+
 # command -> (its arguments, what is set up first, the audit action it records)
 AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "accounts adjust": (("acme-201", "-1", "--note", "goodwill"), _nothing, "account.adjustment"),
@@ -213,6 +241,19 @@ AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "users disable": (("olga",), _user, "user.disable"),
     "users enable": (("olga",), _disabled_user, "user.enable"),
     "users passwd": (("olga", "--password-stdin"), _user, "user.passwd"),
+    "vendors add": (("carrier9", "--currency", "USD"), _nothing, "vendor.add"),
+    "vendors adjust": (("carrier1", "1", "--note", "credit note 7"), _vendor, "vendor.adjust"),
+    "vendors edit": (("carrier1", "--postpaid"), _vendor, "vendor.edit"),
+    "vendors recharge": (("carrier1", "5"), _vendor, "vendor.recharge"),
+    "vendor-rates import": (("carrier1", "{tmp}/buy.csv"), _vendor, "rates.import"),
+    "trunks add": (("carrier1", "c9", "--dial", "PJSIP/${{NUMBER}}@c9"), _vendor, "trunk.add"),
+    "trunks edit": (("c1", "--disable"), _trunk, "trunk.edit"),
+    "routing add": (("out9", "--policy", "lcr"), _nothing, "routing.add"),
+    "routing edit": (("out", "--policy", "priority"), _trunk, "routing.edit"),
+    "routing add-trunk": (("out", "c1"), _trunk, "routing.add-trunk"),
+    "routing remove-trunk": (("out", "c1"), _group_trunk, "routing.remove-trunk"),
+    "routing bind": (("out", "--account", "acme"), _trunk, "routing.bind"),
+    "routing unbind": (("--account", "acme"), _group_trunk, "routing.unbind"),
 }
 
 

@@ -30,7 +30,7 @@ def test_readme_walk_throughs(tmp_path, marker):
     }
     env.pop("ASTERISKBILL_DB", None)
     result = subprocess.run(
-        ["bash", "-euc", commands], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        ["bash", "-euc", commands], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     printed = result.stdout.splitlines()

@@ -196,6 +196,15 @@ def test_0015_keeps_the_routes_table_and_the_buy_prices_of_sell_rates(db_url):
             assert conn.execute(text("SELECT version FROM catalog_version")).scalar_one() == version + 1
         assert (call.dial, call.dials) == ("PJSIP/15551234@carrier", ("PJSIP/15551234@carrier",))
         assert (settled.cost, tuple(cdr)) == (100_000, (40_000, None, None))
+        with engine.begin() as conn:  # and back: in place, the rows and the triggers stay
+            command.downgrade(migrate.alembic_config(connection=conn), "0014")
+        with engine.begin() as conn:
+            kept = conn.execute(text("SELECT (SELECT count(*) FROM cdrs), (SELECT count(*) FROM rates)")).one()
+            conn.execute(text("UPDATE tariffs SET rounding = 1"))
+            assert conn.execute(text("SELECT version FROM catalog_version")).scalar_one() == version + 2
+        assert tuple(kept) == (1, 1)
+        migrate.upgrade(engine)
+        migrate.check(engine)
     finally:
         engine.dispose()
 

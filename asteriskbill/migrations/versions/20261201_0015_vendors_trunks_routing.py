@@ -149,15 +149,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        # Dropping a column with a reference needs a copy of accounts and tariffs, which other tables refer to:
-        # SQLite refuses that while it enforces foreign keys, as asteriskbill's connections do.
-        raise NotImplementedError("0015 cannot be undone on SQLite: use a copy of the database file made before")
     for table, column, referred, indexes in reversed(_REFERENCES):
         for index, _ in indexes:
             op.drop_index(index, table_name=table)
-        op.drop_constraint(f"fk_{table}_{column}_{referred}", table, type_="foreignkey")
-        op.drop_column(table, column)
-    op.drop_column("reservations", "routes")
+        if op.get_bind().dialect.name == "sqlite":  # in place: a copy would cascade deletes and lose triggers
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_constraint(f"fk_{table}_{column}_{referred}", table, type_="foreignkey")
+            op.drop_column(table, column)
+    op.execute("ALTER TABLE reservations DROP COLUMN routes")
     for table in ("call_attempts", "routing_entries", "vendor_ledger_entries", "trunks", "vendors", "routing_groups"):
         op.drop_table(table)
