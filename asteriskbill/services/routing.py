@@ -21,7 +21,6 @@ from asteriskbill.billing.currency import call_day
 from asteriskbill.billing.reservation import OPEN
 from asteriskbill.billing.settle import ANSWER
 from asteriskbill.rating.engine import NoRateError, Pricing
-from asteriskbill.rating.model import Rate, Tariff
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
 from asteriskbill.store.catalog import Catalog
@@ -194,30 +193,23 @@ def _buy(
 
 @dataclass(frozen=True)
 class Carried:
-    """The route that carried a call: its trunk and vendor, and the vendor's rates that price what it bought."""
+    """The route that carried a call: its trunk and vendor, and the snapshot of the vendor's rates that price what
+    it bought (store/tariffs.py from_snapshot)."""
 
     trunk_id: int
     vendor_id: int
-    tariff: Tariff
-    rates: list[Rate]
+    buy: str
 
 
 def carried(routes_text: str, attempts: Sequence[str]) -> tuple[Carried | None, list[int]]:
     """(The route of the call's last attempt, or None for a call routed by the routes table; the trunk of each
     attempt in order.) Without attempts (an older dialplan, an event lost), the first route carried it."""
-    if not routes_text:
-        return None, []
-    routes = json.loads(routes_text)
+    routes = json.loads(routes_text) if routes_text else []
     if not routes:
         return None, []
     tried = [route["trunk"] for route in routes[: max(len(attempts), 1)]]
     last = routes[len(tried) - 1]
-    tariff, rates = _bought(last["buy"])
-    return Carried(last["trunk"], last["vendor"], tariff, rates), tried
-
-
-def _bought(text: str) -> tuple[Tariff, list[Rate]]:
-    return tariff_store.from_snapshot(text)
+    return Carried(last["trunk"], last["vendor"], last["buy"]), tried
 
 
 # --- answer-seizure ratio -------------------------------------------------------------------------

@@ -138,13 +138,14 @@ def write(conn: Connection, calls: Iterable[tuple[Reserved, CallResult]]) -> lis
     return done
 
 
-def _bought(carried: routing.Carried, reservation: Reserved, seconds: int) -> int | None:
-    """What the vendor that carried the call charges for it, in its currency (None: its rates cannot say)."""
+def _bought(carried: routing.Carried, reservation: Reserved, seconds: int) -> tuple[str, int] | None:
+    """(The vendor's currency, what it charges for the call) by the rates that carried it; None: they cannot say."""
+    tariff, rates = _snapshot(carried.buy)
     try:
-        pricing = Pricing(carried.tariff, carried.rates, reservation.number, reservation.priced_at, max(seconds, 1))
+        pricing = Pricing(tariff, rates, reservation.number, reservation.priced_at, max(seconds, 1))
     except NoRateError:
         return None
-    return pricing.cost(min(seconds, pricing.horizon)).cost
+    return tariff.currency, pricing.cost(min(seconds, pricing.horizon)).cost
 
 
 def _vendors_and_attempts(conn: Connection, routed: list) -> None:
@@ -158,8 +159,8 @@ def _vendors_and_attempts(conn: Connection, routed: list) -> None:
     conn.execute(insert(CallAttempt), attempts)
     prepaid = set(conn.execute(_PREPAID, {"ids": sorted({c.vendor_id for _, c, *_ in routed})}).scalars())
     for session, carried, bought, *_ in sorted(routed, key=lambda call: call[1].vendor_id):
-        if carried.vendor_id in prepaid and bought:
-            vendor_ledger.post(conn, carried.vendor_id, vendor_ledger.CALL, -bought, ENGINE_OPERATOR, session)
+        if carried.vendor_id in prepaid and bought and bought[1]:
+            vendor_ledger.post(conn, carried.vendor_id, vendor_ledger.CALL, -bought[1], ENGINE_OPERATOR, session)
 
 
 def _cdr(
@@ -172,14 +173,14 @@ def _cdr(
     currency: str,
     now: datetime,
     carried: routing.Carried | None,
-    bought: int | None,
+    bought: tuple[str, int] | None,
 ) -> tuple:
     """The CDR's values, in ``_CDR`` order."""
     started_at = result.started_at or reservation.created_at
     if carried is None:  # routed by the routes table: bought at the sell rate's buy price
         buy_cost, buy_currency = _buy_cost(converter, charge.buy_costs, tariff, currency, started_at)
     else:
-        costs: dict[str | None, int] | None = None if bought is None else {carried.tariff.currency: bought}
+        costs: dict[str | None, int] | None = None if bought is None else {bought[0]: bought[1]}
         buy_cost, buy_currency = _buy_cost(converter, costs, tariff, currency, started_at)
     values = {
         "session": reservation.session,

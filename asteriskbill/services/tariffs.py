@@ -33,17 +33,23 @@ def create_tariff(engine: Engine, operator: str, name: str, currency: str, round
         raise UserError("a tariff needs a name")
     try:
         with engine.begin() as conn:
-            tid = conn.execute(
-                insert(TariffRow)
-                .values(name=tariff.name, currency=tariff.currency, rounding=tariff.rounding, timezone=tariff.timezone)
-                .returning(TariffRow.id)
-            ).scalar_one()
-            conn.execute(insert(RateRevision).values(tariff_id=tid, revision=0))  # its rates: none yet, in effect
+            insert_tariff(conn, tariff)
             detail = {"currency": tariff.currency, "rounding": tariff.rounding, "timezone": tariff.timezone}
             audit.record(conn, operator, "tariff.create", tariff.name, detail)
     except IntegrityError:
         raise UserError(f"tariff {name!r} exists already") from None
     return tariff
+
+
+def insert_tariff(conn, tariff: Tariff) -> int:
+    """A new tariff's row and its first revision of rates (none yet, in effect), in the caller's transaction."""
+    tid = conn.execute(
+        insert(TariffRow)
+        .values(name=tariff.name, currency=tariff.currency, rounding=tariff.rounding, timezone=tariff.timezone)
+        .returning(TariffRow.id)
+    ).scalar_one()
+    conn.execute(insert(RateRevision).values(tariff_id=tid, revision=0))
+    return tid
 
 
 def _tariff_row(conn, name: str):

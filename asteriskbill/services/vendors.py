@@ -19,11 +19,11 @@ from asteriskbill.billing.accounts import ACTIVE
 from asteriskbill.billing.ledger import ADJUSTMENT, check_posting
 from asteriskbill.errors import UserError
 from asteriskbill.money import format_amount, parse_currency
-from asteriskbill.rating.model import Rate
+from asteriskbill.rating.model import Rate, Tariff
 from asteriskbill.services import audit, ledger, rates, sheets, vendor_ledger
-from asteriskbill.services.tariffs import check_timezone
+from asteriskbill.services.tariffs import check_timezone, insert_tariff
 from asteriskbill.settings import Settings
-from asteriskbill.store.models import RateRevision, RateRow, Trunk, Vendor, VendorLedgerEntry
+from asteriskbill.store.models import RateRow, Trunk, Vendor, VendorLedgerEntry
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.tariffs import in_effect
 
@@ -148,12 +148,7 @@ def add_vendor(
         if conn.execute(select(TariffRow.id).where(TariffRow.name == tariff_name(name))).first() is not None:
             raise UserError(f"a tariff named {tariff_name(name)!r} exists already: name the vendor otherwise")
         try:
-            tid = conn.execute(
-                insert(TariffRow)
-                .values(name=tariff_name(name), currency=code, rounding=1, timezone=zone)
-                .returning(TariffRow.id)
-            ).scalar_one()
-            conn.execute(insert(RateRevision).values(tariff_id=tid, revision=0))  # its rates: none yet, in effect
+            tid = insert_tariff(conn, Tariff(name=tariff_name(name), currency=code, rounding=1, timezone=zone))
             conn.execute(insert(Vendor).values(name=name, currency=code, tariff_id=tid, prepaid=prepaid, balance=0))
         except IntegrityError:  # added by someone else meanwhile
             raise UserError(f"vendor {name!r} exists already") from None
