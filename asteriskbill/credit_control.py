@@ -5,8 +5,8 @@ TIMEOUT(absolute) = that slice, counted from the authorization. While the call i
 CreditControl per Asterisk server, run by its listener every second):
 
 * once the events show the callee's answer, moves the deadline to answer + time held (the ring time was
-  never talk, so it is given back to the call; lifecycle.up);
-* shortly before a call's deadline, holds one more slice under the account's lock (lifecycle.extend) and
+  never talk, so it is given back to the call; slices.up);
+* shortly before a call's deadline, holds one more slice under the account's lock (slices.extend) and
   only then pushes the channel's TIMEOUT(absolute) to the new deadline.
 
 Always in that order: the channel never runs past what is held. ARI cannot set a variable on a channel that
@@ -28,15 +28,16 @@ from asteriskbill.ami.client import AmiClient, AmiError, NoSuchChannel
 from asteriskbill.ari.tracker import CallTracker
 from asteriskbill.billing.reservation import extend_ahead
 from asteriskbill.dialplan import ANSWERED_AT_VARIABLE, HARD_LIMIT
-from asteriskbill.services import lifecycle
+from asteriskbill.services import slices
 
 log = logging.getLogger("asteriskbill.credit")
 ANSWERED_AT = f"SHARED({ANSWERED_AT_VARIABLE})"  # the callee's answer, epoch seconds, set by the dialplan at answer
 
 
 class CreditControl:
-    def __init__(self, engine: Engine, ami: AmiClient, tracker: CallTracker, slice_seconds: int):
+    def __init__(self, engine: Engine, ami: AmiClient, tracker: CallTracker, slice_seconds: int, timezone: str = "UTC"):
         self.engine = engine
+        self.timezone = timezone
         self.ami = ami
         self.tracker = tracker
         self.slice_seconds = slice_seconds
@@ -59,19 +60,21 @@ class CreditControl:
             if call.answered_at is None or call.session in self._answered:
                 continue
             self._answered.add(call.session)
-            moment = await asyncio.to_thread(lifecycle.up, self.engine, call.session, call.answered_at)
+            moment = await asyncio.to_thread(slices.up, self.engine, call.session, call.answered_at)
             if moment is not None:
                 await self._limit(call.channel_id, moment)
 
     async def _extend_due(self, now: datetime) -> None:
-        for call in await asyncio.to_thread(lifecycle.due, self.engine, now + extend_ahead(self.slice_seconds)):
+        for call in await asyncio.to_thread(slices.due, self.engine, now + extend_ahead(self.slice_seconds)):
             try:
                 answered_at = await self._answer_of(call.uniqueid)  # also: is the call on this server?
             except NoSuchChannel:
                 continue  # not on this server, or it has just ended: its settlement or recovery closes it
             if not call.answered and answered_at is not None:
-                await asyncio.to_thread(lifecycle.up, self.engine, call.session, answered_at)
-            moment = await asyncio.to_thread(lifecycle.extend, self.engine, call.session, self.slice_seconds)
+                await asyncio.to_thread(slices.up, self.engine, call.session, answered_at)
+            moment = await asyncio.to_thread(
+                slices.extend, self.engine, call.session, self.slice_seconds, self.timezone
+            )
             if moment is not None:
                 await self._limit(call.uniqueid, moment)
 

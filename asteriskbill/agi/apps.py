@@ -1,6 +1,7 @@
-"""The billing applications the dialplan calls: ``card`` (calling-card IVR) and ``ext`` (PBX extensions).
+"""The billing applications the dialplan calls: ``card`` (calling-card IVR), ``ext`` (PBX extensions) and ``in``
+(incoming calls to our numbers, paid by the account called).
 
-Both end the same way: the call is normalised, routed, rated and its credit reserved, and the dialplan
+They end the same way: the call is normalised, routed, rated and its credit reserved, and the dialplan
 gets BILL_STATUS=OK with BILL_SESSION, BILL_MAX_MS, BILL_ROUTES, BILL_DIAL_1..N (BILL_DIAL: the first) and
 BILL_NUMBER — or BILL_STATUS saying why not. A call that holds one slice of its maximum (services/lifecycle.py)
 also gets TIMEOUT(absolute) = that slice on its channel: Asterisk hangs it up there unless `serve` extends the
@@ -62,7 +63,7 @@ DEFAULT_PROMPTS = {
 # A locked card hears the same as a wrong PIN: nothing tells a guesser that the lock exists.
 SILENT_REFUSALS = {BillStatus.UNKNOWN_CARD, BillStatus.WRONG_PIN, BillStatus.LOCKED}
 TRIES = 3
-APP_NAMES = ("card", "ext")  # AGI(agi://host/card), AGI(agi://host/ext,NUMBER)
+APP_NAMES = ("card", "ext", "in")  # AGI(agi://host/card), AGI(agi://host/ext,NUMBER), AGI(agi://host/in,NUMBER)
 log = logging.getLogger("asteriskbill.agi")
 DIGIT_TIMEOUT_MS = 6000
 SLICING_TTL = 30.0  # `servers add` of a server without AMI stops new slices within this
@@ -95,7 +96,7 @@ class BillingApps:
 
     @property
     def apps(self) -> dict[str, App]:
-        return {name: getattr(self, name) for name in APP_NAMES}
+        return {"card": self.card, "ext": self.ext, "in": self.incoming}  # `in` is Python's: its method is named
 
     async def _db(self, function: Callable[Concatenate[Engine, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return await asyncio.to_thread(functools.partial(function, self.engine, *args, **kwargs))
@@ -153,7 +154,7 @@ class BillingApps:
         return await self._db(calls.card_login, self.settings, number, pin)
 
     async def _announce_balance(self, channel: Channel, account_id: int) -> None:
-        balance = await self._db(calls.balance, account_id)
+        balance = await self._db(calls.balance, account_id, self.settings.timezone)
         await self._play(channel, "you_have")
         words = self.settings.currency_words
         for step in say_amount(balance.available, balance.currency, words, self.prompts["and"], self.prompts["point"]):
@@ -184,11 +185,31 @@ class BillingApps:
             announce=False,
         )
 
+    # -- incoming calls --------------------------------------------------------------------------------
+    async def incoming(self, channel: Channel, env: Env) -> None:
+        """AGI(agi://host/in[,NUMBER]): a call TO one of our numbers, NUMBER (else the extension the call came in
+        on): the account it reaches pays by its incoming tariff, priced by the caller's number; BILL_DIAL rings it.
+        Not billed (no incoming tariff): BILL_STATUS=OK and BILL_DIAL alone, no session, no limit."""
+        env = _text_only(env)
+        called = env.args[0] if env.args and env.args[0] else _called(env)
+        caller_id, caller = _callerid(env), _caller(env)
+        await self._authorize(  # who is called, and the call, in one transaction
+            channel,
+            lambda conn, slices: lifecycle.authorize_incoming_in(
+                conn, self.catalog, self.settings, called, caller_id, caller, slices
+            ),
+            announce=False,
+        )
+
     # -- shared ----------------------------------------------------------------------------------------
     async def _authorize(self, channel: Channel, authorize: Authorize, announce: bool) -> None:
         result = await self._reserve(authorize)
         if result.status is not BillStatus.OK:
             await self._refuse(channel, result.status, result.reason, speak=announce)
+            return
+        if not result.session:  # an incoming call not billed: where to ring it, and nothing held to release
+            await channel.set_variable(dialplan.DIAL, result.dial)
+            await channel.set_variable(dialplan.STATUS, "OK")
             return
         release = functools.partial(self._release, result.session, "caller left the AGI")
         channel.on_abort(release)
@@ -290,6 +311,14 @@ def _caller(env: Env) -> calls.Caller:
 def _callerid(env: Env) -> str:
     number = env.callerid
     return "" if number in ("", "unknown") else number
+
+
+def _called(env: Env) -> str:
+    """The number an incoming call was made to: the extension it came in on, else the dialled number (DNID)."""
+    for number in (env.extension, env.dnid):
+        if number not in ("", "s", "unknown"):
+            return number
+    return ""
 
 
 def _numbered(dials: tuple[str, ...]) -> list[tuple[str, str]]:

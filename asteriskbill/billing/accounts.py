@@ -16,6 +16,9 @@ KINDS = (CARD, EXTENSION, COMPANY, GATEWAY)
 CHILD_KINDS = (EXTENSION, GATEWAY)  # the kinds a company may own
 SHEET_KINDS = (COMPANY, EXTENSION, GATEWAY)  # the kinds account sheets import and export: cards have their own
 
+OWN, COMPANY_POOL = "own", "company"
+POOLS = (OWN, COMPANY_POOL)  # whose balance an account's calls spend: its own, or its company's
+
 ACTIVE, FROZEN, CLOSED = "active", "frozen", "closed"
 STATUSES = (ACTIVE, FROZEN, CLOSED)  # in order of severity
 
@@ -40,6 +43,7 @@ class AccountState:
     status: str
     tariff_id: int | None
     currency: str
+    plan_tariff_id: int | None = None  # its service plan's tariff (billing/plans.py), used when it has none of its own
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,14 @@ def _reason(account: AccountState, status: str) -> str:
 
 
 def standing(account: AccountState, parent: AccountState | None = None) -> Standing:
-    """The effective status (the worse of the account's and its company's) and tariff (own, else the company's)."""
+    """The effective status (the worse of the account's and its company's) and tariff: its own, else its plan's,
+    else its company's own (a company's plan rates the company's calls, not its accounts')."""
     if parent is None or STATUSES.index(account.status) >= STATUSES.index(parent.status):
         status, reason = account.status, _reason(account, account.status)
     else:
         status, reason = parent.status, _reason(parent, parent.status)
-    tariff_id = account.tariff_id if account.tariff_id is not None else (parent.tariff_id if parent else None)
+    inherited = parent.tariff_id if parent else None
+    tariff_id = next((t for t in (account.tariff_id, account.plan_tariff_id, inherited) if t is not None), None)
     return Standing(status, tariff_id, reason)
 
 
@@ -104,3 +110,16 @@ def check_currencies(name: str, currency: str, parent: AccountState | None, tari
             f"tariff {tariff[0]} is in {tariff[1]}, account {name} is in {currency}: "
             "an account uses a tariff in its own currency"
         )
+
+
+def check_pool(name: str, pool: str, parent: AccountState | None, limits: tuple[int | None, int | None]) -> None:
+    """Only a company's extension or gateway spends its company's balance; spending limits are for those too
+    (an account on its own balance is limited by that balance)."""
+    if pool not in POOLS:
+        raise AccountError(f"unknown pool {pool!r}: use one of {', '.join(POOLS)}")
+    if pool == COMPANY_POOL and parent is None:
+        raise AccountError(f"{name} belongs to no company: only a company's extension or gateway can use its pool")
+    if pool == OWN and any(limit is not None for limit in limits):
+        raise AccountError(f"{name} spends its own balance: daily and monthly limits are for --pool company")
+    if any(limit is not None and limit < 0 for limit in limits):
+        raise AccountError(f"{name}: a spending limit cannot be below 0")

@@ -1,8 +1,9 @@
 """Authorization decisions (pure): may a call start, for how long, and how much credit it holds.
 
-available = balance + credit limit - credit held by the account's open reservations. The call may
-last the longest duration that ``available`` pays for (capped per call), and holds exactly the cost
-of that duration, computed by the rating engine's one cost function.
+available = balance + credit limit - credit held by the open reservations on that balance (an account's own, or
+for a pooled account its company's: every call of the pool counts), then no more than the account's own spending
+limits leave for today and this month. The call may last the longest duration that ``available`` pays for
+(capped per call), and holds exactly the cost of that duration, computed by the rating engine's one cost function.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from asteriskbill.rating.engine import Pricing
+from asteriskbill.rating.engine import Prices
 
 
 class BillStatus(StrEnum):
@@ -39,13 +40,16 @@ class BillStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Funds:
-    """An account's money and calls at the moment of the decision, read under its lock."""
+    """The money a call may spend and the caller's calls at the moment of the decision, read under their locks:
+    the balance paying (the account's own or its pool's), with what its open calls hold, and ``cap``, what the
+    account's own spending limits still allow (None: no limit)."""
 
     balance: int
     credit_limit: int
     reserved: int
     open_calls: int
     max_calls: int | None
+    cap: int | None = None
 
     @classmethod
     def alone(cls, balance: int) -> Funds:
@@ -54,7 +58,25 @@ class Funds:
 
     @property
     def available(self) -> int:
-        return self.balance + self.credit_limit - self.reserved
+        pooled = self.balance + self.credit_limit - self.reserved
+        return pooled if self.cap is None else min(pooled, self.cap)
+
+
+@dataclass(frozen=True)
+class SpendLimits:
+    """An account's own spending limits (micro-units; None: none), e.g. an extension drawing on its company."""
+
+    daily: int | None = None
+    monthly: int | None = None
+
+    def cap(self, spent_today: int, spent_this_month: int) -> int | None:
+        """What may still be spent, given what was spent (calls settled and held) today and this month."""
+        left = [
+            limit - spent
+            for limit, spent in ((self.daily, spent_today), (self.monthly, spent_this_month))
+            if limit is not None
+        ]
+        return max(min(left), 0) if left else None
 
 
 @dataclass(frozen=True)
@@ -63,7 +85,7 @@ class Grant:
     amount: int  # the cost of max_seconds: what the reservation holds
 
 
-def grant(funds: Funds, pricing: Pricing) -> Grant | BillStatus:
+def grant(funds: Funds, pricing: Prices) -> Grant | BillStatus:
     """The call's limit and the credit it holds, or why it may not start.
 
     A balance that pays only for the free grace seconds (or nothing) is no credit: a call that

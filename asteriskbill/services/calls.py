@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import accounts as account_rules
 from asteriskbill.billing import cards as card_rules
-from asteriskbill.billing.accounts import CARD, CLOSED, FROZEN, AccountState, Standing
-from asteriskbill.billing.authorize import BillStatus, PinGuard, PinPolicy
+from asteriskbill.billing.accounts import CARD, CLOSED, COMPANY_POOL, FROZEN, AccountState, Standing
+from asteriskbill.billing.authorize import BillStatus, Funds, PinGuard, PinPolicy, SpendLimits
+from asteriskbill.billing.periods import preset
 from asteriskbill.billing.reservation import OPEN
 from asteriskbill.services import audit
 from asteriskbill.services.secret import installation_secret
 from asteriskbill.settings import Settings
 from asteriskbill.store.engine import reading
-from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Reservation
+from asteriskbill.store.models import Account, BoothSession, Card, CardCallerId, Cdr, Plan, Reservation
 from asteriskbill.store.rawsql import RawSelect, moment
 from asteriskbill.store.types import utcnow
 
@@ -198,7 +200,7 @@ def locked_extension_subject(conn: Connection, extension: str, accountcode: str)
         return _NO_EXTENSION
     values = filter(None, (extension, accountcode))
     row = _SUBJECT_LOCKED_BY_EXTENSION[bool(extension), bool(accountcode)].first(conn, *values)
-    return _unknown_extension(extension, accountcode) if row is None else _subject_of(row)
+    return _unknown_extension(extension, accountcode) if row is None else subject_of(row)
 
 
 _NO_EXTENSION = Login(BillStatus.UNKNOWN_ACCOUNT, reason="no extension or accountcode given")
@@ -228,6 +230,11 @@ _SUBJECT = (
         Account.max_calls,
         Account.parent_id,
         Account.booth,
+        Account.pool,
+        Account.daily_limit,
+        Account.monthly_limit,
+        Account.extension,
+        Account.incoming_tariff_id,  # what calls to it cost it (lifecycle.authorize_incoming_in)
         _booth_open.label("booth_open"),
         _parent.name.label("parent_name"),
         _parent.kind.label("parent_kind"),
@@ -241,9 +248,14 @@ _SUBJECT = (
         Card.expires_at,
         Card.activated_at,
         Card.first_used_at,
+        Plan.tariff_id.label("plan_tariff_id"),  # its service plan's, when it has no tariff of its own
+        Plan.id.label("plan_id"),  # its plan's bundles of minutes (services/bundles.py), "" for none
+        Plan.bundles.label("plan_bundles"),
+        Plan.cycle.label("plan_cycle"),
     )
     .join(_parent, _parent.id == Account.parent_id, isouter=True)
     .join(Card, Card.account_id == Account.id, isouter=True)
+    .join(Plan, Plan.id == Account.plan_id, isouter=True)
 )
 
 
@@ -262,12 +274,26 @@ _SUBJECT_LOCKED_BY_EXTENSION = {
 _FIELDS: list[str] = list(_SUBJECT.selected_columns.keys())
 Subject = namedtuple("Subject", _FIELDS)  # type: ignore[misc]  # the row, by name
 _MOMENTS = [at for at, name in enumerate(_FIELDS) if name in ("expires_at", "activated_at", "first_used_at")]
-_HELD = RawSelect(
-    select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
-        Reservation.account_id == bindparam("account_id"), Reservation.status == bindparam("open")
-    ),
+
+
+def _held(column) -> RawSelect:
+    return RawSelect(
+        select(func.coalesce(func.sum(Reservation.amount), 0), func.count()).where(
+            column == bindparam("account_id"), Reservation.status == bindparam("open")
+        ),
+        "account_id",
+        "open",
+    )
+
+
+_HELD = _held(Reservation.payer_id)  # on a balance: the account's own calls, and its pool's for a company
+_HELD_BY = _held(Reservation.account_id)  # by the calls of one account, whoever pays
+_PAYER_LOCKED = RawSelect(
+    select(Account.balance, Account.credit_limit).where(Account.id == bindparam("account_id")).with_for_update(),
     "account_id",
-    "open",
+)
+_SPENT = select(func.coalesce(func.sum(Cdr.cost), 0)).where(
+    Cdr.account_id == bindparam("account_id"), Cdr.started_at >= bindparam("since")
 )
 
 
@@ -285,10 +311,17 @@ def _subject(query: RawSelect, conn: Connection, account_id: int):
     row = query.first(conn, account_id)
     if row is None:
         raise LookupError(f"no account has id {account_id}")
-    return _subject_of(row)
+    return subject_of(row)
 
 
-def _subject_of(row):
+def locked_subject_select(where, *names: str) -> RawSelect:
+    """The select of the subject ``where`` chooses (its bind parameters ``names``), its account row locked: for
+    another way of finding who pays (services/incoming.py: the account a call is made to)."""
+    return RawSelect(_SUBJECT.where(where).with_for_update(of=Account), *names)
+
+
+def subject_of(row):
+    """A subject from a row of its select as the driver gives it."""
     values = list(row)
     for at in _MOMENTS:
         values[at] = moment(values[at])
@@ -296,7 +329,7 @@ def _subject_of(row):
 
 
 def _standing(row) -> Standing:
-    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
+    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency, row.plan_tariff_id)
     parent = (
         None
         if row.parent_id is None
@@ -331,18 +364,42 @@ def _usable(conn: Connection, account_id: int, now: datetime) -> Login:
     return verdict(subject(conn, account_id), now)
 
 
-def balance(engine: Engine, account_id: int) -> Balance:
+def balance(engine: Engine, account_id: int, timezone: str = "UTC") -> Balance:
+    """What the account's next call may spend (its pool's, within its limits), as the caller hears it."""
     with reading(engine) as conn:
-        row = conn.execute(
-            select(Account.balance, Account.credit_limit, Account.currency).where(Account.id == account_id)
-        ).one()
-        return Balance(row.balance + row.credit_limit - held(conn, account_id)[0], row.currency)
+        account = subject(conn, account_id)
+        return Balance(funds(conn, account, utcnow(), timezone)[0].available, account.currency)
 
 
 # --- may the call start ---------------------------------------------------------------------------
 
 
 def held(conn: Connection, account_id: int) -> tuple[int, int]:
-    """(credit held, calls) of the account's open reservations."""
+    """(credit held, calls) of the open reservations on the account's balance: its own calls, and for a company
+    those of the accounts drawing on its pool (its --max-calls counts them all)."""
     amount, calls = _HELD.first(conn, account_id, OPEN.value)
     return int(amount), calls
+
+
+def funds(conn: Connection, account, now: datetime, timezone: str) -> tuple[Funds, int]:
+    """The money a call of ``account`` (a ``subject`` row) may spend, and the account paying it: its own balance, or
+    its company's pool (that row locked here, after the account's: every path locks a pool's member first) within
+    its own daily and monthly limits, counting what it spent and what its open calls hold (days and months of the
+    ``timezone`` setting)."""
+    if account.pool != COMPANY_POOL or account.parent_id is None:
+        reserved, calls = held(conn, account.id)
+        return Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), account.id
+    pool_balance, pool_credit = _PAYER_LOCKED.first(conn, account.parent_id)
+    reserved, _ = held(conn, account.parent_id)
+    own_held, calls = _HELD_BY.first(conn, account.id, OPEN.value)
+    limits = SpendLimits(account.daily_limit, account.monthly_limit)
+    cap = None
+    if limits != SpendLimits():
+        zone = ZoneInfo(timezone)
+        today, month = (preset(name, zone, now)[0] for name in ("today", "month"))
+        spent = [
+            int(conn.execute(_SPENT, {"account_id": account.id, "since": since}).scalar_one())
+            for since in (today, month)
+        ]
+        cap = limits.cap(spent[0] + int(own_held), spent[1] + int(own_held))
+    return Funds(pool_balance, pool_credit, reserved, calls, account.max_calls, cap), account.parent_id

@@ -65,6 +65,19 @@ def test_parent_and_currency_rules():
         accounts.check_kind("booth")
 
 
+def test_pool_rules():
+    accounts.check_pool("acme-1", "company", company(), (5, None))
+    accounts.check_pool("acme-1", "own", company(), (None, None))
+    with pytest.raises(AccountError, match="unknown pool 'shared'"):
+        accounts.check_pool("acme-1", "shared", company(), (None, None))
+    with pytest.raises(AccountError, match="acme-1 belongs to no company"):
+        accounts.check_pool("acme-1", "company", None, (None, None))
+    with pytest.raises(AccountError, match="acme-1 spends its own balance"):
+        accounts.check_pool("acme-1", "own", company(), (None, 5))
+    with pytest.raises(AccountError, match="cannot be below 0"):
+        accounts.check_pool("acme-1", "company", company(), (-1, None))
+
+
 @pytest.mark.parametrize(
     "kind, amount",
     [("recharge", 1), ("face_value", 5), ("refund", 1), ("adjustment", -3), ("adjustment", 3), ("call", -1)],

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, grant
+from asteriskbill.billing.authorize import BillStatus, Funds, Grant, PinGuard, PinPolicy, SpendLimits, grant
 from asteriskbill.money import parse_amount as m
 from asteriskbill.rating.engine import Pricing
 from asteriskbill.rating.model import Rate, Tariff, groups_from_increments
@@ -40,6 +40,20 @@ def test_too_many_calls_before_money():
 
 def test_cap_limits_one_call():
     assert grant(Funds(m("1000"), 0, 0, 0, None), pricing(cap=600)) == Grant(600, m("6.00"))
+
+
+def test_a_spending_limit_caps_what_the_pool_would_pay():
+    pool = Funds(m("100"), m("50"), m("10"), 0, None, cap=m("0.96"))
+    assert pool.available == m("0.96")
+    assert grant(pool, pricing()) == Grant(96, m("0.96"))  # the same one formula, on the smaller amount
+    assert Funds(m("0.50"), 0, 0, 0, None, cap=m("5")).available == m("0.50")  # the pool is the smaller
+
+
+def test_spend_limits_leave_the_least_of_the_day_and_the_month_and_never_below_zero():
+    assert SpendLimits().cap(m("9"), m("99")) is None
+    assert SpendLimits(daily=m("5")).cap(m("2"), m("40")) == m("3")
+    assert SpendLimits(daily=m("5"), monthly=m("50")).cap(m("2"), m("49")) == m("1")
+    assert SpendLimits(monthly=m("50")).cap(0, m("60")) == 0  # overspent (a call ran past it): nothing left
 
 
 POLICY = PinPolicy(max_failures=3, window=timedelta(hours=1), lock=timedelta(minutes=30))
