@@ -33,10 +33,11 @@ from asteriskbill.ari.reports import FinishedCall, IncompleteCall
 from asteriskbill.ari.results import call_result
 from asteriskbill.ari.tracker import CallTracker
 from asteriskbill.billing.master_csv import MasterCsv
+from asteriskbill.billing.plans import CHARGED
 from asteriskbill.billing.routing import AsrRule
 from asteriskbill.credit_control import CreditControl
 from asteriskbill.errors import UserError
-from asteriskbill.services import lifecycle, recovery, routing, servers
+from asteriskbill.services import lifecycle, plan_renewals, recovery, routing, servers
 from asteriskbill.services.servers import AriServer
 from asteriskbill.settings import Settings
 from asteriskbill.store.catalog import MemoryCatalog
@@ -50,6 +51,7 @@ SAFETY_GRACE_MS = 5000  # past the authorized maximum before the safety net hang
 SAFETY_INTERVAL = 1.0
 RECOVERY_INTERVAL = 60.0
 TRUNK_JUDGING = 30.0  # seconds between two judgements of the trunks' answer-seizure ratios
+PLAN_RENEWAL = 60.0  # seconds between two renewals of the service plans
 IDENTIFY_RETRY = 5.0  # until GET /asterisk/info first answers; then every RECOVERY_INTERVAL
 SERVERS_INTERVAL = 30.0
 SETTLE_GROUP = 256  # finished calls handed to the writer at once
@@ -74,6 +76,7 @@ class Listener:
         self.server = server or servers.from_settings(settings)
         self.connected = connected
         self.slice_seconds = slice_seconds
+        self.timezone = settings.timezone  # the days and months of spending limits, as extensions count them
         self.safety_interval = safety_interval
         self.tracker = CallTracker()
         self.queue: asyncio.Queue[FinishedCall | IncompleteCall] = asyncio.Queue()
@@ -129,7 +132,7 @@ class Listener:
                 ami = await stack.enter_async_context(
                     AmiClient(self.server.ami_url, self.server.ami_user, self.server.ami_secret)
                 )
-                credit = CreditControl(self.engine, ami, self.tracker, self.slice_seconds)
+                credit = CreditControl(self.engine, ami, self.tracker, self.slice_seconds, self.timezone)
             while True:
                 await asyncio.sleep(self.safety_interval)
                 now = datetime.now(UTC)
@@ -254,6 +257,20 @@ async def judge_trunks_forever(engine: Engine, settings: Settings) -> None:
         await asyncio.sleep(TRUNK_JUDGING)
 
 
+async def renew_plans_forever(engine: Engine, settings: Settings) -> None:
+    """At the start and every PLAN_RENEWAL seconds: charge each account on a service plan the fee of its cycle, once
+    (services/plan_renewals.py), with one log line for each account charged, frozen or charged into debt."""
+    zone = ZoneInfo(settings.timezone)
+    while True:
+        try:
+            for renewed in await asyncio.to_thread(plan_renewals.renew, engine, zone):
+                level = logging.INFO if renewed.outcome == CHARGED else logging.WARNING  # frozen, into debt: look
+                log.log(level, "plan renewal: %s", renewed.line)
+        except Exception:
+            log.exception("renewing the service plans failed")
+        await asyncio.sleep(PLAN_RENEWAL)
+
+
 async def recover_forever(engine: Engine, settings: Settings, listeners: Listeners) -> None:
     """Every minute, and at once when a listener (re)connects: recover the calls that ended unseen."""
     while True:
@@ -340,17 +357,20 @@ async def _serve(
         reply_timeout=settings.agi_reply_timeout,
     )
     host, port = server.address
-    log.info("FastAGI on %s:%d (apps: card, ext)", host, port)
+    log.info("FastAGI on %s:%d (apps: card, ext, in)", host, port)
     listeners = Listeners(engine, settings, writer)
+    periodic: list[asyncio.Task] = []  # cancelled at the stop; the console's job ends by itself
     jobs = []
     try:
         await listeners.refresh()
-        jobs = [
+        periodic = [
             asyncio.create_task(listeners.follow(servers_interval)),
             asyncio.create_task(recover_forever(engine, settings, listeners)),
+            asyncio.create_task(renew_plans_forever(engine, settings)),
         ]
         if settings.trunk_asr_threshold:
-            jobs.append(asyncio.create_task(judge_trunks_forever(engine, settings)))
+            periodic.append(asyncio.create_task(judge_trunks_forever(engine, settings)))
+        jobs = list(periodic)
         if console is not None:
             jobs.append(await console.start())
         if ready is not None:
@@ -360,7 +380,7 @@ async def _serve(
         await server.close()  # first: stopping, no new call is authorized while the listeners wind down
         if console is not None:
             console.stop()
-        for job in jobs[:2]:
+        for job in periodic:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
         await listeners.stop()

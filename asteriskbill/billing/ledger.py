@@ -12,6 +12,7 @@ from asteriskbill.money import format_amount
 CREDIT, DEBIT, EITHER = 1, -1, 0
 FACE_VALUE, RECHARGE, REFUND, ADJUSTMENT, CALL = "face_value", "recharge", "refund", "adjustment", "call"
 BOOTH_PAYMENT, BOOTH_CHANGE = "booth_payment", "booth_change"
+PLAN_FEE = "plan_fee"
 
 # kind -> sign its amount must have
 KINDS = {
@@ -22,6 +23,7 @@ KINDS = {
     CALL: DEBIT,  # a call charge, with the call's id as reference
     BOOTH_PAYMENT: CREDIT,  # a callshop customer's money: prepaid at the start, or the amount due at the stop
     BOOTH_CHANGE: DEBIT,  # the change a prepaid callshop customer gets back at the stop
+    PLAN_FEE: DEBIT,  # a service plan's fee for one cycle, with the cycle as reference (billing/plans.py)
 }
 # A call that happened is charged even after its account was closed: the ledger records what was used.
 ALLOWED_WHEN_CLOSED = frozenset({CALL})

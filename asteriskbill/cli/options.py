@@ -87,3 +87,18 @@ class IsoMoment(click.ParamType[date | datetime]):
 
 
 MOMENT = IsoMoment()
+
+CLEAR = ""  # what an option of an `edit` command is given to clear its setting
+
+
+class Clearable(click.ParamType[Any]):
+    """``inner``'s value, or '' (CLEAR) to clear the setting: `accounts edit --max-calls ''` lifts the limit."""
+
+    def __init__(self, inner: click.ParamType[Any]) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return CLEAR
+        return self.inner.convert(value, param, ctx)

@@ -233,7 +233,7 @@ def _parent(conn: Connection, line: _Line, named: dict[str, _Line]) -> tuple[Acc
     except AccountError:
         raise UserError(f"no company named {name!r} in the file or the database") from None
     line.parent_id = found.id
-    return found.state, found.effective_tariff
+    return found.state, found.tariff  # its own: a company's plan rates the company alone
 
 
 def _insert(conn: Connection, operator: str, source: str, lines: list[_Line]) -> dict[str, int]:

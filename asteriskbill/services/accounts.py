@@ -16,9 +16,10 @@ from asteriskbill.billing import accounts as rules
 from asteriskbill.billing.accounts import AccountError, AccountState, Standing
 from asteriskbill.billing.ledger import RECHARGE
 from asteriskbill.money import CEILING, Limits, format_amount, parse_currency
-from asteriskbill.services import audit, ledger
-from asteriskbill.services.tariffs import sold_tariff
-from asteriskbill.store.models import Account, Tariff
+from asteriskbill.services import audit, ledger, plans
+from asteriskbill.services.tariffs import incoming_tariff_id, sold_tariff
+from asteriskbill.store.models import Account, Did, Plan, RoutingGroup, Tariff
+from asteriskbill.store.types import utcnow
 
 HISTORY_LIMIT = 1000
 
@@ -32,7 +33,7 @@ class AccountView:
     name: str
     parent: str | None
     tariff: str | None  # its own
-    effective_tariff: str | None  # its own, else its company's
+    effective_tariff: str | None  # its own, else its plan's, else its company's
     currency: str
     balance: int
     credit_limit: int
@@ -44,6 +45,12 @@ class AccountView:
     accountcode: str | None
     booth: bool
     created_at: datetime
+    pool: str = rules.OWN  # whose balance its calls spend (billing.accounts.POOLS)
+    daily_limit: int | None = None
+    monthly_limit: int | None = None
+    routing_group: str | None = None  # its own (`routing bind`), not its company's nor its tariff's
+    plan: str | None = None  # its service plan (services/plans.py)
+    incoming_tariff: str | None = None  # what calls to it cost it (billing/incoming.py); None: not billed
 
     @property
     def state(self) -> AccountState:
@@ -54,6 +61,8 @@ class AccountView:
 _parent = aliased(Account)
 _own_tariff = aliased(Tariff)
 _parent_tariff = aliased(Tariff)
+_plan_tariff = aliased(Tariff)
+_incoming_tariff = aliased(Tariff)
 
 
 def _view_query() -> Select:
@@ -66,15 +75,24 @@ def _view_query() -> Select:
             _parent.tariff_id.label("parent_tariff_id"),
             _own_tariff.name.label("tariff_name"),
             _parent_tariff.name.label("parent_tariff_name"),
+            Plan.name.label("plan_name"),
+            Plan.tariff_id.label("plan_tariff_id"),
+            _plan_tariff.name.label("plan_tariff_name"),
+            RoutingGroup.name.label("routing_group_name"),
+            _incoming_tariff.name.label("incoming_tariff_name"),
         )
         .join(_parent, _parent.id == Account.parent_id, isouter=True)
         .join(_own_tariff, _own_tariff.id == Account.tariff_id, isouter=True)
         .join(_parent_tariff, _parent_tariff.id == _parent.tariff_id, isouter=True)
+        .join(Plan, Plan.id == Account.plan_id, isouter=True)
+        .join(_plan_tariff, _plan_tariff.id == Plan.tariff_id, isouter=True)
+        .join(RoutingGroup, RoutingGroup.id == Account.routing_group_id, isouter=True)
+        .join(_incoming_tariff, _incoming_tariff.id == Account.incoming_tariff_id, isouter=True)
     )
 
 
 def _states(row) -> tuple[AccountState, AccountState | None]:
-    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency)
+    own = AccountState(row.name, row.kind, row.status, row.tariff_id, row.currency, row.plan_tariff_id)
     if row.parent_id is None:
         return own, None
     return own, AccountState(row.parent_name, row.parent_kind, row.parent_status, row.parent_tariff_id, row.currency)
@@ -88,7 +106,7 @@ def _view(row) -> AccountView:
         name=row.name,
         parent=row.parent_name,
         tariff=row.tariff_name,
-        effective_tariff=row.tariff_name or row.parent_tariff_name,
+        effective_tariff=row.tariff_name or row.plan_tariff_name or row.parent_tariff_name,
         currency=row.currency,
         balance=row.balance,
         credit_limit=row.credit_limit,
@@ -100,6 +118,12 @@ def _view(row) -> AccountView:
         accountcode=row.accountcode,
         booth=row.booth,
         created_at=row.created_at,
+        pool=row.pool,
+        daily_limit=row.daily_limit,
+        monthly_limit=row.monthly_limit,
+        routing_group=row.routing_group_name,
+        plan=row.plan_name,
+        incoming_tariff=row.incoming_tariff_name,
     )
 
 
@@ -129,6 +153,11 @@ class NewAccount:
     extension: str | None = None
     accountcode: str | None = None
     booth: bool = False  # a callshop booth: calls only between `callshop start` and `callshop stop`
+    pool: str = rules.OWN  # its own balance, or its company's (billing.accounts.POOLS)
+    daily_limit: int | None = None  # what it may spend a day of its company's pool; None: no limit
+    monthly_limit: int | None = None
+    plan: str | None = None  # its service plan's name (services/plans.py)
+    incoming_tariff: str | None = None  # what calls to it cost it (billing/incoming.py); None: not billed
 
 
 def check_new(new: NewAccount) -> None:
@@ -142,6 +171,8 @@ def check_new(new: NewAccount) -> None:
         raise AccountError("an extension number is for extension accounts only")
     if new.booth and new.kind != rules.EXTENSION:
         raise AccountError("--booth is for extension accounts")
+    if new.incoming_tariff is not None and new.kind != rules.EXTENSION:
+        raise AccountError("an incoming tariff is for extension accounts: the ones calls are made to")
     if new.booth and new.credit_limit:
         raise AccountError("a booth's credit limit is set by `asteriskbill callshop start`, not at its creation")
     if new.credit_limit < 0:
@@ -162,12 +193,15 @@ def check_free(conn: Connection, new: NewAccount, account_id: int | None = None)
         holder = None if value is None else conn.execute(query).scalar()
         if holder is not None:
             raise AccountError(f"{what} {value} exists already (account {holder})")
+    if new.extension is not None and conn.execute(select(Did.id).where(Did.number == new.extension)).first():
+        raise AccountError(f"{new.extension} is a DID (`asteriskbill dids list`): calls to it ring its own account")
 
 
 def check_placement(new: NewAccount, parent: AccountState | None, parent_tariff: str | None, tariff) -> str:
     """The new account's currency: its own, else its tariff's or its company's, and the same as both
     (an account uses a tariff in its own currency); a child account needs a tariff, its own or its company's."""
     rules.check_parent(new.kind, parent)
+    rules.check_pool(new.name, new.pool, parent, (new.daily_limit, new.monthly_limit))
     currency = _currency(new, parent, tariff)
     rules.check_currencies(new.name, currency, parent, tariff and (tariff.name, tariff.currency))
     if tariff is None and new.kind != rules.COMPANY and parent_tariff is None:
@@ -185,6 +219,9 @@ def insert_account(
     currency: str,
     status: str = rules.ACTIVE,
     source: str | None = None,
+    *,
+    plan_id: int | None = None,
+    incoming_tariff_id: int | None = None,
 ) -> int:
     """Write a checked new account at balance 0, with its audit entry (``source``: the file it came from)."""
     account_id = conn.execute(
@@ -202,6 +239,12 @@ def insert_account(
             extension=new.extension,
             accountcode=new.accountcode,
             booth=new.booth,
+            pool=new.pool,
+            daily_limit=new.daily_limit,
+            monthly_limit=new.monthly_limit,
+            plan_id=plan_id,
+            plan_since=None if plan_id is None else utcnow(),
+            incoming_tariff_id=incoming_tariff_id,
         )
         .returning(Account.id)
     ).scalar_one()
@@ -216,12 +259,22 @@ def insert_account(
         "accountcode": new.accountcode,
         "booth": new.booth,
     }
+    if new.pool != rules.OWN:
+        detail |= {"pool": new.pool, "daily_limit": _limit(new.daily_limit), "monthly_limit": _limit(new.monthly_limit)}
     if status != rules.ACTIVE:
         detail["status"] = status
     if source is not None:
         detail["import"] = source
+    if new.plan is not None:
+        detail["plan"] = new.plan
+    if new.incoming_tariff is not None:
+        detail["incoming_tariff"] = new.incoming_tariff
     audit.record(conn, operator, "account.create", new.name, detail)
     return account_id
+
+
+def _limit(amount: int | None) -> str | None:
+    return None if amount is None else format_amount(amount)
 
 
 def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
@@ -230,14 +283,36 @@ def create(engine: Engine, operator: str, new: NewAccount) -> AccountView:
         with engine.begin() as conn:
             parent = find(conn, new.parent, lock=True) if new.parent else None
             tariff_id, tariff = sold_tariff(conn, new.tariff) if new.tariff else (None, None)
-            currency = check_placement(
-                new, parent.state if parent else None, parent.effective_tariff if parent else None, tariff
-            )
+            currency, plan_id = check_plan_placement(conn, new, parent, tariff)
+            incoming_id = incoming_tariff_id(conn, new.name, new.incoming_tariff, currency)
             check_free(conn, new)
-            insert_account(conn, operator, new, parent.id if parent else None, tariff_id, currency)
+            parent_id = parent.id if parent else None
+            insert_account(
+                conn, operator, new, parent_id, tariff_id, currency, plan_id=plan_id, incoming_tariff_id=incoming_id
+            )
             return find(conn, new.name)
     except IntegrityError:  # a concurrent create took the name, extension or accountcode
         raise AccountError(f"account {new.name}: name, extension or accountcode is taken already") from None
+
+
+def check_plan_placement(
+    conn: Connection, new: NewAccount, parent: AccountView | None, tariff
+) -> tuple[str, int | None]:
+    """``check_placement`` with the account's plan, whose tariff serves when it has none of its own and whose
+    currency it takes when nothing else names one: (its currency, its plan's id)."""
+    plan = plans.find(conn, new.plan) if new.plan else None
+    if plan is not None and new.booth:
+        raise AccountError(f"booth {new.name} cannot go on a plan: its balance is its customer's money")
+    if plan is not None and not (new.currency or tariff or parent):
+        new = replace(new, currency=plan.currency)
+    inherited = parent.tariff if parent else None  # a company's own: its plan's rates the company alone
+    if inherited is None and plan is not None:
+        inherited = plan.tariff
+    currency = check_placement(new, parent.state if parent else None, inherited, tariff)
+    if plan is None:
+        return currency, None
+    plans.check_account_currency(new.name, currency, plan)
+    return currency, plan.id
 
 
 def _currency(new: NewAccount, parent: AccountState | None, tariff) -> str:
@@ -291,15 +366,21 @@ def show(engine: Engine, name: str) -> AccountView:
 def change_status(engine: Engine, operator: str, name: str, action: str) -> AccountView:
     """freeze, unfreeze or close an account; a company's children follow it through ``standing``."""
     with engine.begin() as conn:
-        account = find(conn, name, lock=True)
-        if account.kind == rules.CARD:
-            raise AccountError(f"{name} is a card: use `asteriskbill cards disable` or `cards delete`")
-        status = rules.next_status(account.state, action)
-        if status == rules.CLOSED:
-            _check_no_open_children(conn, account)
-        conn.execute(update(Account).where(Account.id == account.id).values(status=status))
-        audit.record(conn, operator, f"account.{action}", name, {"status": status})
-        return find(conn, name)
+        return set_status(conn, operator, find(conn, name, lock=True), action)
+
+
+def set_status(conn: Connection, operator: str, account: AccountView, action: str, why: str = "") -> AccountView:
+    """``change_status`` in the caller's transaction, of an account it found locked; ``why`` is audited with it
+    (a plan's renewal freezing an account whose fee was not paid)."""
+    if account.kind == rules.CARD:
+        raise AccountError(f"{account.name} is a card: use `asteriskbill cards disable` or `cards delete`")
+    status = rules.next_status(account.state, action)
+    if status == rules.CLOSED:
+        _check_no_open_children(conn, account)
+    conn.execute(update(Account).where(Account.id == account.id).values(status=status))
+    detail = {"status": status} | ({"reason": why} if why else {})
+    audit.record(conn, operator, f"account.{action}", account.name, detail)
+    return find(conn, account.name)
 
 
 def _check_no_open_children(conn: Connection, company: AccountView) -> None:

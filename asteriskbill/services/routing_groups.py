@@ -60,6 +60,11 @@ def _row(conn: Connection, name: str):
     return row
 
 
+def group_id(conn: Connection, name: str) -> int:
+    """The id of routing group ``name`` (`accounts edit --routing-group`), or one clear error."""
+    return _row(conn, name).id
+
+
 def _views(conn: Connection, rows) -> list[GroupView]:
     ids = [row.id for row in rows]
     entries: dict[int, list[EntryView]] = {}

@@ -58,8 +58,8 @@ def test_create_list_show(acme):
         "max_calls": 2,
         "extension": "0001",
     }
-    text = acme("accounts", "show", "acme-0001").stdout
-    assert "tariff:       retail (its company's)" in text and "balance:      0.00 USD" in text
+    text = " ".join(acme("accounts", "show", "acme-0001").stdout.split())  # aligned as wide as its longest field
+    assert "tariff: retail (its company's)" in text and "balance: 0.00 USD" in text
 
     def names(*args: str) -> list[str]:
         return [a["name"] for a in json.loads(acme("accounts", "list", "--json", *args).stdout)]

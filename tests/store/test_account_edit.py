@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from asteriskbill.billing.settle import CallResult
 from asteriskbill.errors import UserError
 from asteriskbill.money import parse_amount as m
-from asteriskbill.services import account_edits, accounts, audit
+from asteriskbill.services import account_edits, accounts, audit, lifecycle
+from tests.helpers.world import extension_account_id, make_world
+
+UK = "00442071234567"  # retail (tests/helpers/world.py): 0.60 a minute
 
 
 @pytest.fixture
@@ -114,3 +118,22 @@ def test_a_booth_keeps_the_credit_limit_callshop_gives_it(acme, engine, snapshot
     assert snapshot() == before
     acme("callshop", "stop", "acme-0002")
     assert not account_edits.edit(engine, "adam", "acme-0002", {"booth": False}).booth
+
+
+def test_an_edit_applies_from_the_next_call_and_a_call_up_keeps_its_price(cli, engine, settings, tmp_path):
+    """A call authorized before its account's tariff changes settles at the price it was authorized with; the next
+    call is priced by the new tariff. The edit itself moves no money."""
+    make_world(cli, tmp_path)
+    (tmp_path / "cheap.csv").write_text("prefix,destination,price,increments\n44,UK,0.06,60/6\n")
+    cli("tariff", "create", "cheap", "--currency", "USD")
+    cli("rates", "import", "cheap", tmp_path / "cheap.csv")
+    account_id = extension_account_id(engine, "201")
+    up = lifecycle.authorize(engine, settings, account_id, UK)
+    assert up.status.value == "OK", up.reason
+    edited = account_edits.edit(engine, "adam", "acme-201", {"tariff": "cheap", "max_calls": 1})
+    assert (edited.tariff, edited.balance) == ("cheap", m("10"))
+    assert lifecycle.settle(engine, CallResult(up.session, "ANSWER", 60_000)).cost == m("0.60")  # retail's
+    following = lifecycle.authorize(engine, settings, account_id, UK)
+    assert following.status.value == "OK", following.reason
+    assert lifecycle.settle(engine, CallResult(following.session, "ANSWER", 60_000)).cost == m("0.06")  # cheap's
+    assert accounts.show(engine, "acme-201").balance == m("10") - m("0.60") - m("0.06")
