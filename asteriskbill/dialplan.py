@@ -73,7 +73,9 @@ CARD_CONTEXT = "asteriskbill-card"
 EXT_CONTEXT = "asteriskbill-ext"
 CARD_STDIO_CONTEXT = "asteriskbill-card-stdio"
 EXT_STDIO_CONTEXT = "asteriskbill-ext-stdio"
-DIAL_CONTEXT = "asteriskbill-dial"  # the dial loop over the routes, a Gosub of the four contexts above
+IN_CONTEXT = "asteriskbill-in"  # incoming calls to our numbers (DIDs, extensions), paid by the account called
+IN_STDIO_CONTEXT = "asteriskbill-in-stdio"
+DIAL_CONTEXT = "asteriskbill-dial"  # the dial loop over the routes, a Gosub of the six contexts above
 ANSWERED_CONTEXT = "asteriskbill-answered"  # Dial's U() on the callee's channel
 HANGUP_CONTEXT = "asteriskbill-hangup"  # the caller's hangup handler
 CONTEXTS = (
@@ -81,6 +83,8 @@ CONTEXTS = (
     EXT_CONTEXT,
     CARD_STDIO_CONTEXT,
     EXT_STDIO_CONTEXT,
+    IN_CONTEXT,
+    IN_STDIO_CONTEXT,
     DIAL_CONTEXT,
     ANSWERED_CONTEXT,
     HANGUP_CONTEXT,
@@ -89,9 +93,9 @@ CONTEXTS = (
 # Dialplan globals, each with the default the contexts fall back to when it is unset.
 FASTAGI_GLOBAL = "ASTERISKBILL_FASTAGI"  # host:port of `serve`'s FastAGI
 FASTAGI_DEFAULT = "127.0.0.1:4573"
-AGI_BIN_GLOBAL = "ASTERISKBILL_AGI_BIN"  # folder of the asteriskbill-card / asteriskbill-ext scripts
+AGI_BIN_GLOBAL = "ASTERISKBILL_AGI_BIN"  # folder of the asteriskbill-card / -ext / -in scripts
 AGI_BIN_DEFAULT = "/usr/local/bin"
-AGI_SCRIPTS = ("asteriskbill-card", "asteriskbill-ext")
+AGI_SCRIPTS = ("asteriskbill-card", "asteriskbill-ext", "asteriskbill-in")
 
 FILE_NAME = "extensions_asteriskbill.conf"
 

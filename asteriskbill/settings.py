@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asteriskbill.ami import address
+from asteriskbill.billing.incoming import check_incoming_dial
 from asteriskbill.billing.periods import parse_age
 from asteriskbill.billing.speech import check_currency_words
 from asteriskbill.errors import UserError
@@ -111,6 +112,8 @@ class Settings:
     # percent of the time is tried after the others until they are answered that often again (0: never).
     trunk_asr_window: int = 20
     trunk_asr_threshold: int = 0
+    # Incoming calls (the asteriskbill-in context): the Dial() target that rings the called account's extension.
+    incoming_dial: str = "PJSIP/${EXTENSION}"
     # Prompts played by the IVR (stock Asterisk sound files by default).
     prompts: Mapping[str, str] = field(default_factory=dict)
     # How the IVR says a currency: CODE = "unit,units,subunit,subunits" prompts (USD built in; billing/speech.py).
@@ -271,6 +274,7 @@ CHECKS: dict[str, Check] = {
     "currency_words": check_currency_words,
     "trunk_asr_window": _between(1, 10000),
     "trunk_asr_threshold": _between(0, 100),
+    "incoming_dial": check_incoming_dial,
 }
 
 

@@ -1,6 +1,6 @@
-"""Process-per-call AGI: the console scripts ``asteriskbill-card`` / ``asteriskbill-ext`` run one call over
-stdin/stdout, relayed to the running ``serve`` when it answers (agi/relay.py), else in this process (``main``;
-``python -m asteriskbill.agi.script card|ext`` always runs it here).
+"""Process-per-call AGI: the console scripts ``asteriskbill-card`` / ``asteriskbill-ext`` / ``asteriskbill-in`` run
+one call over stdin/stdout, relayed to the running ``serve`` when it answers (agi/relay.py), else in this process
+(``main``; ``python -m asteriskbill.agi.script card|ext|in`` always runs it here).
 
 Settings come from the config file and ASTERISKBILL_* variables, as for every command. SIGHUP (Asterisk's
 hang-up) is ignored from the entry function's first statement, as ``trap "" HUP`` did in the shell wrappers,
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str], stdin: BinaryIO | None = None) -> int:
-    """Run the app named by ``argv[0]`` (``card`` or ``ext``; the AGI arguments follow) for the call on
+    """Run the app named by ``argv[0]`` (``card``, ``ext`` or ``in``; the AGI arguments follow) for the call on
     stdin (or ``stdin``: the relay's replay of what it read) and stdout; returns the exit status."""
-    if not argv or argv[0] not in ("card", "ext"):  # the AGI arguments follow; they come in the env block too
-        print("usage: python -m asteriskbill.agi.script card|ext", file=sys.stderr)
+    if not argv or argv[0] not in ("card", "ext", "in"):  # the AGI arguments follow; they come in the env block too
+        print("usage: python -m asteriskbill.agi.script card|ext|in", file=sys.stderr)
         return 2
     from asteriskbill.agi import stdio
     from asteriskbill.agi.apps import BillingApps
@@ -66,6 +66,12 @@ def ext() -> int:
     """Console script ``asteriskbill-ext``: ``AGI(/path/to/asteriskbill-ext[,NUMBER])``."""
     _ignore_sighup()
     return _relayed("ext")
+
+
+def incoming() -> int:
+    """Console script ``asteriskbill-in``: ``AGI(/path/to/asteriskbill-in[,NUMBER])``, a call to NUMBER of ours."""
+    _ignore_sighup()
+    return _relayed("in")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from asteriskbill.money import ceil_div
 
 ANSWER = "ANSWER"
 OUTCOMES = (ANSWER, "BUSY", "NOANSWER", "CONGESTION", "CANCEL", "CHANUNAVAIL", "NOTDIALED")
-STATS_BY = ("account", "company", "gateway", "destination", "server")  # what CDR statistics group by
+STATS_BY = ("account", "company", "gateway", "destination", "server", "direction")  # what CDR statistics group by
 CARRIER_STATS_BY = ("vendor", "trunk")  # and by what carried the calls (services/carrier_stats.py)
 
 

@@ -195,6 +195,11 @@ def clear(app: App, session: str, reason: str) -> None:
 @click.option("--pin", help="Its PIN.")
 @click.option("--extension", help="Call as this PBX extension (the ext application) instead of a card.")
 @click.option("--accountcode", default="", help="The channel's Asterisk accountcode (ext application).")
+@click.option(
+    "--incoming",
+    is_flag=True,
+    help="A call from --callerid TO --dial, a DID or extension of ours (the in application).",
+)
 @click.option("--callerid", default="5551000", show_default=True, help="The caller's number.")
 @click.option("--dial", required=True, help="The number dialled.")
 @click.option("--talk", type=Whole(min=0), help="Then settle the call as answered for SECONDS.")
@@ -208,19 +213,30 @@ def clear(app: App, session: str, reason: str) -> None:
 @click.option("--port", type=Whole(1, 65535), help="FastAGI port [default: the fastagi_port setting].")
 @json_option
 @pass_app
-def simulate(app: App, card, pin, extension, accountcode, callerid, dial, talk, failed, host, port, as_json) -> None:
+def simulate(
+    app: App, card, pin, extension, accountcode, incoming, callerid, dial, talk, failed, host, port, as_json
+) -> None:
     """Place a call on the running FastAGI server exactly as Asterisk would, and show every exchange.
 
     With --card/--pin it runs the calling-card IVR (or logs in by --callerid when that number is
-    registered to a card); with --extension or --accountcode, the extension application. --talk then
-    settles the call as answered for that long, as the ARI listener would: try a tariff without a phone;
-    --failed CHANUNAVAIL settles it as answered by its second route after the first failed.
+    registered to a card); with --extension or --accountcode, the extension application; with --incoming, a
+    call from --callerid to our number --dial, paid by the account it rings. --talk then settles the call as
+    answered for that long, as the ARI listener would: try a tariff without a phone; --failed CHANUNAVAIL
+    settles it as answered by its second route after the first failed.
 
     Example:
 
         asteriskbill calls simulate --card 400012345676 --pin 123456 --dial 00442071234567 --talk 95
+
+        asteriskbill calls simulate --incoming --dial 18005550100 --callerid 442071234567 --talk 120
     """
-    if extension or accountcode:
+    if incoming:
+        if card or pin or extension or accountcode:
+            raise click.UsageError(
+                "--incoming is a call to --dial from --callerid: no --card, --extension or --accountcode"
+            )
+        call = simulation.incoming_call(dial, callerid)
+    elif extension or accountcode:
         call = simulation.extension_call(extension, accountcode, dial)
     else:
         call = simulation.card_call(card, pin, dial, callerid)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from asteriskbill.billing.incoming import DIRECTIONS, IN
 from asteriskbill.billing.periods import bound
 from asteriskbill.billing.settle import CARRIER_STATS_BY, OUTCOMES, STATS_BY
 from asteriskbill.cli import cdr_upkeep
@@ -99,6 +100,11 @@ def filter_options(command: Callable) -> Callable:
             click.option(
                 "--vendor", metavar="NAME", help="Only the CDRs of calls this vendor carried (its buy costs)."
             ),
+            click.option(
+                "--direction",
+                type=click.Choice(DIRECTIONS),
+                help="Only calls the accounts made (out) or calls made to them (in: number is the caller's).",
+            ),
             click.option("--oldest-first", is_flag=True, help="Oldest first [default: newest first]."),
         )
     ):
@@ -148,6 +154,7 @@ def list_(app: App, /, since, until, limit: int, as_json: bool, **given) -> None
         ],
         [
             "started_at",
+            *(["direction"] if any(c.direction == IN for c in found) else []),  # once accounts are called
             "account",
             "callerid",
             "number",
@@ -227,17 +234,19 @@ def _stats_line(row: service.StatsRow) -> dict:
     default="account",
     show_default=True,
     help="account: each account its own calls; company: a company with its extensions and gateways; "
-    "gateway: gateway accounts only; destination; server; vendor and trunk: the calls each carried, with "
-    "attempts, ASR and ACD.",
+    "gateway: gateway accounts only; destination; server; direction: calls the accounts made (out) and calls "
+    "made to them (in); vendor and trunk: the calls each carried, with attempts, ASR and ACD.",
 )
 @json_option
 @pass_app
 def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -> None:
     """Calls, answered calls, billed minutes and totals (cost, buy cost and margin where the rate
-    has a buy price) per account, company, gateway, destination or server, split into local,
-    national and international. Minutes are billed seconds / 60. Buy costs are in the CDRs'
-    currency: a buy price in a vendor's currency is converted with the currency rate of the
-    call's day; calls with no such rate yet are left out of buy cost and margin, and counted.
+    has a buy price) per account, company, gateway, destination, server or direction (out: calls
+    the accounts made; in: calls made to them, paid by the account called), split into local,
+    national and international (of the number called; of the caller's, for an incoming call).
+    Minutes are billed seconds / 60. Buy costs are in the CDRs' currency: a buy price in a
+    vendor's currency is converted with the currency rate of the call's day; calls with no such
+    rate yet are left out of buy cost and margin, and counted.
 
     --by vendor and --by trunk show, per vendor or trunk, the Dial attempts made on it (a call
     that failed over counts on each trunk it tried), the answered ones, ASR (answered / attempts,
@@ -250,6 +259,8 @@ def stats(app: App, since, until, account: str | None, by: str, as_json: bool) -
         asteriskbill cdr stats --by company --since 2026-11-01 --until 2026-11-30 --json
 
         asteriskbill cdr stats --by trunk --since 2026-11-01 --account acme
+
+        asteriskbill cdr stats --by direction --since 2026-11-01 --account acme-201
     """
     f = _filters(app, since, until, None, account=account)
     if by in CARRIER_STATS_BY:

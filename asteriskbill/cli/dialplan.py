@@ -31,7 +31,7 @@ def fastagi_address(host: str, port: int) -> str:
 
 
 def scripts_folder() -> Path:
-    """Where this installation put asteriskbill-card and asteriskbill-ext: its scripts folder (a virtualenv's
+    """Where this installation put asteriskbill-card, -ext and -in: its scripts folder (a virtualenv's
     bin/, /usr/local/bin, ...) or, for `pip install --user`, the user one."""
     folders = [Path(sysconfig.get_path("scripts", scheme)) for scheme in _schemes()]
     return next((f for f in folders if (f / contract.AGI_SCRIPTS[0]).exists()), folders[0])
@@ -61,7 +61,7 @@ def _host_port(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option(
     "--agi-bin",
     metavar="DIR",
-    help="Folder of the asteriskbill-card and asteriskbill-ext scripts [default: where this installation put them].",
+    help="Folder of the asteriskbill-card, -ext and -in scripts [default: where this installation put them].",
 )
 @pass_app
 def dialplan(app: App, only_globals: bool, fastagi: str | None, agi_bin: str | None) -> None:

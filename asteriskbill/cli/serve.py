@@ -97,7 +97,7 @@ def banner(settings: Settings, address: str, console: str | None, followed: list
         f"  database  {explain.shown_url(settings.db)}",
         f"  secret    {secret}",
         f"  log       this terminal (stderr){'' if verbose else '; -v logs every settled call'}",
-        f"  FastAGI   AGI(agi://{address}/card) and AGI(agi://{address}/ext)",
+        f"  FastAGI   AGI(agi://{address}/card), AGI(agi://{address}/ext) and AGI(agi://{address}/in)",
         f"  ARI       {ari}",
         f"  console   {console_line(console)}",
         f"  next      {after}  (in another terminal)",

@@ -37,6 +37,11 @@ def extension_call(extension: str | None, accountcode: str, dial: str) -> Call:
     return Call(script="ext", args=[dial], callerid=extension or "unknown", accountcode=accountcode)
 
 
+def incoming_call(called: str, callerid: str) -> Call:
+    """A call from ``callerid`` to our number ``called``, as the asteriskbill-in context hands it to the AGI."""
+    return Call(script="in", args=[called], callerid=callerid or "unknown", extension=called, dnid=called)
+
+
 def simulate(
     engine: Engine, call: Call, host: str, port: int, talk_seconds: int | None, failed: tuple[str, ...] = ()
 ) -> Simulation:

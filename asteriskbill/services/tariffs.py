@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from asteriskbill.billing.accounts import check_currencies
 from asteriskbill.errors import UserError
 from asteriskbill.money import parse_currency
 from asteriskbill.rating.model import WEEKDAYS, Tariff
@@ -75,6 +76,16 @@ def sold_tariff(conn, name: str) -> tuple[int, Tariff]:
     if vendor is not None:
         raise UserError(f"tariff {name} is the rates of vendor {vendor}: give a tariff that accounts call on")
     return tid, tariff
+
+
+def incoming_tariff_id(conn, account: str, tariff: str | None, currency: str) -> int | None:
+    """The id of the incoming tariff ``tariff`` of ``account`` (None: none), which must be in the account's
+    ``currency``: calls to the account are paid from its balance."""
+    if tariff is None:
+        return None
+    tid, found = sold_tariff(conn, tariff)
+    check_currencies(account, currency, None, (found.name, found.currency))
+    return tid
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,24 @@ def make_world(cli, tmp_path: Path, *, card_value: str = "1.00", card_args: tupl
     return World(load(db=cli.db), card["number"], card["pin"])
 
 
+TOLL_FREE = "18005550100"
+# What calls TO an account cost it, by the caller's number: 447... (UK mobiles) 0.20/min by the second.
+INCOMING_RATES = """prefix,destination,price,increments
+1,North America,0.02,60/60
+44,United Kingdom,0.10,1/1
+447,UK mobile,0.20,1/1
+"""
+
+
+def toll_free(cli, tmp_path: Path, account: str = "acme-201", number: str = TOLL_FREE) -> None:
+    """Tariff `tollfree` (INCOMING_RATES) as ``account``'s incoming tariff, and DID ``number`` ringing it."""
+    cli("tariff", "create", "tollfree", "--currency", "USD")
+    (tmp_path / "incoming.csv").write_text(INCOMING_RATES)
+    cli("rates", "import", "tollfree", tmp_path / "incoming.csv")
+    cli("accounts", "edit", account, "--incoming-tariff", "tollfree")
+    cli("dids", "add", number, account)
+
+
 def place(engine, settings: Settings, *calls: Call) -> list[Outcome]:
     """Place calls through a FastAGI server running the billing apps on an ephemeral port."""
 

@@ -17,12 +17,15 @@ CAPTURES = ASTERISK / "callee-answer"
 APPLICATIONS = {"ExecIf", "Set", "AGI", "GotoIf", "Dial", "Hangup", "Progress", "Playback", "Congestion"}
 APPLICATIONS |= {"UserEvent", "Return", "Gosub"}
 LINE = re.compile(r"^(?:exten => (?P<exten>[^,]+),1|\s*same => n)(?:\((?P<label>\w+)\))?,(?P<app>\w+)\((?P<args>.*)\)$")
+IN_CONTEXTS = (dialplan.IN_CONTEXT, dialplan.IN_STDIO_CONTEXT)
 CALL_CONTEXTS = (
     dialplan.CARD_CONTEXT,
     dialplan.EXT_CONTEXT,
     dialplan.CARD_STDIO_CONTEXT,
     dialplan.EXT_STDIO_CONTEXT,
+    *IN_CONTEXTS,
 )
+UNBILLED_DIAL = f"${{{dialplan.DIAL}}},60"  # an incoming call not billed: as it is, no limit
 
 
 def contexts() -> dict[str, list[dict]]:
@@ -77,6 +80,8 @@ def test_each_call_context_reaches_the_agi_through_a_global_with_its_default():
         dialplan.EXT_CONTEXT: ("agi://${ASTERISKBILL_FASTAGI}/ext,${EXTEN}", dialplan.FASTAGI_DEFAULT),
         dialplan.CARD_STDIO_CONTEXT: ("${ASTERISKBILL_AGI_BIN}/asteriskbill-card", dialplan.AGI_BIN_DEFAULT),
         dialplan.EXT_STDIO_CONTEXT: ("${ASTERISKBILL_AGI_BIN}/asteriskbill-ext,${EXTEN}", dialplan.AGI_BIN_DEFAULT),
+        dialplan.IN_CONTEXT: ("agi://${ASTERISKBILL_FASTAGI}/in,${EXTEN}", dialplan.FASTAGI_DEFAULT),
+        dialplan.IN_STDIO_CONTEXT: ("${ASTERISKBILL_AGI_BIN}/asteriskbill-in,${EXTEN}", dialplan.AGI_BIN_DEFAULT),
     }.items():
         lines = contexts()[context]
         name = dialplan.FASTAGI_GLOBAL if "FASTAGI" in agi else dialplan.AGI_BIN_GLOBAL
@@ -90,11 +95,30 @@ def test_each_call_context_reaches_the_agi_through_a_global_with_its_default():
 
 def test_every_call_context_dials_through_the_one_dial_loop():
     for context in CALL_CONTEXTS:
-        assert apps(context, "Dial") == []
+        assert apps(context, "Dial") == ([UNBILLED_DIAL] if context in IN_CONTEXTS else [])
         assert apps(context, "Gosub") == [f"{dialplan.DIAL_CONTEXT},s,1"]
         lines = [line["app"] for line in contexts()[context]]
         assert lines[lines.index("Gosub") + 1] == "Hangup"  # BUSY, NOANSWER or the last route failed: the call ends
-    assert sum(len(apps(context, "Dial")) for context in dialplan.CONTEXTS) == 1
+    limited = [args for context in dialplan.CONTEXTS for args in apps(context, "Dial") if args != UNBILLED_DIAL]
+    assert len(limited) == 1 and "L(" in limited[0]  # every billed call: the dial loop's Dial, with its limit
+
+
+def test_an_incoming_call_is_billed_only_with_a_session_and_only_then_reported_at_its_end():
+    for context in IN_CONTEXTS:
+        steps = [(line["label"], line["app"], line["args"]) for line in contexts()[context]]
+        start = [app for _, app, _ in steps].index("AGI")
+        assert steps[start + 1 :] == [
+            (None, "GotoIf", f'$["${{{dialplan.STATUS}}}" != "OK"]?refused'),
+            (None, "GotoIf", f'$["${{{dialplan.SESSION}}}" = ""]?unbilled'),  # no incoming tariff: nothing held
+            (None, "Set", f"CHANNEL(hangup_handler_push)={dialplan.HANGUP_CONTEXT},s,1"),
+            (None, "Gosub", f"{dialplan.DIAL_CONTEXT},s,1"),
+            (None, "Hangup", ""),
+            ("unbilled", "Dial", UNBILLED_DIAL),  # no U(), no L(), no UserEvent: as if asteriskbill were not there
+            (None, "Hangup", ""),
+            ("refused", "Progress", ""),
+            (None, "Playback", "ss-noservice,noanswer"),
+            (None, "Congestion", "5"),
+        ]
 
 
 def test_every_attempt_is_limited_and_records_the_callee_answer():

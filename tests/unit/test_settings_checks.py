@@ -55,6 +55,13 @@ from asteriskbill.settings import CHECKS, Settings, SettingsError, load
         ("web_session_idle_minutes", "0", "30", "from 1 to 10080"),
         ("web_login_max_failures", "0", "5", "from 1 to 1000"),
         ("web_login_lock_minutes", "0", "15", "from 1 to 10080"),
+        ("incoming_dial", "PJSIP/201", "Local/${EXTENSION}@phones", "a Dial() target with ${EXTENSION}"),
+        (
+            "incoming_dial",
+            "PJSIP/${EXTENSION},30",
+            "IAX2/pbx2/${EXTENSION}",
+            "a Dial() target with ${EXTENSION} and no",
+        ),
     ],
 )
 def test_each_setting_is_checked(name, bad, good, message):
