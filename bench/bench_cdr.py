@@ -41,16 +41,17 @@ ACCOUNTS_SQL = (
 CDR_COLUMNS = (
     "session, account_id, server, uniqueid, linkedid, callerid, dialled, number, destination, prefix, call_class, "
     "started_at, answered_at, ended_at, billable_ms, billed_seconds, outcome, hangup_cause, cost, buy_cost, "
-    "currency, source, created_at"
+    "currency, source, created_at, payer_id"
 )
 # What the export reads (services/cdrs.py: CdrView's fields), in its order: the bound reads the same
 BOUND_SQL = (
     "SELECT c.session, a.name, a.kind, p.name, c.callerid, c.dialled, c.number, c.destination, c.call_class, "
     "c.server, c.uniqueid, c.linkedid, c.started_at, c.answered_at, c.ended_at, c.billable_ms, c.billed_seconds, "
     "c.outcome, c.hangup_cause, c.prefix, c.cost, c.buy_cost, c.buy_currency, c.currency, c.source, c.id, "
-    "t.name, v.name "
+    "t.name, v.name, b.name, c.direction, c.bundle_seconds, c.bundle_amount "
     "FROM cdrs c JOIN accounts a ON a.id = c.account_id LEFT JOIN accounts p ON p.id = a.parent_id "
     "LEFT JOIN trunks t ON t.id = c.trunk_id LEFT JOIN vendors v ON v.id = c.vendor_id "
+    "LEFT JOIN accounts b ON b.id = c.payer_id "
     "ORDER BY c.started_at DESC, c.id DESC"
 )
 Bound = Callable[[Path], None]  # writes the CDRs to a CSV file
@@ -196,9 +197,10 @@ def cdrs(began_at: Callable[[int], datetime] = _every_15_seconds, count: int = C
         ended = f"{began + timedelta(seconds=8 + seconds):%Y-%m-%d %H:%M:%S}.000000"
         number = f"{prefix}{i:07d}"
         cost = seconds * 1_000 if seconds else 0
+        account = rng.randrange(1, accounts + 1)
         yield (
             f"{i:08x}-0000-4000-8000-000000000000",
-            rng.randrange(1, accounts + 1),
+            account,
             "pbx1",
             f"{1_780_000_000 + i}.{i}",
             f"{1_780_000_000 + i}.{i}",
@@ -220,6 +222,7 @@ def cdrs(began_at: Callable[[int], datetime] = _every_15_seconds, count: int = C
             "USD",
             "events",
             stamp,
+            account,  # paid by itself
         )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from asteriskbill.rating.engine import Pricing
+from asteriskbill.rating.engine import Prices
 
 
 class ReservationStatus(StrEnum):
@@ -33,23 +33,30 @@ OPEN, SETTLED, RELEASED, FLAGGED = ReservationStatus
 @dataclass(frozen=True)
 class Hold:
     seconds: int  # talk time the amount pays for
-    amount: int  # micro-units: the rating engine's cost of ``seconds``
+    amount: int  # micro-units: the rating engine's cost of ``seconds`` (its money part, after bundle seconds)
+    bundle_seconds: int = 0  # of a bundle of minutes, that ``seconds`` take before the balance (rating/bundle.py)
+    bundle_amount: int = 0  # or of a money bundle
 
 
-def first_hold(pricing: Pricing, max_seconds: int, slice_seconds: int) -> Hold:
+def _hold(pricing: Prices, seconds: int) -> Hold:
+    charge = pricing.cost(seconds)
+    return Hold(seconds, charge.cost, charge.bundle_seconds, charge.bundle_amount)
+
+
+def first_hold(pricing: Prices, max_seconds: int, slice_seconds: int) -> Hold:
     """What a call authorized for ``max_seconds`` holds at its start: one slice, or all of it (0: no slices)."""
     seconds = max_seconds if slice_seconds <= 0 else min(slice_seconds, max_seconds)
-    return Hold(seconds, pricing.cost(seconds).cost)
+    return _hold(pricing, seconds)
 
 
-def extension(pricing: Pricing, held: Hold, usable: int, max_seconds: int, slice_seconds: int) -> Hold | None:
+def extension(pricing: Prices, held: Hold, usable: int, max_seconds: int, slice_seconds: int) -> Hold | None:
     """The call's next hold: one more slice, or what ``usable`` pays for (the call's own hold plus the account's
     credit still free), never beyond ``max_seconds``; None when nothing more can be held."""
     affordable = pricing.max_duration(usable).seconds
     seconds = min(held.seconds + max(slice_seconds, 1), affordable, max_seconds)
     if seconds <= held.seconds:
         return None
-    return Hold(seconds, pricing.cost(seconds).cost)
+    return _hold(pricing, seconds)
 
 
 def deadline(authorized_at: datetime, answered_at: datetime | None, held_seconds: int) -> datetime:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from fractions import Fraction
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from asteriskbill.money import ceil_div
@@ -73,6 +73,10 @@ class Charge:
     connect_fee: int
     in_grace: bool
     pricing: Pricing = field(repr=False, compare=False)
+    # Of a bundle, used before the balance (rating/bundle.py): seconds of minutes, or micro-units of a money bundle;
+    # cost is then what the balance pays.
+    bundle_seconds: int = 0
+    bundle_amount: int = 0
 
     @cached_property
     def spans(self) -> tuple[Span, ...]:
@@ -274,6 +278,12 @@ class Pricing:
         step = self.tariff.rounding
         return Charge(seconds, ceil_div(exact, self.scale * step) * step, first.connect_fee, False, self)
 
+    def billed(self, seconds: int) -> int:
+        """The seconds of the blocks ``cost(seconds)`` bills: whole increments (none within the grace seconds)."""
+        if seconds == 0 or seconds <= self.rate.grace:
+            return 0
+        return sum(count * run.group.increment for run, count in self._runs(seconds))
+
     def spans(self, seconds: int) -> tuple[Span, ...]:
         """The blocks that ``cost(seconds)`` bills, by rate (none within the grace seconds)."""
         if seconds == 0 or seconds <= self.rate.grace:
@@ -312,6 +322,21 @@ class Pricing:
                 return run.start + budget // run.block * run.group.increment
             budget -= whole
         return self.horizon
+
+
+class Prices(Protocol):
+    """What authorization, slices and settlement ask of a call's pricing: ``Pricing``, or ``Bundled`` (bundle seconds
+    first, rating/bundle.py), whose charges' cost is the money part."""
+
+    @property
+    def rate(self) -> Rate: ...
+
+    @property
+    def horizon(self) -> int: ...
+
+    def cost(self, seconds: int) -> Charge: ...
+
+    def max_duration(self, available: int) -> Charge: ...
 
 
 def cost(tariff: Tariff, rates: Sequence[Rate], number: str, start: datetime, seconds: int) -> Charge:

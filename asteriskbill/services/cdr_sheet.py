@@ -47,11 +47,15 @@ COLUMNS = (
     "source",
     "trunk",  # the trunk that carried the call, and the vendor whose buy cost it is: last, where they came
     "vendor",
+    "paid_by",  # the account debited: the caller's own, or its company's pool
+    "direction",  # out: the account called; in: it was called (number: the caller's)
+    "bundle_seconds",  # of a bundle of minutes, used before the balance: cost is what the balance paid
+    "bundle_amount",  # of a money bundle, likewise
 )
 TYPES = {
     **dict.fromkeys(("started_at", "answered_at", "ended_at"), Kind.MOMENT),
-    **dict.fromkeys(("billable_ms", "billed_seconds"), Kind.INTEGER),
-    **dict.fromkeys(("cost", "buy_cost", "margin"), Kind.AMOUNT),
+    **dict.fromkeys(("billable_ms", "billed_seconds", "bundle_seconds"), Kind.INTEGER),
+    **dict.fromkeys(("cost", "buy_cost", "margin", "bundle_amount"), Kind.AMOUNT),
 }  # the other columns are text (sheet_cells)
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 
@@ -103,6 +107,10 @@ def _cells(row: Sequence, integer: Callable[[int], object] = str, blank: str | N
         _id,
         trunk,
         vendor,
+        paid_by,
+        direction,
+        bundle_seconds,
+        bundle_amount,
     ) = row
     if buy_cost is None:
         buy = margin = note = blank
@@ -143,6 +151,10 @@ def _cells(row: Sequence, integer: Callable[[int], object] = str, blank: str | N
         source,
         blank if trunk is None else trunk,
         blank if vendor is None else vendor,
+        blank if paid_by is None else paid_by,
+        direction,
+        integer(bundle_seconds),
+        _amount(bundle_amount),
     ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
 from asteriskbill.billing.accounts import COMPANY, GATEWAY
+from asteriskbill.billing.incoming import DIRECTIONS
 from asteriskbill.billing.numbers import CALL_CLASSES, is_digits
 from asteriskbill.billing.periods import check_period
 from asteriskbill.billing.reservation import OPEN
@@ -41,6 +42,7 @@ class Filters:
     outcome: str | None = None
     trunk: str | None = None  # the trunk that carried the calls
     vendor: str | None = None  # the vendor whose buy costs they are
+    direction: str | None = None  # out: calls the accounts made; in: calls made to them
     limit: int | None = None  # None: all
     oldest_first: bool = False
     after: tuple[datetime, int] | None = None  # a page's last CDR (started_at, id): only those after it, in order
@@ -84,6 +86,10 @@ class CdrView(CallView):
     id: int  # with started_at, where a page of CDRs ends (Filters.after)
     trunk: str | None  # the trunk that carried it; None: routed by the routes table
     vendor: str | None  # whose buy cost buy_cost is
+    paid_by: str | None  # the account debited: the caller's own, or its company's pool
+    direction: str  # out: the account called; in: it was called, number being the caller's (billing/incoming.py)
+    bundle_seconds: int  # of a bundle of minutes, used before the balance (cost is then what the balance paid)
+    bundle_amount: int  # of a money bundle, likewise
 
     @property
     def margin(self) -> int | None:
@@ -92,6 +98,7 @@ class CdrView(CallView):
 
 
 _parent = aliased(Account)
+_payer = aliased(Account)
 _CALLER = {"account": Account.name, "account_kind": Account.kind, "company": _parent.name}
 
 
@@ -100,7 +107,7 @@ def _columns(view: type, table: type, special: dict) -> list:
     return [special[f.name] if f.name in special else getattr(table, f.name) for f in fields(view)]
 
 
-_SELECTED = _columns(CdrView, Cdr, {**_CALLER, "trunk": Trunk.name, "vendor": Vendor.name})
+_SELECTED = _columns(CdrView, Cdr, {**_CALLER, "trunk": Trunk.name, "vendor": Vendor.name, "paid_by": _payer.name})
 # The same raw, with no type processing: SQLite's timestamps stay the text it stores, which an export formats as is
 _RAW = [type_coerce(column, NullType()).label(f.name) for column, f in zip(_SELECTED, fields(CdrView), strict=True)]
 _BUY = [f.name for f in fields(CdrView)].index("buy_cost")  # buy_currency next
@@ -111,9 +118,9 @@ def _joined(query: Select) -> Select:
 
 
 def _listed(query: Select) -> Select:
-    """``query`` with what a CDR's view reads besides it: its caller's account, the trunk and the vendor."""
+    """``query`` with what a CDR's view reads besides it: its caller's account, the trunk, the vendor, the payer."""
     carriers = _joined(query).outerjoin(Trunk, Trunk.id == Cdr.trunk_id)
-    return carriers.outerjoin(Vendor, Vendor.id == Cdr.vendor_id)
+    return carriers.outerjoin(Vendor, Vendor.id == Cdr.vendor_id).outerjoin(_payer, _payer.id == Cdr.payer_id)
 
 
 def _number_prefix(text: str) -> str:
@@ -154,6 +161,10 @@ def filtered(conn: Connection, query: Select, f: Filters) -> Select:
         query = query.where(Cdr.trunk_id == trunks.find(conn, f.trunk).id)
     if f.vendor is not None:
         query = query.where(Cdr.vendor_id == vendors.vendor_id(conn, f.vendor))
+    if f.direction is not None:
+        if f.direction not in DIRECTIONS:
+            raise UserError(f"unknown direction {f.direction!r}: use one of {', '.join(DIRECTIONS)}")
+        query = query.where(Cdr.direction == f.direction)
     if f.after is not None:  # the bound on started_at alone lets its index find where the page starts
         moment, cdr_id = f.after
         if f.oldest_first:

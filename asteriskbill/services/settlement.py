@@ -22,11 +22,13 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, insert, select
 
 from asteriskbill.billing.currency import call_day
+from asteriskbill.billing.incoming import IN
 from asteriskbill.billing.ledger import CALL
 from asteriskbill.billing.settle import CallResult, billable_seconds
+from asteriskbill.rating.bundle import bundled
 from asteriskbill.rating.engine import Charge, NoRateError, Pricing
 from asteriskbill.rating.model import Tariff
-from asteriskbill.services import ledger, routing, vendor_ledger
+from asteriskbill.services import bundles, ledger, routing, vendor_ledger
 from asteriskbill.services.calls import ENGINE_OPERATOR
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
@@ -54,6 +56,7 @@ class Reserved(NamedTuple):
     id: int
     session: str
     account_id: int
+    payer_id: int | None  # the account whose balance pays: its own, or its company's pool
     status: str
     held_seconds: int
     max_seconds: int
@@ -68,6 +71,10 @@ class Reserved(NamedTuple):
     call_class: str
     created_at: datetime
     routes: str  # services/routing.py Routed.text: "" for a call routed by the routes table
+    direction: str  # out: the account called; in: it was called (billing/incoming.py)
+    bundle_id: int | None  # the bundle of minutes it draws on first
+    bundle_seconds: int  # of that bundle, held: the call's charge is priced with them (rating/bundle.py)
+    bundle_amount: int  # or of a money bundle
 
     @classmethod
     def of(cls, row: Sequence) -> Reserved:
@@ -111,28 +118,39 @@ def write(conn: Connection, calls: Iterable[tuple[Reserved, CallResult]]) -> lis
     if not calls:
         return []
     # Lock the accounts before the CDRs' foreign keys take a KEY SHARE on their rows: two settlements of one
-    # account each holding that share, then asking FOR UPDATE, deadlock on PostgreSQL.
-    accounts = ledger.lock_many(conn, (reservation.account_id for reservation, _ in calls))
+    # account each holding that share, then asking FOR UPDATE, deadlock on PostgreSQL. A pool's members first,
+    # then the balances paying, as authorization locks them.
+    payers = {reservation.session: reservation.payer_id or reservation.account_id for reservation, _ in calls}
+    members = {r.account_id for r, _ in calls if payers[r.session] != r.account_id} - set(payers.values())
+    accounts = ledger.lock_many(conn, members)
+    accounts |= ledger.lock_many(conn, payers.values())
     converter = Converter(conn)
     now = utcnow()
-    cdrs, charges, done, routed = [], [], [], []
+    cdrs, charges, done, routed, used = [], [], [], [], []
     for reservation, result in calls:
         seconds = billable_seconds(result, reservation.held_seconds)  # never beyond what it holds
         tariff, rates = _snapshot(reservation.pricing)
         pricing = Pricing(tariff, rates, reservation.number, reservation.priced_at, reservation.max_seconds)
-        charge = pricing.cost(seconds)
+        # what it holds of a bundle first, then the balance
+        charge = bundled(pricing, reservation.bundle_seconds, reservation.bundle_amount).cost(seconds)
+        if reservation.bundle_id is not None and (charge.bundle_seconds or charge.bundle_amount):
+            used.append((reservation.bundle_id, charge.bundle_seconds or charge.bundle_amount))
         currency = accounts[reservation.account_id].currency
         carried, tried = routing.carried(reservation.routes, result.attempts)
         bought = None if carried is None else _bought(carried, reservation, seconds)
+        payer = payers[reservation.session]
         cdrs.append(_cdr(converter, reservation, result, seconds, charge, tariff, currency, now, carried, bought))
         if carried is not None:
             routed.append((reservation.session, carried, bought, tried, result.attempts or (result.outcome,)))
         if charge.cost:
-            note = f"{reservation.number} {seconds} s"
-            charges.append(ledger.Posting(reservation.account_id, CALL, -charge.cost, reservation.session, note))
+            by = "" if payer == reservation.account_id else f" by {accounts[reservation.account_id].name}"
+            called = "from " if reservation.direction == IN else ""  # an incoming call's number is its caller's
+            note = f"{called}{reservation.number} {seconds} s{by}"
+            charges.append(ledger.Posting(payer, CALL, -charge.cost, reservation.session, note))
         done.append(Settled(reservation.session, True, charge.cost, seconds, result.outcome))
     _NEW_CDRS.many(conn, cdrs)
     ledger.post_many(conn, accounts, charges, operator=ENGINE_OPERATOR)
+    bundles.use(conn, used)
     if routed:
         _vendors_and_attempts(conn, routed)
     return done
@@ -185,6 +203,7 @@ def _cdr(
     values = {
         "session": reservation.session,
         "account_id": reservation.account_id,
+        "payer_id": reservation.payer_id or reservation.account_id,
         "server": result.server,
         "uniqueid": result.uniqueid or reservation.uniqueid,
         "linkedid": result.linkedid,
@@ -209,6 +228,9 @@ def _cdr(
         "created_at": now,
         "trunk_id": None if carried is None else carried.trunk_id,
         "vendor_id": None if carried is None else carried.vendor_id,
+        "direction": reservation.direction,
+        "bundle_seconds": charge.bundle_seconds,
+        "bundle_amount": charge.bundle_amount,
     }
     return tuple(map(values.__getitem__, _CDR))
 

@@ -177,6 +177,10 @@ def test_list_is_newest_first_with_every_column(seed, cli):
         "source": "events",
         "trunk": None,  # routed by the routes table
         "vendor": None,
+        "paid_by": "acme-gw",  # its own balance
+        "direction": "out",  # a call it made
+        "bundle_seconds": 0,  # all of it paid from the balance
+        "bundle_amount": "0.00",
     }
     s04 = next(c for c in listed(cli) if c["session"] == "s04")
     assert (s04["answered_at"], s04["buy_cost"], s04["margin"], s04["cost"]) == ("", None, None, "0.00")

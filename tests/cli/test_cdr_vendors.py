@@ -190,7 +190,7 @@ def test_an_unknown_trunk_or_vendor_is_one_line(carried, args, message):
 
 
 def test_export_has_trunk_and_vendor_last_on_both_paths(carried, engine, tmp_path):
-    assert cdr_sheet.COLUMNS[-2:] == ("trunk", "vendor")
+    assert cdr_sheet.COLUMNS[-6:] == ("trunk", "vendor", "paid_by", "direction", "bundle_seconds", "bundle_amount")
     carried("cdr", "export", "--vendor", "beta", "-o", tmp_path / "beta.csv")
     rows = list(csv.DictReader((tmp_path / "beta.csv").open(newline="")))
     assert [(r["session"], r["trunk"], r["vendor"]) for r in rows] == [("c7", B, "beta"), ("c1", B, "beta")]
@@ -200,4 +200,4 @@ def test_export_has_trunk_and_vendor_last_on_both_paths(carried, engine, tmp_pat
     assert exported == [
         [str(v) if isinstance(v, int) else v or "" for v in cdr_sheet.cdr_row(c)] for c in cdrs.list_cdrs(engine, f)
     ]
-    assert {r[0]: r[-2:] for r in exported}["c6"] == ["", ""]
+    assert {r[0]: r[-6:-4] for r in exported}["c6"] == ["", ""]

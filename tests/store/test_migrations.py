@@ -221,3 +221,156 @@ OLD_CATALOG = (
     "INSERT INTO ledger_entries (account_id, kind, amount, balance_after, operator, created_at)"
     " VALUES (1, 'recharge', 10000000, 10000000, 'tester', '2026-11-27 10:00:00')",
 )
+
+
+SLICED = text(  # a reservation since 0011: it holds held_seconds of its max_seconds
+    RESERVATION.text.replace("max_seconds,", "max_seconds, held_seconds,", 1).replace(
+        ":max_seconds,", ":max_seconds, :max_seconds,", 1
+    )
+)
+
+
+def test_0016_names_the_payer_of_every_call_so_far_and_goes_back_in_place(db_url):
+    """At 0015 an account with an open call and a settled one: through 0016 both are paid by the account itself, so
+    the open call still holds its credit, and through 0019 neither drew on a bundle; 0019 to 0016 go back down and up
+    again with the rows."""
+    from asteriskbill.services import calls
+
+    settings = Settings(db=db_url)
+    engine = make_engine(settings)
+    try:
+        at_revision(engine, "0015")
+        with engine.begin() as conn:
+            for statement in OLD_CATALOG:
+                conn.execute(text(statement))
+            opened = {"session": "a-open", "status": "open", "amount": 1_000_000, "max_seconds": 600}
+            conn.execute(SLICED, {**opened, "closed_at": None, "note": None})
+            conn.execute(
+                text(
+                    "INSERT INTO cdrs (session, account_id, server, uniqueid, linkedid, callerid, dialled, number,"
+                    " destination, prefix, call_class, started_at, billable_ms, billed_seconds, outcome, hangup_cause,"
+                    " cost, currency, source, created_at) VALUES ('b-done', 1, '', '', '', '', '0015551234',"
+                    " '15551234', 'USA', '1', 'international', '2026-11-27 10:00:00', 60000, 60, 'ANSWER', '',"
+                    " 100000, 'USD', 'events', '2026-11-27 10:00:00')"
+                )
+            )
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.begin() as conn:
+            payers = conn.execute(
+                text("SELECT payer_id FROM reservations UNION ALL SELECT payer_id FROM cdrs")
+            ).scalars()
+            assert list(payers) == [1, 1]
+            pool = conn.execute(text("SELECT pool, daily_limit, monthly_limit FROM accounts")).one()
+            bundles = conn.execute(  # 0019: every call so far drew on no bundle
+                text(
+                    "SELECT bundle_id, bundle_seconds, bundle_amount FROM reservations UNION ALL "
+                    "SELECT NULL, bundle_seconds, bundle_amount FROM cdrs"
+                )
+            ).all()
+        assert tuple(pool) == ("own", None, None)
+        assert [tuple(row) for row in bundles] == [(None, 0, 0), (None, 0, 0)]
+        assert calls.balance(engine, 1).available == 10_000_000 - 1_000_000  # the old open call still holds
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0015")
+        with engine.begin() as conn:
+            kept = conn.execute(text("SELECT (SELECT count(*) FROM cdrs), (SELECT count(*) FROM reservations)")).one()
+        assert tuple(kept) == (1, 1)
+        migrate.upgrade(engine)
+        migrate.check(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0017_puts_no_account_on_a_plan_and_goes_back_in_place(db_url):
+    """At 0016 an account with a balance: through 0017 it is on no plan and renewal charges nothing; put on a plan it
+    is charged once; 0017 goes back down (the plans gone, the account and its ledger kept) and up again."""
+    from datetime import UTC, datetime
+
+    from asteriskbill.services import account_edits, plan_renewals, plans
+
+    engine = make_engine(Settings(db=db_url))
+    now = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
+    try:
+        at_revision(engine, "0016")
+        with engine.begin() as conn:
+            for statement in OLD_CATALOG:
+                conn.execute(text(statement))
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.begin() as conn:
+            assert tuple(conn.execute(text("SELECT plan_id, plan_since FROM accounts")).one()) == (None, None)
+        assert plan_renewals.renew(engine, UTC, now) == []
+        plans.add_plan(engine, "tester", "basic", "retail", "monthly", 1_000_000)
+        account_edits.edit(engine, "tester", "x201", {"plan": "basic"})
+        assert [r.outcome for r in plan_renewals.renew(engine, UTC, now)] == ["charged"]
+        assert plan_renewals.renew(engine, UTC, now) == []
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0016")
+        with engine.begin() as conn:
+            columns = {column["name"] for column in inspect(conn).get_columns("accounts")}
+            tables = set(inspect(conn).get_table_names())
+            kept = conn.execute(text("SELECT balance, (SELECT count(*) FROM ledger_entries) FROM accounts")).one()
+        assert not {"plan_id", "plan_since"} & columns and not {"plans", "plan_renewals"} & tables
+        assert tuple(kept) == (9_000_000, 2)  # the fee stays in the ledger it was charged to
+        migrate.upgrade(engine)
+        migrate.check(engine)
+    finally:
+        engine.dispose()
+
+
+OLD_CDR = text(
+    "INSERT INTO cdrs (session, account_id, payer_id, server, uniqueid, linkedid, callerid, dialled, number,"
+    " destination, prefix, call_class, started_at, billable_ms, billed_seconds, outcome, hangup_cause, cost, currency,"
+    " source, created_at) VALUES ('b-done', 1, 1, '', '', '', '', '0015551234', '15551234', 'USA', '1',"
+    " 'international', '2026-11-27 10:00:00', 60000, 60, 'ANSWER', '', 100000, 'USD', 'events', '2026-11-27 10:00:00')"
+)
+
+
+def test_0018_makes_every_call_so_far_outgoing_and_goes_back_in_place(db_url):
+    """At 0017 an account with an open call and a settled one: through 0018 both are calls it made ('out'), it has no
+    incoming tariff (calls to it stay unbilled) and no DID; a direction other than out or in is refused; 0018 goes
+    back down and up again with the rows."""
+    from asteriskbill.services import calls
+
+    settings = Settings(db=db_url)
+    engine = make_engine(settings)
+    try:
+        at_revision(engine, "0017")
+        with engine.begin() as conn:
+            for statement in OLD_CATALOG:
+                conn.execute(text(statement))
+            opened = {"session": "a-open", "status": "open", "amount": 1_000_000, "max_seconds": 600}
+            conn.execute(SLICED, {**opened, "closed_at": None, "note": None})
+            conn.execute(text("UPDATE reservations SET payer_id = account_id"))
+            conn.execute(OLD_CDR)
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.begin() as conn:
+            directions = conn.execute(text("SELECT direction FROM reservations UNION ALL SELECT direction FROM cdrs"))
+            assert list(directions.scalars()) == ["out", "out"]
+            assert conn.execute(text("SELECT incoming_tariff_id FROM accounts")).scalar_one() is None
+            assert conn.execute(text("SELECT count(*) FROM dids")).scalar_one() == 0
+        assert calls.balance(engine, 1).available == 10_000_000 - 1_000_000  # the old open call still holds
+        for table in ("reservations", "cdrs"):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(text(f"UPDATE {table} SET direction = 'IN'"))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE cdrs SET direction = 'in'"))
+            conn.execute(
+                text("INSERT INTO dids (number, account_id, created_at) VALUES ('18005550100', 1, :at)"),
+                {"at": "2026-12-01 10:00:00"},
+            )
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0017")
+        with engine.begin() as conn:
+            kept = conn.execute(text("SELECT (SELECT count(*) FROM cdrs), (SELECT count(*) FROM reservations)")).one()
+            columns = {column["name"] for column in inspect(conn).get_columns("cdrs")}
+            assert "dids" not in inspect(conn).get_table_names()
+        assert tuple(kept) == (1, 1) and "direction" not in columns
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        with engine.begin() as conn:  # back up: what was there is again a call made
+            assert conn.execute(text("SELECT direction FROM cdrs")).scalar_one() == "out"
+    finally:
+        engine.dispose()

@@ -31,6 +31,17 @@ class Account(Base):
     booth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a callshop booth
     # How its calls leave (models/routing.py); None: its company's, then its tariff's, then the routes table.
     routing_group_id: Mapped[int | None] = mapped_column(ForeignKey("routing_groups.id"))
+    # Whose money its calls spend (billing.accounts.POOLS): its own, or its company's balance and credit limit,
+    # then within its own spending limits per day and per month (micro-units; None: no limit).
+    pool: Mapped[str] = mapped_column(String(16), default="own", server_default="own")
+    daily_limit: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_limit: Mapped[int | None] = mapped_column(BigInteger)
+    # Its service plan (models/plans.py): a fee each cycle, and the tariff it calls on when it has none of its own.
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    # When it was put on that plan: a postpaid plan charges no cycle that ended before (billing/plans.py: owed).
+    plan_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What calls TO it cost it (billing/incoming.py), by the caller's number; None: they are not billed.
+    incoming_tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -54,4 +65,16 @@ class LedgerEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(100))  # order number, call id, batch
     note: Mapped[str | None] = mapped_column(String(400))
     operator: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Did(Base):
+    """A number of ours that rings an account (a toll-free or direct number): calls to it are incoming calls of that
+    account, as calls to its extension are."""
+
+    __tablename__ = "dids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # as ${EXTEN} shows it in the inbound context
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

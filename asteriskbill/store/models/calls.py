@@ -7,9 +7,16 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from asteriskbill.billing.incoming import DIRECTION_CHECK, OUT
 from asteriskbill.billing.reservation import ReservationStatus
 from asteriskbill.store.base import Base
 from asteriskbill.store.types import UTCDateTime, utcnow
+
+
+def _account_itself(context) -> int | None:
+    """A row written without its payer is paid by its own account (the engine always names the payer)."""
+    return context.get_current_parameters().get("account_id")
+
 
 STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in ReservationStatus))
 
@@ -29,15 +36,25 @@ class Reservation(Base):
         Index("ix_reservations_status", "status"),
         Index("ix_reservations_status_deadline_at", "status", "deadline_at"),
         Index("ix_reservations_trunk_id_status", "trunk_id", "status"),  # a trunk's calls up now
+        Index("ix_reservations_payer_id_status", "payer_id", "status"),  # what a balance holds (a pool's too)
+        Index("ix_reservations_bundle_id_status", "bundle_id", "status"),  # what a bundle holds
         CheckConstraint(STATUS_CHECK, name="status"),
         CheckConstraint("held_seconds <= max_seconds", name="held_within_max"),
+        CheckConstraint(DIRECTION_CHECK, name="direction"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session: Mapped[str] = mapped_column(String(36), unique=True)  # BILL_SESSION
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # The account whose balance the call spends: account_id itself, or its company's for a pooled account.
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), default=_account_itself)
     status: Mapped[str] = mapped_column(String(16), default=ReservationStatus.OPEN)  # a ReservationStatus
     amount: Mapped[int] = mapped_column(BigInteger)  # micro-units held: the cost of held_seconds
+    # The bundle the call draws on first (rating/bundle.py), and what of it held_seconds take: seconds of minutes,
+    # or micro-units of a money bundle; amount is then the balance's part only.
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("account_bundles.id"))
+    bundle_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bundle_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     held_seconds: Mapped[int] = mapped_column(Integer)  # talk time held: one slice or more, up to max_seconds
     max_seconds: Mapped[int] = mapped_column(Integer)  # BILL_MAX_MS: what the money available at the start paid for
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the callee's answer, once seen
@@ -60,16 +77,24 @@ class Reservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(200))
+    # out: a call the account made; in: a call to it (billing/incoming.py), rated by the caller's number
+    direction: Mapped[str] = mapped_column(String(3), default=OUT, server_default=OUT)
 
 
 class Cdr(Base):
     """The final record of one call; written once per BILL_SESSION with its charge."""
 
     __tablename__ = "cdrs"
+    __table_args__ = (
+        Index("ix_cdrs_account_id_started_at", "account_id", "started_at"),  # a day's, a month's spend
+        CheckConstraint(DIRECTION_CHECK, name="direction"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session: Mapped[str] = mapped_column(String(36), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # the account debited: its own or its pool's
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), default=_account_itself)
     server: Mapped[str] = mapped_column(String(64), default="")  # the events' asterisk_id
     uniqueid: Mapped[str] = mapped_column(String(64), default="")
     linkedid: Mapped[str] = mapped_column(String(64), default="")
@@ -86,7 +111,9 @@ class Cdr(Base):
     billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(16))  # ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, ...
     hangup_cause: Mapped[str] = mapped_column(String(40), default="")
-    cost: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)  # what the balance paid, after a bundle's part
+    bundle_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of minutes, used first
+    bundle_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # of a money bundle
     buy_cost: Mapped[int | None] = mapped_column(BigInteger)  # in ``currency``, unless buy_currency says
     # The vendor's currency of a buy cost that no rate could convert when the call was settled;
     # None: buy_cost is in ``currency`` (converted then, or bought in it). See services/settlement.py.
@@ -96,6 +123,8 @@ class Cdr(Base):
     trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"), index=True)  # the one that carried it
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)  # buy_cost is its
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # out: the account called; in: it was called (number: the caller's, dialled: the number called)
+    direction: Mapped[str] = mapped_column(String(3), default=OUT, server_default=OUT)
 
 
 class CardCallerId(Base):
