@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import click
 
-from asteriskbill.billing.accounts import KINDS, SHEET_KINDS
-from asteriskbill.billing.ledger import ADJUSTMENT, RECHARGE
+from asteriskbill.billing.accounts import COMPANY_POOL, FROZEN, KINDS, OWN, POOLS
+from asteriskbill.billing.plans import DEBT, SUSPENDED
+from asteriskbill.billing.plans import label as cycle_label
+from asteriskbill.cli import account_money, account_sheets
 from asteriskbill.cli.common import (
     App,
     echo_fields,
     echo_json,
     echo_table,
     json_option,
-    local_stamp,
     money,
-    output_option,
     pass_app,
     stamp,
 )
 from asteriskbill.cli.lazy import LazyModule
-from asteriskbill.cli.options import AMOUNT, SIGNED_AMOUNT, Whole
+from asteriskbill.cli.options import AMOUNT, CLEAR, Clearable, Whole
 from asteriskbill.money import format_amount
 
 if TYPE_CHECKING:
-    from asteriskbill.services import account_sheets, ledger
+    from asteriskbill.services import account_edits, plans
     from asteriskbill.services import accounts as service
-    from asteriskbill.services.ledger import Entry
 else:
-    account_sheets = LazyModule("asteriskbill.services.account_sheets")
-    ledger = LazyModule("asteriskbill.services.ledger")
+    account_edits = LazyModule("asteriskbill.services.account_edits")
+    plans = LazyModule("asteriskbill.services.plans")
     service = LazyModule("asteriskbill.services.accounts")
 
-PLURALS = {"company": "companies", "extension": "extensions", "gateway": "gateways"}
-# "-5" is read as an amount (refused by AMOUNT with a clear reason), not as an unknown option.
-NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
+INCOMING_HELP = (
+    "What calls TO it cost it, by the caller's number (extensions; `asteriskbill dids` gives them more numbers) "
+    "[default: none, not billed]."
+)
 
 
 def account_dict(account: service.AccountView) -> dict:
@@ -59,37 +56,31 @@ def account_dict(account: service.AccountView) -> dict:
         "extension": account.extension,
         "accountcode": account.accountcode,
         "booth": account.booth,
+        "pool": account.pool,
+        "daily_limit": None if account.daily_limit is None else format_amount(account.daily_limit),
+        "monthly_limit": None if account.monthly_limit is None else format_amount(account.monthly_limit),
+        "routing_group": account.routing_group,
+        "plan": account.plan,
+        "incoming_tariff": account.incoming_tariff,
         "created_at": stamp(account.created_at),
     }
 
 
-def entry_dict(entry: Entry) -> dict:
-    return {
-        "id": entry.id,
-        "at": stamp(entry.created_at),
-        "kind": entry.kind,
-        "amount": format_amount(entry.amount),
-        "balance_after": format_amount(entry.balance_after),
-        "reference": entry.reference,
-        "note": entry.note,
-        "operator": entry.operator,
-    }
-
-
-def echo_entries(entries: list[Entry], currency: str, zone: ZoneInfo) -> None:
-    """A credit history for people, newest first, its times in ``zone``."""
-    echo_table(
-        [
-            {
-                **entry_dict(e),
-                "at": local_stamp(e.created_at, zone),
-                "amount": money(e.amount, currency),
-                "balance_after": money(e.balance_after, currency),
-            }
-            for e in entries
-        ],
-        ["at", "kind", "amount", "balance_after", "reference", "note", "operator"],
-    )
+def pool_options(command: Callable) -> Callable:
+    """--pool, --daily-limit, --monthly-limit: whose balance the account's calls spend (create and edit)."""
+    for option in reversed(
+        (
+            click.option(
+                "--pool",
+                type=click.Choice(POOLS),
+                help="Whose balance its calls spend: its own, or its company's (extensions and gateways).",
+            ),
+            click.option("--daily-limit", type=AMOUNT, help="With --pool company: the most it may spend a day."),
+            click.option("--monthly-limit", type=AMOUNT, help="With --pool company: the most it may spend a month."),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _status_text(account: service.AccountView) -> str:
@@ -124,6 +115,9 @@ def accounts() -> None:
     is_flag=True,
     help="A callshop booth (extension accounts): it calls only between `callshop start` and `stop`.",
 )
+@click.option("--plan", help="Its service plan (`asteriskbill plans`): a fee each cycle, its tariff if it has none.")
+@click.option("--incoming-tariff", metavar="TARIFF", help=INCOMING_HELP)
+@pool_options
 @pass_app
 def create(
     app: App,
@@ -137,6 +131,11 @@ def create(
     extension: str | None,
     accountcode: str | None,
     booth: bool,
+    plan: str | None,
+    incoming_tariff: str | None,
+    pool: str | None,
+    daily_limit: int | None,
+    monthly_limit: int | None,
 ) -> None:
     """Create an account of KIND (extension, company or gateway) named NAME.
 
@@ -148,6 +147,10 @@ def create(
             --extension 0001 --max-calls 2
         asteriskbill accounts create extension booth-301 --tariff retail \\
             --extension 301 --booth
+        asteriskbill accounts create gateway acme-gw --parent acme \\
+            --pool company --daily-limit 20
+        asteriskbill accounts create extension acme-0002 --parent acme \\
+            --extension 0002 --incoming-tariff tollfree
     """
     account = service.create(
         app.engine,
@@ -163,12 +166,17 @@ def create(
             extension=extension,
             accountcode=accountcode,
             booth=booth,
+            plan=plan,
+            incoming_tariff=incoming_tariff,
+            pool=pool or OWN,
+            daily_limit=daily_limit,
+            monthly_limit=monthly_limit,
         ),
     )
     owner = f" of company {account.parent}" if account.parent else ""
     click.echo(
         f"{'booth' if account.booth else account.kind} {account.name}{owner} created in {account.currency}, "
-        f"tariff {account.effective_tariff or '(none yet)'}"
+        f"tariff {account.effective_tariff or '(none yet)'}" + (f", plan {account.plan}" if account.plan else "")
     )
 
 
@@ -220,16 +228,26 @@ def show(app: App, name: str, as_json: bool) -> None:
         asteriskbill accounts show acme-0001
     """
     account = service.show(app.engine, name)
+    plan, renewal = plans.account_plan(app.engine, account.id, account.plan) if account.plan else (None, None)
     if as_json:
-        echo_json(account_dict(account))
+        echo_json(account_dict(account) | {"last_renewal": _renewal(plan, renewal)})
         return
     data = account_dict(account)
+    data.update(
+        tariff=account.tariff or _inherited(account),
+        plan=plan and f"{plan.name} ({plan.terms})",
+        last_renewal=_renewal(plan, renewal),
+    )
+    if account.status == FROZEN and renewal is not None and renewal.outcome == SUSPENDED:
+        data["reason"] += f", its plan's fee not paid (`accounts recharge {account.name}`: the next renewal takes it)"
     data.update(
         balance=money(account.balance, account.currency),
         credit_limit=money(account.credit_limit, account.currency),
         status=_status_text(account),
-        tariff=account.tariff or (account.effective_tariff and f"{account.effective_tariff} (its company's)"),
         booth="yes (see `asteriskbill callshop status`)" if account.booth else "",
+        pool=f"its company's ({account.parent})" if account.pool == COMPANY_POOL else "its own balance",
+        daily_limit=_limit(account.daily_limit, account.currency),
+        monthly_limit=_limit(account.monthly_limit, account.currency),
     )
     echo_fields(
         data,
@@ -246,9 +264,97 @@ def show(app: App, name: str, as_json: bool) -> None:
             "extension",
             "accountcode",
             "booth",
+            "pool",
+            "daily_limit",
+            "monthly_limit",
+            "routing_group",
+            "plan",
+            "last_renewal",
+            "incoming_tariff",
             "created_at",
         ),
     )
+
+
+def _limit(amount: int | None, currency: str) -> str:
+    return "" if amount is None else money(amount, currency)
+
+
+def _inherited(account: service.AccountView) -> str | None:
+    """The tariff it calls on without one of its own, and whose: its plan's, else its company's."""
+    if account.effective_tariff is None:
+        return None
+    return f"{account.effective_tariff} (its {'plan' if account.plan else 'company'}'s)"
+
+
+def _renewal(plan: plans.PlanView | None, renewal: plans.RenewalView | None) -> str | None:
+    """An account's latest renewal: "2026-12: charged 10.00 USD", "2026-12: suspended, fee not paid"."""
+    if plan is None or renewal is None:
+        return None
+    cycle = cycle_label(plan.cycle, renewal.cycle_start)
+    if renewal.outcome == SUSPENDED:
+        return f"{cycle}: suspended, fee {money(plan.fee, plan.currency)} not paid"
+    debt = " into debt" if renewal.outcome == DEBT else ""
+    return f"{cycle}: charged {money(renewal.fee, plan.currency)}{debt}"
+
+
+# accounts edit's options, each named after the field of services/account_edits.py it changes; '' clears one
+EDIT_OPTIONS = (
+    click.option("--tariff", help="Its own tariff; '' for none (its plan's, else its company's)."),
+    click.option("--credit-limit", type=AMOUNT, help="How far below zero the balance may go (0: prepaid)."),
+    click.option("--max-calls", type=Clearable(Whole(min=1)), help="Simultaneous calls; '' for no limit."),
+    click.option("--extension", metavar="EXT", help="Its extension number; '' for none."),
+    click.option("--accountcode", metavar="CODE", help="Its Asterisk CDR(accountcode); '' for none."),
+    click.option("--booth/--no-booth", default=None, help="Make it a callshop booth, or an extension again."),
+    click.option("--routing-group", metavar="GROUP", help="Its routing group; '' for its company's or tariff's."),
+    click.option("--plan", help="Its service plan (`asteriskbill plans`); '' for none."),
+    click.option(
+        "--incoming-tariff", metavar="TARIFF", help="What calls TO it cost it, by the caller's number; '' for none."
+    ),
+    click.option("--pool", type=click.Choice(POOLS), help="Whose balance its calls spend: its own, or its company's."),
+    click.option("--daily-limit", type=Clearable(AMOUNT), help="With --pool company: most it may spend a day; ''."),
+    click.option("--monthly-limit", type=Clearable(AMOUNT), help="With --pool company: the same a month; ''."),
+)
+
+
+def edit_options(command: Callable) -> Callable:
+    for option in reversed(EDIT_OPTIONS):
+        command = option(command)
+    return command
+
+
+@accounts.command()
+@click.argument("account")
+@edit_options
+@json_option
+@pass_app
+def edit(app: App, /, account: str, as_json: bool, **given: object) -> None:
+    """Change ACCOUNT's settings: only the options given; '' clears a setting.
+
+    Every change is audited old → new, never touches the balance, and applies from the account's next call (a
+    call up now keeps the prices and routes it was authorized with). Cards are changed with `cards`.
+
+    Example:
+
+    \b
+        asteriskbill accounts edit acme-0001 --tariff wholesale --max-calls 4
+        asteriskbill accounts edit acme-0002 --plan basic --tariff ''
+        asteriskbill accounts edit acme-gw --pool company --daily-limit 20
+    """
+    changes = {field: None if value == CLEAR else value for field, value in given.items() if value is not None}
+    if not changes:
+        raise click.UsageError("nothing to change: give the settings to change (`asteriskbill accounts edit --help`)")
+    before = service.show(app.engine, account)
+    after = account_edits.edit(app.engine, app.operator, account, changes)
+    if as_json:
+        echo_json(account_dict(after))
+        return
+    changed = account_edits.differences(before, after)
+    what = f"{'booth' if after.booth else after.kind} {after.name}"
+    if not changed:
+        click.echo(f"{what}: nothing changed, it has those settings already")
+        return
+    click.echo(f"{what} changed: " + ", ".join(f"{field.replace('_', ' ')} {diff}" for field, diff in changed.items()))
 
 
 def _status_command(action: str, done: str, doc: str) -> click.Command:
@@ -297,167 +403,7 @@ _status_command(
 )
 
 
-def recharge_options(command: Callable) -> Callable:
-    """AMOUNT (never negative: "-5" is refused as an amount, not taken for an option), --order, --note and
-    --allow-duplicate-order."""
-    for option in (
-        click.option(
-            "--allow-duplicate-order",
-            is_flag=True,
-            help="Recharge even if this order number recharged the account already (refused otherwise).",
-        ),
-        click.option("--note", metavar="TEXT", help="A note kept with the ledger entry."),
-        click.option("--order", metavar="ORDER-NUMBER", help="The order number or receipt of the payment."),
-        click.argument("amount", type=AMOUNT),
-    ):
-        command = option(command)
-    return command
-
-
-def echo_recharged(what: str, amount: int, currency: str, order: str | None, balance: int) -> None:
-    click.echo(ledger.recharged(what, amount, currency, order, balance))
-
-
-@accounts.command(context_settings=NEGATIVE_ARGUMENTS)
-@click.argument("account")
-@recharge_options
-@pass_app
-def recharge(
-    app: App, account: str, amount: int, order: str | None, note: str | None, allow_duplicate_order: bool
-) -> None:
-    """Add AMOUNT (in the account's currency) to ACCOUNT's balance.
-
-    An order number recharges an account once. AMOUNT is at most the max_amount setting, and the
-    balance after it at most max_balance.
-
-    Example:
-
-        asteriskbill accounts recharge acme-0001 300 --order 2026-0042
-    """
-    after, entry = service.post(
-        app.engine,
-        app.operator,
-        account,
-        RECHARGE,
-        amount,
-        order,
-        note,
-        limits=ledger.limits(app.settings),
-        allow_duplicate_order=allow_duplicate_order,
-    )
-    echo_recharged(after.name, amount, after.currency, order, entry.balance_after)
-
-
-@accounts.command(context_settings=NEGATIVE_ARGUMENTS)
-@click.argument("account")
-@click.argument("amount", type=SIGNED_AMOUNT)
-@click.option("--note", metavar="TEXT", required=True, help="Why: kept with the ledger entry.")
-@pass_app
-def adjust(app: App, account: str, amount: int, note: str) -> None:
-    """Correct ACCOUNT's balance by AMOUNT (negative to take money off), with a note saying why.
-
-    Example:
-
-        asteriskbill accounts adjust acme-0001 -2.50 --note "paid twice"
-    """
-    after, entry = service.post(
-        app.engine, app.operator, account, ADJUSTMENT, amount, None, note, limits=ledger.limits(app.settings)
-    )
-    click.echo(
-        f"adjusted {after.name} by {money(amount, after.currency)}: "
-        f"balance {money(entry.balance_after, after.currency)}"
-    )
-
-
-@accounts.command()
-@click.argument("account")
-@json_option
-@pass_app
-def history(app: App, account: str, as_json: bool) -> None:
-    """Show ACCOUNT's credit history: recharges with order numbers, call charges, adjustments, newest first.
-
-    Example:
-
-        asteriskbill accounts history acme-0001 --json
-    """
-    found, entries = service.history(app.engine, account)
-    if as_json:
-        echo_json(
-            {
-                "account": found.name,
-                "currency": found.currency,
-                "balance": format_amount(found.balance),
-                "entries": [entry_dict(e) for e in entries],
-            }
-        )
-        return
-    click.echo(f"{found.kind} {found.name}: balance {money(found.balance, found.currency)}")
-    echo_entries(entries, found.currency, app.zone)
-
-
-@accounts.command(name="import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
-@pass_app
-def import_(app: App, file: Path, as_json: bool) -> None:
-    """Create the companies, extensions and gateways of FILE (CSV, or XLSX as written by export).
-
-    Columns (header row, any order; kind and name are required): kind (company, extension or
-    gateway), name, parent (its company: in the file, before or after it, or in the database),
-    tariff, currency (default: the tariff's, else the company's; it must be the tariff's),
-    credit_limit, max_calls, extension, accountcode, status (active, frozen or closed; default
-    active), booth (yes for a callshop booth), balance (ignored: a balance changes only through the
-    ledger, so every account starts at 0; move money with `accounts recharge`).
-
-    All or nothing: if any line is bad, the errors are listed with their line numbers and
-    nothing is written. Names, extensions and accountcodes must be new. About 2,000 accounts
-    a second, each checked against the database.
-
-    Example:
-
-        asteriskbill accounts import extensions.xlsx
-    """
-    result = account_sheets.import_accounts(app.engine, app.operator, file)
-    ignored = "ignored: balances change only through the ledger (`asteriskbill accounts recharge`)"
-    if as_json:
-        echo_json(
-            {
-                "file": file.name,
-                "created": result.counts,
-                "total": result.total,
-                "balance_column": ignored if result.balance_ignored else None,
-            }
-        )
-        return
-    kinds = ", ".join(
-        f"{count} {kind if count == 1 else PLURALS[kind]}" for kind, count in result.counts.items() if count
-    )
-    click.echo(
-        f"imported {result.total} account{'' if result.total == 1 else 's'} from {file.name}"
-        + (f": {kinds}" if kinds else "")
-    )
-    if result.balance_ignored:
-        click.echo(f"the balance column was {ignored}; every account starts at 0.00")
-
-
-@accounts.command()
-@click.option("--kind", type=click.Choice(SHEET_KINDS), help="Only this kind.")
-@click.option("--parent", metavar="COMPANY", help="Only this company and its accounts.")
-@output_option(".csv", ".xlsx")
-@pass_app
-def export(app: App, kind: str | None, parent: str | None, output: str | None) -> None:
-    """Export companies, extensions and gateways, companies first, with the columns that import
-    reads (and their balance). CSV on standard output, or to -o FILE.csv / FILE.xlsx.
-
-    Example:
-
-        asteriskbill accounts export --parent acme -o acme.xlsx
-    """
-    if output is None:
-        account_sheets.export_accounts(app.engine, sys.stdout, kind, parent)
-        return
-    count = account_sheets.export_accounts(app.engine, output, kind, parent)
-    click.echo(f"exported {count} account{'' if count == 1 else 's'} to {output}", err=True)
-
+for _command in (*account_money.COMMANDS, *account_sheets.COMMANDS):  # the balance; sheets of accounts
+    accounts.add_command(_command)
 
 COMMANDS = [accounts]

@@ -14,7 +14,13 @@ import click
 
 from asteriskbill.billing.cards import ACTIVATIONS, NOW, STATUSES
 from asteriskbill.cli import card_access
-from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS, echo_entries, echo_recharged, entry_dict, recharge_options
+from asteriskbill.cli.account_money import (
+    NEGATIVE_ARGUMENTS,
+    echo_entries,
+    echo_recharged,
+    entry_dict,
+    recharge_options,
+)
 from asteriskbill.cli.card_access import pin_text
 from asteriskbill.cli.common import (
     App,

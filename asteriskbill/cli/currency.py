@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from asteriskbill.billing.currency import ExchangeRate, convert, parse_rate
-from asteriskbill.cli.accounts import NEGATIVE_ARGUMENTS
+from asteriskbill.cli.account_money import NEGATIVE_ARGUMENTS
 from asteriskbill.cli.common import App, echo_json, echo_table, json_option, pass_app
 from asteriskbill.cli.lazy import LazyModule
 from asteriskbill.cli.options import AMOUNT, DATE

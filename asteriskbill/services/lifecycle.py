@@ -1,4 +1,5 @@
-"""The call's lifecycle, and its one owner: authorize -> up -> extend -> settle, or release / flag.
+"""The call's lifecycle, and its one owner: authorize -> up -> extend -> settle, or release / flag (up and extend,
+the credit held in slices while the call is up, are in services/slices.py).
 
 Every change of a reservation (its status, the credit and time it holds, its deadline) is made here, as
 CGRateS' SessionS owns a session while its agents only translate: the AGI asks to authorize and to
@@ -24,37 +25,37 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from asteriskbill.billing import cards as card_rules
 from asteriskbill.billing.accounts import CARD
-from asteriskbill.billing.authorize import BillStatus, Funds, Grant, grant
+from asteriskbill.billing.authorize import BillStatus, Grant, grant
+from asteriskbill.billing.incoming import IN, OUT, caller_number, dial_string
 from asteriskbill.billing.numbers import NumberError, normalize
-from asteriskbill.billing.reservation import FLAGGED, OPEN, RELEASED, SETTLED, Hold, deadline, extension, first_hold
+from asteriskbill.billing.reservation import FLAGGED, OPEN, RELEASED, SETTLED, deadline, first_hold
 from asteriskbill.billing.settle import CallResult
 from asteriskbill.rating.engine import NoRateError, Pricing
-from asteriskbill.services import routing, settlement
+from asteriskbill.services import bundles, routing, settlement
 from asteriskbill.services.calls import (
     NO_CALLER,
     Authorization,
     Caller,
     Login,
     card_state,
-    held,
+    funds,
     locked_extension_subject,
     locked_subject,
     verdict,
 )
+from asteriskbill.services.incoming import locked_called_subject
 from asteriskbill.settings import Settings
 from asteriskbill.store import tariffs as tariff_store
 from asteriskbill.store.catalog import SQL_CATALOG, Catalog
-from asteriskbill.store.engine import reading
 from asteriskbill.store.models import Card, Reservation
 from asteriskbill.store.rawsql import RawSelectIn, RawWrite
 from asteriskbill.store.types import utcnow
 
 _RESERVATION = (
-    "session", "account_id", "status", "amount", "held_seconds", "max_seconds", "deadline_at", "dialled", "number",
-    "call_class", "destination", "prefix", "dial", "priced_at", "pricing", "channel", "uniqueid", "callerid",
-    "created_at", "routes", "trunk_id",
+    "session", "account_id", "payer_id", "status", "amount", "held_seconds", "max_seconds", "deadline_at", "dialled",
+    "number", "call_class", "destination", "prefix", "dial", "priced_at", "pricing", "channel", "uniqueid", "callerid",
+    "created_at", "routes", "trunk_id", "direction", "bundle_id", "bundle_seconds", "bundle_amount",
 )  # fmt: skip
-_LOCKED = select(Reservation.__table__).where(Reservation.session == bindparam("session")).with_for_update()
 # On the driver's cursor, each built once: SQLAlchemy's execute costs more than these statements themselves.
 _NEW_RESERVATION = RawWrite(insert(Reservation).values({name: bindparam(name) for name in _RESERVATION}), *_RESERVATION)
 _CARD_USED = RawWrite(
@@ -141,14 +142,13 @@ def _authorize_subject(
         return Authorization(BillStatus.NO_RATE, str(exc))
     if group_id is None:
         assert route is not None  # refused above
-        return _reserve(
-            conn, account, pricing, number, _Routes((route.dial_string(number.number),)), caller, now, slice_seconds
-        )
+        routes = _Routes((route.dial_string(number.number),))
+        return _reserve(conn, settings, account, pricing, number, routes, caller, now, slice_seconds)
     routed = routing.routes_in(conn, catalog, group_id, pricing, lock=True)
     if not routed.usable:
         return Authorization(BillStatus.NO_ROUTE, routed.refusal())
     chosen = _Routes(routed.dials, routed.text, routed.trunk_id)
-    return _reserve(conn, account, pricing, number, chosen, caller, now, slice_seconds)
+    return _reserve(conn, settings, account, pricing, number, chosen, caller, now, slice_seconds)
 
 
 @dataclass(frozen=True)
@@ -177,8 +177,40 @@ def authorize_extension_in(
     return _authorize_subject(conn, catalog, settings, found, dialled, caller, None, slice_seconds)
 
 
+def authorize_incoming_in(
+    conn: Connection,
+    catalog: Catalog,
+    settings: Settings,
+    called: str,
+    caller_id: str,
+    caller: Caller = NO_CALLER,
+    slice_seconds: int = 0,
+) -> Authorization:
+    """A call TO ``called`` (a DID or an extension): the account it reaches pays by its incoming tariff, priced by
+    the caller's number (billing/incoming.py), with the hold and limits of its own calls. Without an incoming tariff
+    the call is let through unbilled: OK with where to ring and no session."""
+    found = locked_called_subject(conn, called)  # found and locked in one select
+    if isinstance(found, Login):
+        return Authorization(found.status, found.reason)
+    dial, tariff_id = dial_string(settings.incoming_dial, found.extension), found.incoming_tariff_id
+    if tariff_id is None:
+        return Authorization(BillStatus.OK, "no incoming tariff: not billed", dial=dial, dials=(dial,))
+    now = utcnow()
+    login = verdict(found, now)
+    if login.status is not BillStatus.OK:
+        return Authorization(login.status, login.reason)
+    number = caller_number(caller_id, called, catalog.number_plan(conn, settings, found.parent_id or found.id))
+    try:
+        tariff, rates = catalog.tariff(conn, tariff_id), catalog.rates(conn, tariff_id, number.number)
+        pricing = Pricing(tariff, rates, number.number, now, settings.max_call_seconds)
+    except NoRateError as exc:
+        return Authorization(BillStatus.NO_RATE, f"incoming: {exc}")
+    return _reserve(conn, settings, found, pricing, number, _Routes((dial,)), caller, now, slice_seconds, IN)
+
+
 def _reserve(
     conn: Connection,
+    settings: Settings,
     account,
     pricing: Pricing,
     number,
@@ -186,12 +218,16 @@ def _reserve(
     caller: Caller,
     now: datetime,
     slice_seconds: int,
+    direction: str = OUT,
 ) -> Authorization:
-    reserved, calls = held(conn, account.id)
-    decision = grant(Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), pricing)
+    money, payer_id = funds(conn, account, now, settings.timezone)
+    # a plan's bundles are for the calls an account makes; a call to it is priced by its incoming tariff alone
+    bundle = bundles.drawn(conn, account, payer_id, number, now, settings.timezone) if direction == OUT else None
+    priced = pricing if bundle is None else bundles.pricing_with(pricing, bundle.bundle, bundle.left)  # bundle first
+    decision = grant(money, priced)
     if not isinstance(decision, Grant):
         return Authorization(decision, _refusal_reason(decision, account.name))
-    hold = first_hold(pricing, decision.max_seconds, slice_seconds)
+    hold = first_hold(priced, decision.max_seconds, slice_seconds)
     if account.kind == CARD:
         _use_card(conn, account, now)
     session = str(uuid.uuid4())
@@ -201,6 +237,7 @@ def _reserve(
             (
                 session,
                 account.id,
+                payer_id,
                 OPEN.value,
                 hold.amount,
                 hold.seconds,
@@ -220,6 +257,10 @@ def _reserve(
                 now,
                 routes.text,
                 routes.trunk_id,
+                direction,
+                None if bundle is None else bundle.id,
+                hold.bundle_seconds,
+                hold.bundle_amount,
             )
         ],
     )
@@ -253,85 +294,6 @@ def _refusal_reason(status: BillStatus, name: str) -> str:
     if status is BillStatus.TOO_MANY_CALLS:
         return f"{name} is on as many calls as it may have at once"
     return f"{name} has no credit for this destination"
-
-
-# --- up and extend: the hold follows the call -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Due:
-    """An open call whose deadline comes soon: `serve` extends it, then moves its channel's hard limit."""
-
-    session: str
-    uniqueid: str  # the caller channel's, as the AGI saw it: AMI names the channel by it
-    deadline_at: datetime
-    answered: bool
-    held_seconds: int
-    max_seconds: int
-
-
-def up(engine: Engine, session: str, answered_at: datetime) -> datetime | None:
-    """The callee answered at ``answered_at``: the deadline now counts from there. The new deadline, or None when
-    the call is not open or its answer was known already."""
-    with engine.begin() as conn:
-        row = conn.execute(_LOCKED, {"session": session}).one_or_none()
-        if row is None or row.status != OPEN or row.answered_at is not None:
-            return None
-        moment = deadline(row.created_at, answered_at, row.held_seconds)
-        conn.execute(
-            update(Reservation).where(Reservation.id == row.id).values(answered_at=answered_at, deadline_at=moment)
-        )
-    return moment
-
-
-def due(engine: Engine, before: datetime) -> list[Due]:
-    """Open calls that still may grow and whose deadline falls before ``before``, soonest first."""
-    query = (
-        select(
-            Reservation.session,
-            Reservation.uniqueid,
-            Reservation.deadline_at,
-            Reservation.answered_at.is_not(None),
-            Reservation.held_seconds,
-            Reservation.max_seconds,
-        )
-        .where(
-            Reservation.status == OPEN,
-            Reservation.deadline_at < before,
-            Reservation.held_seconds < Reservation.max_seconds,
-        )
-        .order_by(Reservation.deadline_at)
-    )
-    with reading(engine) as conn:
-        return [Due(*row) for row in conn.execute(query)]
-
-
-def extend(engine: Engine, session: str, slice_seconds: int) -> datetime | None:
-    """Hold one more slice for an open call, under its account's lock; the new deadline, or None when nothing
-    more can be held (the money is spent, the call reached its maximum, or the account may no longer call):
-    it then ends at its deadline."""
-    with engine.begin() as conn:
-        row = conn.execute(_LOCKED, {"session": session}).one_or_none()
-        if row is None or row.status != OPEN:
-            return None
-        account = locked_subject(conn, row.account_id)
-        if verdict(account, utcnow()).status is not BillStatus.OK:
-            return None  # frozen, closed, expired or its booth stopped since: the call ends with its slice
-        reserved, _ = held(conn, row.account_id)
-        free = Funds(account.balance, account.credit_limit, reserved, 0, None).available
-        tariff, rates = tariff_store.from_snapshot(row.pricing)
-        pricing = Pricing(tariff, rates, row.number, row.priced_at, row.max_seconds)
-        now_held = Hold(row.held_seconds, row.amount)
-        more = extension(pricing, now_held, free + row.amount, row.max_seconds, slice_seconds)
-        if more is None:
-            return None
-        moment = deadline(row.created_at, row.answered_at, more.seconds)
-        conn.execute(
-            update(Reservation)
-            .where(Reservation.id == row.id)
-            .values(amount=more.amount, held_seconds=more.seconds, deadline_at=moment)
-        )
-    return moment
 
 
 # --- the end: settle, release, flag ---------------------------------------------------------------

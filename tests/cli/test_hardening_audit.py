@@ -73,6 +73,10 @@ NOT_AUDITED = {
     "vendors history": "reads",
     "vendors list": "reads",
     "vendors show": "reads",
+    "plans list": "reads",
+    "plans show": "reads",
+    "plans bundles": "reads",
+    "dids list": "reads",
 }
 
 Setup = Callable[..., dict[str, str]]  # (cli, engine, world, tmp) -> more placeholders for the arguments
@@ -193,11 +197,28 @@ def _group_trunk(cli, engine, world, tmp: Path) -> dict[str, str]:
     return {}
 
 
+def _plan(cli, engine, world, tmp: Path) -> dict[str, str]:
+    cli("plans", "add", "basic", "--tariff", "retail", "--fee", "1")
+    return {}
+
+
+def _on_plan(cli, engine, world, tmp: Path) -> dict[str, str]:
+    _plan(cli, engine, world, tmp)
+    cli("accounts", "edit", "acme-201", "--plan", "basic")
+    return {}
+
+
+def _did(cli, engine, world, tmp: Path) -> dict[str, str]:
+    cli("dids", "add", "18005550100", "acme-201")
+    return {}
+
+
 # command -> (its arguments, what is set up first, the audit action it records)
 AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "accounts adjust": (("acme-201", "-1", "--note", "goodwill"), _nothing, "account.adjustment"),
     "accounts close": (("acme-201",), _nothing, "account.close"),
     "accounts create": (("company", "globex", "--tariff", "retail"), _nothing, "account.create"),
+    "accounts edit": (("acme-201", "--max-calls", "3"), _nothing, "account.edit"),
     "accounts freeze": (("acme-201",), _nothing, "account.freeze"),
     "accounts import": (("{tmp}/accounts.csv",), _files, "accounts.import"),
     "accounts recharge": (("acme-201", "5"), _nothing, "account.recharge"),
@@ -254,6 +275,11 @@ AUDITED: dict[str, tuple[tuple[str, ...], Setup, str]] = {
     "routing remove-trunk": (("out", "c1"), _group_trunk, "routing.remove-trunk"),
     "routing bind": (("out", "--account", "acme"), _trunk, "routing.bind"),
     "routing unbind": (("--account", "acme"), _group_trunk, "routing.unbind"),
+    "plans add": (("basic", "--tariff", "retail", "--fee", "1"), _nothing, "plan.add"),
+    "plans edit": (("basic", "--fee", "2"), _plan, "plan.edit"),
+    "plans renew": ((), _on_plan, "plan.renew"),
+    "dids add": (("18005550100", "acme-201"), _nothing, "did.add"),
+    "dids remove": (("18005550100",), _did, "did.remove"),
 }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.reservation import OPEN
 from asteriskbill.billing.settle import ANSWER, CallResult
-from asteriskbill.services import lifecycle
+from asteriskbill.services import lifecycle, slices
 from asteriskbill.settings import load
 from asteriskbill.store.engine import make_engine, reading
 from asteriskbill.store.models import Account, Reservation
@@ -56,7 +56,7 @@ if slice_seconds and result.status is BillStatus.OK:
     chance = random.Random(ready.name)  # reproducible per worker
     extensions, lowest = 0, free()
     for _ in range(chance.randint(0, 40)):
-        if lifecycle.extend(engine, result.session, slice_seconds) is None:
+        if slices.extend(engine, result.session, slice_seconds) is None:
             break
         extensions, lowest = extensions + 1, min(lowest, free())
     with reading(engine) as conn:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from asteriskbill.billing import master_csv
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.billing.settle import CallResult
-from asteriskbill.services import accounts, cards, lifecycle, recovery
+from asteriskbill.services import accounts, cards, lifecycle, recovery, slices
 from asteriskbill.services.accounts import NewAccount
 from asteriskbill.services.calls import Caller, balance
 from asteriskbill.store.models import Account, Cdr, LedgerEntry, Reservation
@@ -77,11 +77,11 @@ def test_a_slice_longer_than_the_money_holds_what_the_money_pays_for(engine, wor
 
 def test_the_answer_moves_the_deadline_once(engine, world):
     call = lifecycle.authorize(engine, world.settings, account_id(engine, world.card), USA, now=T, slice_seconds=60)
-    assert lifecycle.up(engine, call.session, T + seconds(20)) == T + seconds(80)
-    assert lifecycle.up(engine, call.session, T + seconds(30)) is None  # known already
+    assert slices.up(engine, call.session, T + seconds(20)) == T + seconds(80)
+    assert slices.up(engine, call.session, T + seconds(30)) is None  # known already
     row = reservation(engine, call.session)
     assert (row.answered_at, row.deadline_at) == (T + seconds(20), T + seconds(80))
-    assert lifecycle.up(engine, "no-such-session", T) is None
+    assert slices.up(engine, "no-such-session", T) is None
 
 
 def test_due_lists_the_open_calls_that_may_grow_soonest_first(engine, world):
@@ -91,9 +91,9 @@ def test_due_lists_the_open_calls_that_may_grow_soonest_first(engine, world):
     ended = lifecycle.authorize(engine, world.settings, ext, USA, now=T - seconds(40), slice_seconds=60)
     lifecycle.settle(engine, answered(ended.session, 1_000))
     whole = lifecycle.authorize(engine, world.settings, ext, USA, now=T - seconds(50), slice_seconds=0)
-    assert [d.session for d in lifecycle.due(engine, T + seconds(29))] == []
-    assert [d.session for d in lifecycle.due(engine, T + seconds(31))] == [second.session]
-    due = lifecycle.due(engine, T + seconds(61))
+    assert [d.session for d in slices.due(engine, T + seconds(29))] == []
+    assert [d.session for d in slices.due(engine, T + seconds(31))] == [second.session]
+    due = slices.due(engine, T + seconds(61))
     assert [d.session for d in due] == [second.session, first.session]  # never `whole`: it holds its maximum
     assert (due[1].deadline_at, due[1].answered, due[1].held_seconds) == (T + seconds(60), False, 60)
     cleanup(engine, first.session, second.session, whole.session)
@@ -109,14 +109,14 @@ def test_extend_holds_slice_by_slice_then_what_is_left_and_the_bill_stays_within
     first = lifecycle.authorize(engine, world.settings, card, USA, now=T, slice_seconds=300)
     other = lifecycle.authorize(engine, world.settings, card, USA, now=T, slice_seconds=300)
     assert (first.held_seconds, other.held_seconds, other.max_seconds) == (300, 300, 300)  # 0.50 each: all of 1.00
-    assert lifecycle.up(engine, first.session, T + seconds(10)) == T + seconds(310)
-    assert lifecycle.extend(engine, first.session, 300) is None  # the other call holds the rest
+    assert slices.up(engine, first.session, T + seconds(10)) == T + seconds(310)
+    assert slices.extend(engine, first.session, 300) is None  # the other call holds the rest
     assert lifecycle.settle(engine, answered(other.session, 99_001)).cost == usa(100)
     # 1.00 - 0.166667 charged pays 499 s: the last extension holds that, not a whole slice
-    assert lifecycle.extend(engine, first.session, 300) == T + seconds(10 + 499)
+    assert slices.extend(engine, first.session, 300) == T + seconds(10 + 499)
     row = reservation(engine, first.session)
     assert (row.held_seconds, row.amount, row.max_seconds) == (499, usa(499), 600)
-    assert lifecycle.extend(engine, first.session, 300) is None
+    assert slices.extend(engine, first.session, 300) is None
     done = lifecycle.settle(engine, answered(first.session, 3_600_000))  # it cannot have talked past 499 s
     assert (done.billed_seconds, done.cost) == (499, usa(499))
     assert balance(engine, card).available == 1_000_000 - usa(100) - usa(499) >= 0
@@ -124,13 +124,13 @@ def test_extend_holds_slice_by_slice_then_what_is_left_and_the_bill_stays_within
 
 def test_extend_grows_to_the_maximum_and_stops(engine, world):
     call = lifecycle.authorize(engine, world.settings, account_id(engine, world.card), USA, now=T, slice_seconds=250)
-    assert lifecycle.extend(engine, call.session, 250) == T + seconds(500)
-    assert lifecycle.extend(engine, call.session, 250) == T + seconds(600)  # the call's maximum
-    assert lifecycle.extend(engine, call.session, 250) is None
-    assert lifecycle.due(engine, T + seconds(3600)) == []
+    assert slices.extend(engine, call.session, 250) == T + seconds(500)
+    assert slices.extend(engine, call.session, 250) == T + seconds(600)  # the call's maximum
+    assert slices.extend(engine, call.session, 250) is None
+    assert slices.due(engine, T + seconds(3600)) == []
     lifecycle.settle(engine, answered(call.session, 0))
-    assert lifecycle.extend(engine, call.session, 250) is None  # settled: final
-    assert lifecycle.extend(engine, "no-such-session", 250) is None
+    assert slices.extend(engine, call.session, 250) is None  # settled: final
+    assert slices.extend(engine, "no-such-session", 250) is None
 
 
 def test_settle_bills_at_most_the_held_seconds_once(engine, world):
@@ -156,7 +156,7 @@ def test_release_and_flag_give_the_credit_back_once_and_a_flagged_call_may_still
     assert not lifecycle.flag(engine, released.session, "released already")
     assert lifecycle.flag(engine, flagged.session, "gone")
     assert balance(engine, card).available == 1_000_000
-    assert lifecycle.extend(engine, flagged.session, 60) is None
+    assert slices.extend(engine, flagged.session, 60) is None
     assert lifecycle.settle(engine, answered(flagged.session, 5_000)).cost == usa(5)  # its record showed up
     assert lifecycle.settle(engine, answered(released.session, 5_000)).cost == 0  # released: final, never billed
     row = reservation(engine, released.session)
@@ -218,7 +218,7 @@ def test_calls_sharing_a_balance_never_charge_more_than_it(engine, world, money,
             call = lifecycle.authorize(engine, world.settings, account, number, slice_seconds=slice_seconds)
             open_calls += [call.session] if call.status is BillStatus.OK else []
         elif open_calls and step == "extend":
-            lifecycle.extend(engine, open_calls[which % len(open_calls)], slice_seconds)
+            slices.extend(engine, open_calls[which % len(open_calls)], slice_seconds)
         elif open_calls and step == "settle":
             lifecycle.settle(engine, CallResult(open_calls.pop(which % len(open_calls)), "ANSWER", talked_ms))
         elif open_calls:
@@ -247,6 +247,6 @@ def charged(engine, account: int) -> int:
 def test_a_call_of_a_card_disabled_since_its_start_is_not_extended(engine, world):
     call = lifecycle.authorize(engine, world.settings, account_id(engine, world.card), USA, now=T, slice_seconds=250)
     cards.disable(engine, "tester", [world.card])
-    assert lifecycle.extend(engine, call.session, 250) is None  # it ends with the slice it holds
+    assert slices.extend(engine, call.session, 250) is None  # it ends with the slice it holds
     cards.enable(engine, "tester", [world.card])
-    assert lifecycle.extend(engine, call.session, 250) == T + seconds(500)
+    assert slices.extend(engine, call.session, 250) == T + seconds(500)
