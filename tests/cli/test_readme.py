@@ -20,13 +20,26 @@ def blocks_after(marker: str) -> tuple[str, str]:
     return commands, expected
 
 
-@pytest.mark.parametrize("marker", ["<!-- worked example", "<!-- callshop walk-through", "<!-- routing walk-through"])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "<!-- worked example",
+        "<!-- callshop walk-through",
+        "<!-- routing walk-through",
+        "<!-- pools walk-through",
+        "<!-- bundles walk-through",
+        "<!-- incoming walk-through",
+        "<!-- editing walk-through",
+        "<!-- plans walk-through",
+    ],
+)
 def test_readme_walk_throughs(tmp_path, marker):
     commands, expected = blocks_after(marker)
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "ASTERISKBILL_FASTAGI_PORT": str(free_port()),
+        "ASTERISKBILL_WEB_PORT": str(free_port()),  # walk-throughs run `serve` side by side
     }
     env.pop("ASTERISKBILL_DB", None)
     result = subprocess.run(
