@@ -99,17 +99,17 @@ _PLAN_OF = RawSelect(
 
 
 def drawn(conn: Connection, account, payer_id: int, number, now: datetime, timezone: str) -> Left | None:
-    """The bundle a call of ``account`` (a services/calls subject row) to ``number`` (normalised) draws on: of the
-    plan of the account paying (its own, or its pool's), for the cycle in progress; None when none does."""
-    if payer_id == account.id:
-        plan = (account.plan_id, account.plan_bundles, account.plan_cycle)
-    else:  # a pooled account draws on its company's bundles, as on its money
-        plan = _PLAN_OF.first(conn, payer_id) or (None, "", None)
+    """The bundle a call of ``account`` (a services/calls subject row, locked) to ``number`` (normalised) draws on,
+    for the cycle in progress: of its own plan; else, for an account spending its company's pool, of the company's
+    plan (locked with the pool); None when none does."""
+    holder, plan = account.id, (account.plan_id, account.plan_bundles, account.plan_cycle)
+    if not account.plan_bundles and payer_id != account.id:
+        holder, plan = payer_id, _PLAN_OF.first(conn, payer_id) or (None, "", None)
     plan_id, text, kind = plan
     if not text:
         return None
     cycle = first_day(kind, now.astimezone(ZoneInfo(timezone)).date())
-    return free(conn, payer_id, plan_id, text, cycle, number.number, number.call_class)
+    return free(conn, holder, plan_id, text, cycle, number.number, number.call_class)
 
 
 _LEFT_OF = RawSelect(

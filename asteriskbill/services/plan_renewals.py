@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing import plans as rules
-from asteriskbill.billing.accounts import CLOSED
+from asteriskbill.billing.accounts import CLOSED, COMPANY_POOL
 from asteriskbill.billing.ledger import PLAN_FEE
 from asteriskbill.billing.plans import DEBT, SUSPENDED, Cycle
 from asteriskbill.money import format_amount
@@ -59,6 +59,8 @@ _LOCKED = (
         Account.credit_limit,
         Account.currency,
         Account.plan_since,
+        Account.pool,
+        Account.parent_id,
         Plan.id.label("plan_id"),
         Plan.name.label("plan"),
         Plan.cycle,
@@ -138,17 +140,15 @@ def _renew(conn: Connection, account_id: int, zone: tzinfo, now: datetime, opera
     if existing is not None and existing.outcome != SUSPENDED:
         return None
     last = existing.outcome if existing else conn.execute(_LATEST, {"account_id": account_id}).scalar()
-    reserved, _ = held(conn, account_id)
-    available = row.balance + row.credit_limit - reserved
+    payer, balance, available = _payer(conn, row)
     decision = rules.renewal(row.fee, available, row.on_failure, row.status, last, again=existing is not None)
     if decision.outcome is None:
         return None
-    balance, entry_id = row.balance, None
+    entry_id = None
     if decision.charge:
-        note = f"plan {row.plan}: fee of {due.label} ({row.billing})"
-        entry = ledger.post(
-            conn, account_id, PLAN_FEE, -decision.charge, operator=operator, reference=due.label, note=note
-        )
+        by = "" if payer == account_id else f" for {row.name}"
+        note = f"plan {row.plan}: fee of {due.label} ({row.billing}){by}"
+        entry = ledger.post(conn, payer, PLAN_FEE, -decision.charge, operator=operator, reference=due.label, note=note)
         balance, entry_id = entry.balance_after, entry.id
     values = {"plan_id": row.plan_id, "fee": decision.charge, "outcome": decision.outcome, "ledger_entry_id": entry_id}
     if existing is None:
@@ -159,6 +159,20 @@ def _renew(conn: Connection, account_id: int, zone: tzinfo, now: datetime, opera
     detail = {"plan": row.plan, "cycle": due.label, "outcome": decision.outcome, "fee": format_amount(row.fee)}
     audit.record(conn, operator, "plan.renew", row.name, detail)
     return Renewed(row.name, row.plan, due.label, decision.outcome, row.fee, row.currency, balance, decision.unfreeze)
+
+
+def _payer(conn: Connection, row) -> tuple[int, int, int]:
+    """(The account paying the fee, its balance, what it has available): the account itself, or the company whose
+    pool it spends (that row locked after the member's, as a call locks them)."""
+    if row.pool != COMPANY_POOL or row.parent_id is None:
+        return row.id, row.balance, row.balance + row.credit_limit - held(conn, row.id)[0]
+    balance, credit_limit = conn.execute(_POOL_LOCKED, {"account_id": row.parent_id}).one()
+    return row.parent_id, balance, balance + credit_limit - held(conn, row.parent_id)[0]
+
+
+_POOL_LOCKED = (
+    select(Account.balance, Account.credit_limit).where(Account.id == bindparam("account_id")).with_for_update()
+)
 
 
 def _freeze_or_unfreeze(conn: Connection, operator: str, row, due: Cycle, decision: rules.Renewal) -> None:

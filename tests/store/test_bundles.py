@@ -152,3 +152,22 @@ def test_a_money_bundle_pays_the_first_of_what_its_calls_cost(cli, engine, world
         cdr = conn.execute(select(Cdr.cost, Cdr.bundle_seconds, Cdr.bundle_amount)).one()
     assert (tuple(cdr), left(engine)) == ((20_000, 0, 1_000_000), [0])
     assert json.loads(cli("plans", "bundles", "acme-201", "--json").output)[0]["left"] == "0.00"
+
+
+def test_a_pooled_extension_uses_its_companys_bundles_and_its_own_plan_is_paid_by_the_pool(cli, engine, world):
+    cli("accounts", "recharge", "acme", "5")
+    cli("plans", "add", "uk", "--tariff", "retail", "--fee", "1", "--bundle", "2min:44")
+    cli("accounts", "edit", "acme", "--plan", "uk")
+    cli("accounts", "create", "extension", "acme-202", "--parent", "acme", "--extension", "202", "--pool", "company")
+    cli("plans", "add", "desk", "--tariff", "retail", "--fee", "0.50")
+    cli("accounts", "edit", "acme-202", "--plan", "desk")
+    plan_renewals.renew(engine, ZoneInfo("UTC"), DEC_15)
+    with engine.begin() as conn:
+        balances = dict(conn.execute(select(Account.name, Account.balance)).all())
+        note = conn.execute(select(LedgerEntry.note).where(LedgerEntry.amount == -500_000)).scalar_one()
+    assert (balances["acme"], balances["acme-202"]) == (3_500_000, 0)  # both fees from the company's 5.00
+    assert note == "plan desk: fee of 2026-12 (prepaid) for acme-202"
+    answer = call(engine, world, extension_account_id(engine, "202"), slice_seconds=60)
+    assert (answer.amount, answer.held_seconds) == (0, 60)  # the company's bundle pays the first minute
+    lifecycle.settle(engine, CallResult(answer.session, "ANSWER", 60_000, started_at=DEC_15))
+    assert left(engine) == [60]
