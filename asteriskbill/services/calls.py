@@ -389,8 +389,7 @@ def funds(conn: Connection, account, now: datetime, timezone: str) -> tuple[Fund
     if account.pool != COMPANY_POOL or account.parent_id is None:
         reserved, calls = held(conn, account.id)
         return Funds(account.balance, account.credit_limit, reserved, calls, account.max_calls), account.id
-    pool_balance, pool_credit = _PAYER_LOCKED.first(conn, account.parent_id)
-    reserved, _ = held(conn, account.parent_id)
+    pool = pool_funds(conn, account.parent_id)
     own_held, calls = _HELD_BY.first(conn, account.id, OPEN.value)
     limits = SpendLimits(account.daily_limit, account.monthly_limit)
     cap = None
@@ -402,4 +401,12 @@ def funds(conn: Connection, account, now: datetime, timezone: str) -> tuple[Fund
             for since in (today, month)
         ]
         cap = limits.cap(spent[0] + int(own_held), spent[1] + int(own_held))
-    return Funds(pool_balance, pool_credit, reserved, calls, account.max_calls, cap), account.parent_id
+    return Funds(pool.balance, pool.credit_limit, pool.reserved, calls, account.max_calls, cap), account.parent_id
+
+
+def pool_funds(conn: Connection, company_id: int) -> Funds:
+    """A company's pool: its balance and credit limit (its row locked, after its member's) and what the calls on it
+    hold."""
+    balance, credit_limit = _PAYER_LOCKED.first(conn, company_id)
+    reserved, calls = held(conn, company_id)
+    return Funds(balance, credit_limit, reserved, calls, None)

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from asteriskbill.billing import plans as rules
 from asteriskbill.billing.accounts import CLOSED, COMPANY_POOL
+from asteriskbill.billing.authorize import Funds
 from asteriskbill.billing.ledger import PLAN_FEE
 from asteriskbill.billing.plans import DEBT, SUSPENDED, Cycle
 from asteriskbill.money import format_amount
 from asteriskbill.services import accounts, audit, bundles, ledger
-from asteriskbill.services.calls import ENGINE_OPERATOR, held
+from asteriskbill.services.calls import ENGINE_OPERATOR, held, pool_funds
 from asteriskbill.store.models import Account, Plan, PlanRenewal
 from asteriskbill.store.types import utcnow
 
@@ -163,16 +164,11 @@ def _renew(conn: Connection, account_id: int, zone: tzinfo, now: datetime, opera
 
 def _payer(conn: Connection, row) -> tuple[int, int, int]:
     """(The account paying the fee, its balance, what it has available): the account itself, or the company whose
-    pool it spends (that row locked after the member's, as a call locks them)."""
+    pool it spends (calls.pool_funds: its row locked after the member's, as a call locks them)."""
     if row.pool != COMPANY_POOL or row.parent_id is None:
-        return row.id, row.balance, row.balance + row.credit_limit - held(conn, row.id)[0]
-    balance, credit_limit = conn.execute(_POOL_LOCKED, {"account_id": row.parent_id}).one()
-    return row.parent_id, balance, balance + credit_limit - held(conn, row.parent_id)[0]
-
-
-_POOL_LOCKED = (
-    select(Account.balance, Account.credit_limit).where(Account.id == bindparam("account_id")).with_for_update()
-)
+        return row.id, row.balance, Funds(row.balance, row.credit_limit, held(conn, row.id)[0], 0, None).available
+    pool = pool_funds(conn, row.parent_id)
+    return row.parent_id, pool.balance, pool.available
 
 
 def _freeze_or_unfreeze(conn: Connection, operator: str, row, due: Cycle, decision: rules.Renewal) -> None:
