@@ -137,7 +137,7 @@ def _longest(rates: Sequence) -> str | None:
 
 
 def _sql_path(conn, tid: int) -> Lookup:
-    tariff = repo.tariff_and_revision(conn, tid)[0]
+    tariff = repo.tariff_entry(conn, tid).tariff
 
     def lookup(numbers: list[str]) -> list[str | None]:
         chosen = [select_rate(tariff, repo.rates_for_number(conn, tid, number), MOMENT) for number in numbers]

@@ -101,13 +101,6 @@ _CARD_BY_NUMBER = select(
     Card.id, Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_failed_at, Card.pin_locked_until
 ).where(Card.number == bindparam("number"))
 _CARD_LOCKED = _CARD_BY_NUMBER.with_for_update()
-# The read-first path (a right PIN, nothing to reset) on the driver's cursor: it runs for every card call.
-_CARD_READ = RawSelect(
-    select(Card.account_id, Card.pin_hash, Card.pin_failures, Card.pin_locked_until).where(
-        Card.number == bindparam("number")
-    ),
-    "number",
-)
 
 
 def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: datetime | None = None) -> Login:
@@ -117,10 +110,10 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
     typed = card_rules.pin_hash(installation_secret(settings.secret_file), number, pin)
     with reading(engine) as conn:  # the right PIN with nothing to reset writes nothing: no write lock for it
-        found = _CARD_READ.first(conn, number)
-        pin_ok = card_rules.same_pin(typed, None if found is None else found[1])
-        if found is not None and pin_ok and not found[2] and not PinGuard(0, None, moment(found[3])).locked(now):
-            return _usable(conn, found[0], now)
+        found = _CARD_READ.first(conn, number)  # the card's PIN state, then its subject
+        pin_ok = card_rules.same_pin(typed, None if found is None else found[0])
+        if found is not None and pin_ok and not found[1] and not PinGuard(0, None, moment(found[2])).locked(now):
+            return verdict(subject_of(found[3:]), now)
     with engine.begin() as conn:
         row = conn.execute(_CARD_LOCKED, {"number": number}).one_or_none()
         # The same work for every number: the PIN hashed, the attempt written (a commit to disk, the slow part),
@@ -235,11 +228,13 @@ _SUBJECT = (
         Account.monthly_limit,
         Account.extension,
         Account.incoming_tariff_id,  # what calls to it cost it (lifecycle.authorize_incoming_in)
+        Account.routing_group_id,  # services/routing.py group_of
         _booth_open.label("booth_open"),
         _parent.name.label("parent_name"),
         _parent.kind.label("parent_kind"),
         _parent.status.label("parent_status"),
         _parent.tariff_id.label("parent_tariff_id"),
+        _parent.routing_group_id.label("parent_routing_group_id"),
         Card.id.label("card_id"),
         Card.number.label("card_number"),
         Card.status.label("card_status"),
@@ -271,6 +266,13 @@ _SUBJECT_LOCKED_BY_EXTENSION = {
     )
     for (e, a), names in _SHAPES.items()
 }
+# The read-first path of a card login (a right PIN, nothing to reset): its PIN state and its subject, one statement.
+_CARD_READ = RawSelect(
+    _SUBJECT.with_only_columns(
+        Card.pin_hash, Card.pin_failures, Card.pin_locked_until, *_SUBJECT.selected_columns
+    ).where(Card.number == bindparam("number")),
+    "number",
+)
 _FIELDS: list[str] = list(_SUBJECT.selected_columns.keys())
 Subject = namedtuple("Subject", _FIELDS)  # type: ignore[misc]  # the row, by name
 _MOMENTS = [at for at, name in enumerate(_FIELDS) if name in ("expires_at", "activated_at", "first_used_at")]

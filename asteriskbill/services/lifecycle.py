@@ -127,7 +127,7 @@ def _authorize_subject(
     except NumberError as exc:
         return Authorization(BillStatus.INVALID_NUMBER, str(exc))
     tariff_id = login.tariff_id
-    group_id = routing.group_of(conn, account.id, tariff_id) if tariff_id is not None else None
+    group_id = routing.group_of(conn, catalog, account, tariff_id) if tariff_id is not None else None
     route = catalog.route(conn, number.number) if group_id is None else None
     if group_id is None and route is None:
         return Authorization(BillStatus.NO_ROUTE, f"no route for {number.number} (see `asteriskbill routes`)")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
-from sqlalchemy.orm import aliased
 
 from asteriskbill.billing import routing as rules
 from asteriskbill.billing.currency import call_day
@@ -24,27 +23,9 @@ from asteriskbill.rating.engine import NoRateError, Pricing
 from asteriskbill.services.currency import Converter
 from asteriskbill.store import tariffs as tariff_store
 from asteriskbill.store.catalog import Catalog
-from asteriskbill.store.models import Account, CallAttempt, Reservation, RoutingEntry, RoutingGroup, Trunk, Vendor
-from asteriskbill.store.models import Tariff as TariffRow
-from asteriskbill.store.rawsql import RawSelect
+from asteriskbill.store.models import CallAttempt, Reservation, RoutingEntry, RoutingGroup, Trunk, Vendor
 from asteriskbill.store.types import utcnow
 
-_company = aliased(Account)
-# The account's group, else its company's, else its tariff's (the tariff it calls on, given).
-_GROUP_OF = RawSelect(
-    select(
-        func.coalesce(
-            Account.routing_group_id,
-            _company.routing_group_id,
-            select(TariffRow.routing_group_id).where(TariffRow.id == bindparam("tariff_id")).scalar_subquery(),
-        )
-    )
-    .select_from(Account)
-    .outerjoin(_company, _company.id == Account.parent_id)
-    .where(Account.id == bindparam("account_id")),
-    "tariff_id",
-    "account_id",
-)
 _ENTRIES = (
     select(
         RoutingEntry.trunk_id,
@@ -112,9 +93,13 @@ class Routed:
         return f"no trunk of routing group {self.group} can take {self.number}" + (f" ({reasons})" if reasons else "")
 
 
-def group_of(conn: Connection, account_id: int, tariff_id: int) -> int | None:
-    """The routing group of the account's calls, or None: the routes table routes them."""
-    return _GROUP_OF.scalar(conn, tariff_id, account_id)
+def group_of(conn: Connection, catalog: Catalog, account, tariff_id: int) -> int | None:
+    """The routing group of the calls of ``account`` (a services/calls subject row) rated by ``tariff_id``: its
+    own, else its company's, else its tariff's; None: the routes table routes them."""
+    for group_id in (account.routing_group_id, account.parent_routing_group_id):
+        if group_id is not None:
+            return group_id
+    return catalog.routing_group(conn, tariff_id)
 
 
 def routes_in(

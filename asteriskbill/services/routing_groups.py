@@ -12,13 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from asteriskbill.billing.numbers import is_digits
 from asteriskbill.billing.routes import Route
 from asteriskbill.billing.routing import FIRST_MINUTE, POLICIES, Verdict
 from asteriskbill.errors import UserError
-from asteriskbill.services import accounts, audit, quotes, routing, tariffs, trunks
+from asteriskbill.services import accounts, audit, calls, quotes, routing, tariffs, trunks
 from asteriskbill.settings import Settings
 from asteriskbill.store.catalog import SQL_CATALOG
 from asteriskbill.store.models import Account, RoutingEntry, RoutingGroup, Tariff, Trunk, Vendor
@@ -232,9 +231,6 @@ class Explanation:
     route: Route | None = None  # without a group: the route the call would take (None: no route)
 
 
-_company = aliased(Account)
-
-
 def explain(engine: Engine, settings: Settings, account_name: str, dialled: str, at: datetime | None) -> Explanation:
     """What authorization would decide on the call's routes now (or at ``at``, no offset: the tariff's clock),
     without locking or reserving anything."""
@@ -246,25 +242,21 @@ def explain(engine: Engine, settings: Settings, account_name: str, dialled: str,
     quote = quotes.quote_seconds(engine, settings, account.effective_tariff, dialled, FIRST_MINUTE, at, account_name)
     number = quote.number.number
     with engine.begin() as conn:
-        group_id = routing.group_of(conn, account.id, tariff_id)
+        subject = calls.subject(conn, account.id)
+        group_id = routing.group_of(conn, SQL_CATALOG, subject, tariff_id)
         if group_id is None:
             route = SQL_CATALOG.route(conn, number)
             return Explanation(account.name, quote, quote.charge.cost, None, "", None, False, [], route)
         routed = routing.routes_in(conn, SQL_CATALOG, group_id, quote.pricing, lock=False)
         group = conn.execute(select(RoutingGroup.allow_loss).where(RoutingGroup.id == group_id)).scalar_one()
-        bound_by = _bound_by(conn, account, tariff_id)
+        bound_by = _bound_by(subject, account, quote.pricing.tariff.name)
     return Explanation(account.name, quote, routed.sell, routed.group, bound_by, routed.policy, group, routed.verdicts)
 
 
-def _bound_by(conn: Connection, account: accounts.AccountView, tariff_id: int) -> str:
-    """Whose routing group the account's is: its own, its company's, else its tariff's."""
-    own, company = conn.execute(
-        select(Account.routing_group_id, _company.routing_group_id)
-        .outerjoin(_company, _company.id == Account.parent_id)
-        .where(Account.id == account.id)
-    ).one()
-    if own is not None:
+def _bound_by(subject, account: accounts.AccountView, tariff: str) -> str:
+    """Whose routing group the account's is (routing.group_of's order): its own, its company's, else its tariff's."""
+    if subject.routing_group_id is not None:
         return f"account {account.name}"
-    if company is not None:
+    if subject.parent_routing_group_id is not None:
         return f"company {account.parent}"
-    return f"tariff {conn.execute(select(Tariff.name).where(Tariff.id == tariff_id)).scalar_one()}"
+    return f"tariff {tariff}"

@@ -27,7 +27,7 @@ from asteriskbill.store.engine import reading
 from asteriskbill.store.models import CatalogVersion, NumberPlanRow, RouteRow
 from asteriskbill.store.models import Tariff as TariffRow
 from asteriskbill.store.rawsql import RawSelect
-from asteriskbill.store.tariffs import load_tariff, rates_for_number, tariff_and_revision
+from asteriskbill.store.tariffs import TariffEntry, load_tariff, rates_for_number, tariff_entry
 
 if TYPE_CHECKING:
     from asteriskbill.settings import Settings
@@ -39,6 +39,8 @@ class Catalog(Protocol):
     def tariff(self, conn: Connection, tariff_id: int) -> Tariff: ...
 
     def rates(self, conn: Connection, tariff_id: int, number: str) -> Sequence[Rate]: ...
+
+    def routing_group(self, conn: Connection, tariff_id: int) -> int | None: ...
 
     def route(self, conn: Connection, number: str) -> Route | None: ...
 
@@ -53,6 +55,9 @@ class SqlCatalog:
 
     def rates(self, conn: Connection, tariff_id: int, number: str) -> list[Rate]:
         return rates_for_number(conn, tariff_id, number)
+
+    def routing_group(self, conn: Connection, tariff_id: int) -> int | None:
+        return tariff_entry(conn, tariff_id).routing_group_id
 
     def route(self, conn: Connection, number: str) -> Route | None:
         """The route of the longest prefix of ``number`` ("" is every number's)."""
@@ -84,6 +89,7 @@ _PLAN = RawSelect(
     ),
     "owner_id",
 )
+_ALL_PLANS = RawSelect(select(NumberPlanRow.account_id, *[NumberPlanRow.__table__.c[name] for name in _PLAN_FIELDS]))
 _VERSION = RawSelect(select(CatalogVersion.version).where(CatalogVersion.id == 1))
 
 
@@ -99,11 +105,11 @@ class _Cache:
     """What was read at one catalog version; filled as calls ask."""
 
     version: int | None
-    tariffs: dict[int, tuple[Tariff, int]] = field(default_factory=dict)  # id -> (tariff, its rates' revision)
+    tariffs: dict[int, TariffEntry] = field(default_factory=dict)  # by id
     indexes: dict[int, rate_index.RateIndex] = field(default_factory=dict)  # of that revision, once built
     routes: dict[str, Route] | None = None  # by prefix
     settings: Settings | None = None  # the plans' global values
-    plans: dict[int, NumberPlan] = field(default_factory=dict)  # by owner
+    plans: tuple[dict[int, NumberPlan], NumberPlan] | None = None  # the companies' own by owner, and the global
 
 
 class MemoryCatalog:
@@ -121,7 +127,10 @@ class MemoryCatalog:
 
     # -- the catalog -------------------------------------------------------------------------------------
     def tariff(self, conn: Connection, tariff_id: int) -> Tariff:
-        return self._tariff(conn, tariff_id)[0]
+        return self._tariff(conn, tariff_id).tariff
+
+    def routing_group(self, conn: Connection, tariff_id: int) -> int | None:
+        return self._tariff(conn, tariff_id).routing_group_id
 
     def rates(self, conn: Connection, tariff_id: int, number: str) -> Sequence[Rate]:
         cache = self._fresh(conn)
@@ -145,12 +154,12 @@ class MemoryCatalog:
 
     def number_plan(self, conn: Connection, settings: Settings, owner_id: int) -> NumberPlan:
         cache = self._fresh(conn)
-        if settings is not cache.settings:
-            cache.settings, cache.plans = settings, {}
-        plan = cache.plans.get(owner_id)
-        if plan is None:
-            plan = cache.plans[owner_id] = _plan(settings, _PLAN.first(conn, owner_id))
-        return plan
+        if cache.plans is None or settings is not cache.settings:
+            # the whole (small) table: a card is its own owner, and a read per owner was a statement per call
+            own = {row[0]: _plan(settings, row[1:]) for row in _ALL_PLANS.rows(conn)}
+            cache.settings, cache.plans = settings, (own, _plan(settings, None))
+        own, plain = cache.plans
+        return own.get(owner_id, plain)
 
     # -- serve's side ------------------------------------------------------------------------------------
     def warm(self) -> None:
@@ -191,16 +200,16 @@ class MemoryCatalog:
             self._checked = (conn.get_transaction(), cache)
         return cache
 
-    def _tariff(self, conn: Connection, tariff_id: int) -> tuple[Tariff, int]:
+    def _tariff(self, conn: Connection, tariff_id: int) -> TariffEntry:
         cache = self._fresh(conn)
         found = cache.tariffs.get(tariff_id)
         if found is None:
-            found = cache.tariffs[tariff_id] = tariff_and_revision(conn, tariff_id)
+            found = cache.tariffs[tariff_id] = tariff_entry(conn, tariff_id)
         return found
 
     def _index(self, conn: Connection, cache: _Cache, tariff_id: int) -> rate_index.RateIndex | None:
         """The tariff's index if it holds the revision of its rates in effect; else one is built meanwhile."""
-        revision = self._tariff(conn, tariff_id)[1]
+        revision = self._tariff(conn, tariff_id).revision
         index = self._indexes.get(tariff_id)
         if index is not None and index.revision == revision:
             cache.indexes[tariff_id] = index

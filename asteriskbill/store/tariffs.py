@@ -8,6 +8,7 @@ from datetime import date, time
 from functools import lru_cache
 from operator import attrgetter
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 from sqlalchemy.exc import NoResultFound
@@ -146,6 +147,7 @@ _TARIFF_AND_HOLIDAYS = RawSelect(
         TariffRow.rounding,
         TariffRow.timezone,
         TariffRow.rates_revision,
+        TariffRow.routing_group_id,
         Holiday.day,
         Holiday.weekday,
     )
@@ -155,18 +157,27 @@ _TARIFF_AND_HOLIDAYS = RawSelect(
 )
 
 
+class TariffEntry(NamedTuple):
+    """A tariff as authorization reads it (serve's catalog keeps it in memory)."""
+
+    tariff: Tariff  # with its holidays
+    revision: int  # of its rates, the one last switched in
+    routing_group_id: int | None  # the routing group of the calls it rates (of accounts and companies without one)
+
+
 def load_tariff(conn: Connection, tariff_id: int) -> Tariff:
-    return tariff_and_revision(conn, tariff_id)[0]
+    return tariff_entry(conn, tariff_id).tariff
 
 
-def tariff_and_revision(conn: Connection, tariff_id: int) -> tuple[Tariff, int]:
-    """The tariff, with its holidays, and the revision of its rates last switched in: one query."""
+def tariff_entry(conn: Connection, tariff_id: int) -> TariffEntry:
+    """The tariff, its rates' revision and its routing group: one query."""
     rows = _TARIFF_AND_HOLIDAYS.rows(conn, tariff_id)
     if not rows:
         raise NoResultFound(f"no tariff {tariff_id}")
-    name, currency, rounding, timezone, revision = rows[0][:5]
-    holidays = {day(row[5]): row[6] for row in rows if row[5] is not None}
-    return Tariff(name=name, currency=currency, rounding=rounding, timezone=timezone, holidays=holidays), revision
+    name, currency, rounding, timezone, revision, group_id = rows[0][:6]
+    holidays = {day(row[6]): row[7] for row in rows if row[6] is not None}
+    tariff = Tariff(name=name, currency=currency, rounding=rounding, timezone=timezone, holidays=holidays)
+    return TariffEntry(tariff, revision, group_id)
 
 
 def number_prefixes(number: str) -> list[str]:

@@ -68,6 +68,7 @@ CHANGES = [  # (statement, whether it changes what authorizations read)
     ),
     ("UPDATE tariffs SET rounding = 10 WHERE name = 't2'", True),
     ("UPDATE tariffs SET timezone = 'Europe/Sofia' WHERE name = 't2'", True),
+    ("UPDATE tariffs SET routing_group_id = NULL WHERE name = 't2'", True),  # 0020: the group of its calls
     ("UPDATE tariffs SET rates_staged = 5 WHERE name = 't2'", False),  # an import begins: nothing in effect yet
     (
         "INSERT INTO rates (tariff_id, prefix, destination, intervals, connect_fee, grace, weekdays, weight, revision)"
@@ -123,6 +124,7 @@ def test_the_next_call_sees_what_another_connection_changed(engine, cli, setting
                 which.route(conn, "442071234"),
                 which.tariff(conn, tid),
                 which.number_plan(conn, settings, acme),
+                which.routing_group(conn, tid),
             )
 
     before = ask(catalog)
@@ -131,11 +133,14 @@ def test_the_next_call_sees_what_another_connection_changed(engine, cli, setting
     cli("routes", "add", "442", "PJSIP/${NUMBER}@london")
     cli("tariff", "holiday", "add", "retail", "2026-12-25")
     cli("numbers", "plan", "set", "--company", "acme", "--outside-line", "9")
+    cli("routing", "add", "cheapest", "--policy", "lcr")
+    cli("routing", "bind", "cheapest", "--tariff", "retail")
     after = ask(catalog)
     assert after == ask(SQL_CATALOG)
     assert after[0].dial == "PJSIP/${NUMBER}@london"
     assert list(after[1].holidays) != list(before[1].holidays)
     assert (before[2].outside_line, after[2].outside_line) == ("", "9")
+    assert before[3] is None and after[3] is not None
 
 
 def test_the_next_call_sees_what_another_process_changed(engine, db_url, catalog):
