@@ -89,15 +89,8 @@ class Charge:
 
     @property
     def buy_costs(self) -> dict[str | None, int] | None:
-        """What the billed seconds cost to buy, at each span's buy price per minute, per buy currency
-        (None: the tariff's), each rounded up; {} for nothing billed, None if a rate has no buy price."""
-        sixtieths: dict[str | None, int] = {}  # exact: billed seconds x price per minute
-        for b in (b for span in self.spans for b in span.blocks):
-            if b.rate.buy_price is None:
-                return None
-            currency = b.rate.buy_currency
-            sixtieths[currency] = sixtieths.get(currency, 0) + b.billed * b.rate.buy_price
-        return {currency: ceil_div(amount, 60) for currency, amount in sixtieths.items()}
+        """What the billed seconds cost to buy (Pricing.buy_costs)."""
+        return self.pricing.buy_costs(self.seconds)
 
 
 @dataclass(frozen=True)
@@ -283,6 +276,20 @@ class Pricing:
         if seconds == 0 or seconds <= self.rate.grace:
             return 0
         return sum(count * run.group.increment for run, count in self._runs(seconds))
+
+    def buy_costs(self, seconds: int) -> dict[str | None, int] | None:
+        """What the blocks ``cost(seconds)`` bills cost to buy, at each rate's buy price per minute, per buy currency
+        (None: the tariff's), each rounded up; {} for nothing billed, None if a rate has no buy price. Over the runs
+        themselves: a settlement asks it of every call, and building its spans cost more than the sum."""
+        if seconds == 0 or seconds <= self.rate.grace:
+            return {}
+        sixtieths: dict[str | None, int] = {}  # exact: billed seconds x price per minute
+        for run, count in self._runs(seconds):
+            if run.rate.buy_price is None:
+                return None
+            currency = run.rate.buy_currency
+            sixtieths[currency] = sixtieths.get(currency, 0) + count * run.group.increment * run.rate.buy_price
+        return {currency: ceil_div(amount, 60) for currency, amount in sixtieths.items()}
 
     def spans(self, seconds: int) -> tuple[Span, ...]:
         """The blocks that ``cost(seconds)`` bills, by rate (none within the grace seconds)."""

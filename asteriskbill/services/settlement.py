@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select
@@ -79,8 +80,13 @@ class Reserved(NamedTuple):
     @classmethod
     def of(cls, row: Sequence) -> Reserved:
         """From a row as the driver gives it (SQLite: times as text)."""
-        found = cls._make(row)
-        return found._replace(priced_at=moment(found.priced_at), created_at=moment(found.created_at))
+        values = list(row)
+        for at in _MOMENTS:
+            values[at] = moment(values[at])
+        return cls._make(values)
+
+
+_MOMENTS = [Reserved._fields.index(name) for name in ("priced_at", "created_at")]
 
 
 COLUMNS = [Reservation.__table__.c[name] for name in Reserved._fields]
@@ -89,6 +95,7 @@ _CDRS_OF = select(Cdr.session, Cdr.cost, Cdr.billed_seconds, Cdr.outcome).where(
     Cdr.session.in_(bindparam("sessions", expanding=True))
 )
 _CDR = tuple(c.name for c in Cdr.__table__.columns if c.name != "id")
+_CDR_VALUES = itemgetter(*_CDR)  # a CDR's values by name, in _CDR order
 _CDR_IDS = select(Cdr.session, Cdr.id).where(Cdr.session.in_(bindparam("sessions", expanding=True)))
 _PREPAID = select(Vendor.id).where(Vendor.id.in_(bindparam("ids", expanding=True)), Vendor.prepaid)
 _NEW_CDRS = RawWrite(insert(Cdr).values({name: bindparam(name) for name in _CDR}), *_CDR)
@@ -232,7 +239,7 @@ def _cdr(
         "bundle_seconds": charge.bundle_seconds,
         "bundle_amount": charge.bundle_amount,
     }
-    return tuple(map(values.__getitem__, _CDR))
+    return _CDR_VALUES(values)
 
 
 def _buy_cost(

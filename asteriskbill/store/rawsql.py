@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any, overload
 
 from sqlalchemy import Connection, Select, bindparam
@@ -54,6 +55,9 @@ class RawSelect:
             parameters = lambda v: {**fixed, **dict(zip(self.names, v, strict=True))}  # noqa: E731
         elif list(compiled.positiontup or ()) == list(self.names):
             parameters = lambda v: v  # noqa: E731
+        elif not fixed:  # the values in the statement's order, picked in C (an insert's columns are the table's)
+            at = [self.names.index(name) for name in compiled.positiontup or ()]
+            parameters = itemgetter(*at) if len(at) > 1 else lambda v: tuple(v[i] for i in at)
         else:
             order = [(self.names.index(name) if name in self.names else name) for name in compiled.positiontup or ()]
             parameters = lambda v: tuple(v[at] if isinstance(at, int) else fixed[at] for at in order)  # noqa: E731

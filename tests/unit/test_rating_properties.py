@@ -5,6 +5,7 @@ Howe's half hour), given in UTC or in the zone itself, and windows often end in 
 """
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -179,3 +180,34 @@ def test_each_block_is_priced_by_the_rate_in_effect_at_its_real_instant(moment, 
         for elapsed in range(run.start, run.start + run.billed, run.group.increment):
             local = (start.astimezone(UTC) + timedelta(seconds=elapsed)).astimezone(zone)
             assert run.rate == select_rate(tariff, rates, local), f"block at {elapsed} s, {local.isoformat()}"
+
+
+@st.composite
+def bought_rate_sets(draw):
+    """rate_sets with buy prices in one or two currencies, and sometimes a rate without one."""
+    return [
+        replace(
+            rate,
+            buy_price=draw(st.one_of(st.none(), st.integers(0, 2_000_000))),
+            buy_currency=draw(st.sampled_from([None, "EUR"])),
+        )
+        for rate in draw(rate_sets())
+    ]
+
+
+@PROPERTY
+@given(moments(), bought_rate_sets(), st.integers(0, 7200))
+def test_buy_costs_sum_the_blocks_billed_at_their_buy_prices(moment, rates, seconds):
+    """Pricing.buy_costs walks the runs without building spans: it is what the spans' blocks cost to buy."""
+    tariff, start = moment
+    charge = Pricing(tariff, rates, NUMBER, start, max(seconds, 1)).cost(seconds)
+    blocks = [b for span in charge.spans for b in span.blocks]
+    expected: dict[str | None, int] | None = {}
+    for b in blocks:
+        if b.rate.buy_price is None or expected is None:
+            expected = None
+            continue
+        expected[b.rate.buy_currency] = expected.get(b.rate.buy_currency, 0) + b.billed * b.rate.buy_price
+    if expected is not None:
+        expected = {currency: ceil_div(amount, 60) for currency, amount in expected.items()}
+    assert charge.buy_costs == expected
