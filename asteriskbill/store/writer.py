@@ -2,9 +2,11 @@
 
 SQLite has one write lock: six threads taking turns at it spent most of their time in the busy handler's sleeps
 while the lock sat idle. Here one thread owns one connection and writes everything: it takes what is queued, runs
-it all in ONE transaction (BEGIN IMMEDIATE on SQLite), each item under its own SAVEPOINT so a failing item is rolled
-back alone and gets its exception, then COMMITs once, and only then answers each caller — durability is unchanged
-(``synchronous=FULL`` still syncs before anyone hears "done"), and one commit's sync pays for the whole group.
+it all in ONE transaction (BEGIN IMMEDIATE on SQLite), then COMMITs once, and only then answers each caller —
+durability is unchanged (``synchronous=FULL`` still syncs before anyone hears "done"), and one commit's sync pays
+for the whole group. When an item fails, the group is rolled back and run again with each item under its own
+SAVEPOINT, so the failing item is rolled back alone and gets its exception (the items run again must do nothing
+but their database work).
 PostgreSQL runs the same code and keeps its row locks.
 
 Items queued with the same ``fn_many`` (``submit_many``) run together as ``fn_many(conn, items)``, the way K
@@ -134,17 +136,53 @@ class Writer:
                 group.single.append(item)
             else:
                 group.batched.setdefault(item.many, []).append(item)
-        answers: list[Answer] = []
         try:
-            with conn.begin():
-                for item in group.single:
-                    answers.append(_one(conn, item))
-                for many, batch in group.batched.items():
-                    answers.extend(_batch(conn, many, batch))
+            try:
+                with conn.begin():
+                    answers = _at_once(conn, group)
+            except _Spoiled as spoiled:  # rolled back: again, each item under a SAVEPOINT of its own
+                with conn.begin():
+                    answers = _one_by_one(conn, group, spoiled.culprit)
         except Exception as exc:  # the COMMIT (or BEGIN) failed: nothing of the group was written
             log.warning("a group of %d writes failed: %s", len(items), exc)
             answers = [(item, False, exc) for item in items]
         _answer(answers)
+
+
+class _Spoiled(Exception):
+    """An item failed in a group run without SAVEPOINTs: the group is rolled back and run again with them."""
+
+    def __init__(self, culprit: _Item | Many):
+        super().__init__()
+        self.culprit = culprit  # the single item, or the function of the batch, that failed
+
+
+def _at_once(conn: Connection, group: _Group) -> list[Answer]:
+    """The group's items with no SAVEPOINT (two statements an item, and the interpreter lock handed to the event
+    loop at each): nearly every group succeeds whole. An item's failure spoils the group (``_Spoiled``), so each
+    item must do nothing but its database work: it may run again."""
+    answers: list[Answer] = []
+    for item in group.single:
+        assert item.fn is not None
+        try:
+            answers.append((item, True, item.fn(conn)))
+        except Exception as exc:
+            raise _Spoiled(item) from exc
+    for many, batch in group.batched.items():
+        try:
+            results = many(conn, [item.arg for item in batch])
+        except Exception as exc:
+            raise _Spoiled(many) from exc
+        answers.extend((item, True, result) for item, result in zip(batch, results, strict=True))
+    return answers
+
+
+def _one_by_one(conn: Connection, group: _Group, culprit: _Item | Many) -> list[Answer]:
+    """The group again, each item (and each batch) under its own SAVEPOINT; the batch that failed, item by item."""
+    answers = [_one(conn, item) for item in group.single]
+    for many, batch in group.batched.items():
+        answers.extend(_batch(conn, many, batch, together=many is not culprit))
+    return answers
 
 
 def _answer(answers: list[Answer]) -> None:
@@ -183,9 +221,9 @@ def _one(conn: Connection, item: _Item) -> Answer:
         return item, False, exc
 
 
-def _batch(conn: Connection, many: Many, batch: list[_Item]) -> list[Answer]:
-    """The group's items of one function together; if that fails, each alone."""
-    if len(batch) > 1:
+def _batch(conn: Connection, many: Many, batch: list[_Item], together: bool = True) -> list[Answer]:
+    """The group's items of one function together; if that fails (or ``together`` is False), each alone."""
+    if together and len(batch) > 1:
         try:
             with _savepoint(conn):
                 results = many(conn, [item.arg for item in batch])

@@ -1,5 +1,6 @@
-"""serve's one writer: what is queued goes into one transaction, each item under its own SAVEPOINT, and every caller
-is answered only after the COMMIT; a failing item is rolled back alone. On SQLite and PostgreSQL."""
+"""serve's one writer: what is queued goes into one transaction, and every caller is answered only after the COMMIT;
+a failing item is rolled back alone (the group run again, each item under its own SAVEPOINT). On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -80,6 +81,34 @@ def test_a_failing_item_is_rolled_back_alone(engine):
     finally:
         writer.close()
     assert subjects(engine) == ["a", "b"]  # "doomed" was written by the failing item, and rolled back with it
+
+
+def test_savepoints_only_once_an_item_failed(engine):
+    """A group that succeeds runs its items as they are (a SAVEPOINT was two statements an item); a failure makes
+    the group run again with them. SQLite's trace shows the writer's statements."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the statements are read from SQLite's trace")
+    statements: list[str] = []
+    trace = lambda dbapi, _record: dbapi.set_trace_callback(statements.append)  # noqa: E731
+    event.listen(engine, "connect", trace)
+    engine.dispose()  # the writer's connection is a new one, traced
+    writer = Writer(engine)
+    try:
+        assert [writer.submit(note(f"s{i}")).result(30) for i in range(3)] == ["s0", "s1", "s2"]
+        assert statements and not any("SAVEPOINT" in s for s in statements)
+        gate = Gate()
+        writer.submit(gate)
+        assert gate.entered.wait(30)
+        good, bad = writer.submit(note("t")), writer.submit(failing)
+        gate.open.set()
+        assert good.result(30) == "t"
+        with pytest.raises(ValueError):
+            bad.result(30)
+        assert sum(s == "SAVEPOINT writer_item" for s in statements) == 2
+    finally:
+        writer.close()
+        event.remove(engine, "connect", trace)
+    assert subjects(engine) == ["s0", "s1", "s2", "t"]
 
 
 def write_all(conn, items: list[str]) -> list[str]:
