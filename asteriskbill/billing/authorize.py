@@ -8,11 +8,11 @@ limits leave for today and this month. The call may last the longest duration th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from asteriskbill.rating.engine import Prices
+from asteriskbill.rating.engine import Charge, Prices
 
 
 class BillStatus(StrEnum):
@@ -83,6 +83,7 @@ class SpendLimits:
 class Grant:
     max_seconds: int
     amount: int  # the cost of max_seconds: what the reservation holds
+    charge: Charge | None = field(default=None, compare=False, repr=False)  # of max_seconds, as priced
 
 
 def grant(funds: Funds, pricing: Prices) -> Grant | BillStatus:
@@ -96,7 +97,7 @@ def grant(funds: Funds, pricing: Prices) -> Grant | BillStatus:
     charge = pricing.max_duration(funds.available)
     if charge.seconds == 0 or charge.seconds <= pricing.rate.grace:
         return BillStatus.NO_CREDIT
-    return Grant(charge.seconds, charge.cost)
+    return Grant(charge.seconds, charge.cost, charge)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from asteriskbill.rating.engine import Prices
+from asteriskbill.rating.engine import Charge, Prices
 
 
 class ReservationStatus(StrEnum):
@@ -38,15 +38,17 @@ class Hold:
     bundle_amount: int = 0  # or of a money bundle
 
 
-def _hold(pricing: Prices, seconds: int) -> Hold:
-    charge = pricing.cost(seconds)
+def _hold(pricing: Prices, seconds: int, priced: Charge | None = None) -> Hold:
+    """What ``seconds`` of the call hold (``priced``: their charge, when the caller has it already)."""
+    charge = priced if priced is not None and priced.seconds == seconds else pricing.cost(seconds)
     return Hold(seconds, charge.cost, charge.bundle_seconds, charge.bundle_amount)
 
 
-def first_hold(pricing: Prices, max_seconds: int, slice_seconds: int) -> Hold:
-    """What a call authorized for ``max_seconds`` holds at its start: one slice, or all of it (0: no slices)."""
+def first_hold(pricing: Prices, max_seconds: int, slice_seconds: int, whole: Charge | None = None) -> Hold:
+    """What a call authorized for ``max_seconds`` holds at its start: one slice, or all of it (0: no slices).
+    ``whole``: the charge of ``max_seconds`` as authorization priced it, not priced again."""
     seconds = max_seconds if slice_seconds <= 0 else min(slice_seconds, max_seconds)
-    return _hold(pricing, seconds)
+    return _hold(pricing, seconds, whole)
 
 
 def extension(pricing: Prices, held: Hold, usable: int, max_seconds: int, slice_seconds: int) -> Hold | None:

@@ -109,11 +109,11 @@ def card_login(engine: Engine, settings: Settings, number: str, pin: str, now: d
     if not card_rules.luhn_valid(number):
         return Login(BillStatus.UNKNOWN_CARD, reason="card number fails its check digit")
     typed = card_rules.pin_hash(installation_secret(settings.secret_file), number, pin)
-    with reading(engine) as conn:  # the right PIN with nothing to reset writes nothing: no write lock for it
-        found = _CARD_READ.first(conn, number)  # the card's PIN state, then its subject
-        pin_ok = card_rules.same_pin(typed, None if found is None else found[0])
-        if found is not None and pin_ok and not found[1] and not PinGuard(0, None, moment(found[2])).locked(now):
-            return verdict(subject_of(found[3:]), now)
+    # The right PIN with nothing to reset writes nothing: one select, no write lock (nor any transaction) for it.
+    found = _CARD_READ.alone(engine, number)  # the card's PIN state, then its subject
+    pin_ok = card_rules.same_pin(typed, None if found is None else found[0])
+    if found is not None and pin_ok and not found[1] and not PinGuard(0, None, moment(found[2])).locked(now):
+        return verdict(subject_of(found[3:]), now)
     with engine.begin() as conn:
         row = conn.execute(_CARD_LOCKED, {"number": number}).one_or_none()
         # The same work for every number: the PIN hashed, the attempt written (a commit to disk, the slow part),

@@ -227,7 +227,7 @@ def _reserve(
     decision = grant(money, priced)
     if not isinstance(decision, Grant):
         return Authorization(decision, _refusal_reason(decision, account.name))
-    hold = first_hold(priced, decision.max_seconds, slice_seconds)
+    hold = first_hold(priced, decision.max_seconds, slice_seconds, decision.charge)
     if account.kind == CARD:
         _use_card(conn, account, now)
     session = str(uuid.uuid4())

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any, overload
 
-from sqlalchemy import Connection, Select, bindparam
+from sqlalchemy import Connection, Engine, Select, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import BindParameter, DQLDMLClauseElement
 
@@ -36,6 +36,18 @@ class RawSelect:
         finally:
             cursor.close()
 
+    def alone(self, engine: Engine, *values: Any) -> Any:
+        """The first row (or None) of the statement run by itself on a pooled driver connection, in no transaction of
+        ours: one SELECT reads one consistent snapshot, so a lookup needs no Connection, BEGIN or COMMIT around it."""
+        sql, parameters = self._compiled.get(engine.dialect.name) or self._compile(engine.dialect)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters(values))
+            return cursor.fetchone()
+        finally:
+            connection.close()  # back to the pool, which rolls back what a driver may have begun (psycopg)
+
     def first(self, conn: Connection, *values: Any) -> Any:
         """The first row, or None."""
         rows = self.rows(conn, *values)
@@ -58,9 +70,17 @@ class RawSelect:
         elif not fixed:  # the values in the statement's order, picked in C (an insert's columns are the table's)
             at = [self.names.index(name) for name in compiled.positiontup or ()]
             parameters = itemgetter(*at) if len(at) > 1 else lambda v: tuple(v[i] for i in at)
-        else:
-            order = [(self.names.index(name) if name in self.names else name) for name in compiled.positiontup or ()]
-            parameters = lambda v: tuple(v[at] if isinstance(at, int) else fixed[at] for at in order)  # noqa: E731
+        else:  # the statement's own values (a LIMIT, a constant) in place, the caller's put in around them
+            order = list(compiled.positiontup or ())
+            template = [fixed.get(name) for name in order]
+            slots = [(i, self.names.index(name)) for i, name in enumerate(order) if name in self.names]
+
+            def parameters(v: tuple) -> list:
+                row = template.copy()
+                for i, at in slots:
+                    row[i] = v[at]
+                return row
+
         self._compiled[dialect.name] = compiled.string, parameters
         return self._compiled[dialect.name]
 

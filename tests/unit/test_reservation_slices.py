@@ -58,6 +58,14 @@ def test_first_hold_is_one_slice_or_the_whole_maximum():
     assert first_hold(pricing, 600, 0) == Hold(600, m("6.00"))  # 0: no slices
 
 
+def test_first_hold_takes_the_grants_charge_of_the_whole_maximum_only():
+    pricing = priced(PER_SECOND)
+    whole = pricing.max_duration(m("6.00"))  # what grant() priced
+    assert whole.seconds == 600
+    assert first_hold(pricing, 600, 0, whole) == first_hold(pricing, 600, 0) == Hold(600, m("6.00"))
+    assert first_hold(pricing, 600, 300, whole) == Hold(300, m("3.00"))  # a slice is priced for itself
+
+
 def test_a_slice_inside_the_first_block_holds_the_whole_block():
     assert first_hold(priced(PER_MINUTE), 600, 30) == Hold(30, m("0.60"))
 
