@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, Select, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import BindParameter, DQLDMLClauseElement
 
+from asteriskbill.store.engine import reading
+
 
 class RawSelect:
     """``rows(conn, *values)``: the rows of ``statement``, its bind parameters ``names`` given in that order."""
@@ -37,8 +39,13 @@ class RawSelect:
             cursor.close()
 
     def alone(self, engine: Engine, *values: Any) -> Any:
-        """The first row (or None) of the statement run by itself on a pooled driver connection, in no transaction of
-        ours: one SELECT reads one consistent snapshot, so a lookup needs no Connection, BEGIN or COMMIT around it."""
+        """The first row (or None) of the statement run by itself, read-only. On SQLite on a pooled driver connection in
+        no transaction: one SELECT reads one consistent snapshot, so it needs no Connection, BEGIN or COMMIT around it.
+        Elsewhere in a read transaction: psycopg begins one itself, and the pool's rollback of it costs more than
+        a COMMIT."""
+        if engine.dialect.name != "sqlite":
+            with reading(engine) as conn:
+                return self.first(conn, *values)
         sql, parameters = self._compiled.get(engine.dialect.name) or self._compile(engine.dialect)
         connection = engine.raw_connection()
         try:
