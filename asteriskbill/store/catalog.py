@@ -83,13 +83,9 @@ def _routes_query(count: int) -> RawSelect:
 _ROUTES = select(RouteRow.prefix, RouteRow.dial, RouteRow.name)
 _ALL_ROUTES = RawSelect(_ROUTES)
 _PLAN_FIELDS = [field.name for field in fields(NumberPlan)]
-_PLAN = RawSelect(
-    select(*[NumberPlanRow.__table__.c[name] for name in _PLAN_FIELDS]).where(
-        NumberPlanRow.account_id == bindparam("owner_id")
-    ),
-    "owner_id",
-)
-_ALL_PLANS = RawSelect(select(NumberPlanRow.account_id, *[NumberPlanRow.__table__.c[name] for name in _PLAN_FIELDS]))
+_PLAN_COLUMNS = [NumberPlanRow.__table__.c[name] for name in _PLAN_FIELDS]
+_PLAN = RawSelect(select(*_PLAN_COLUMNS).where(NumberPlanRow.account_id == bindparam("owner_id")), "owner_id")
+_ALL_PLANS = RawSelect(select(NumberPlanRow.account_id, *_PLAN_COLUMNS))  # serve's: every company's at once
 _VERSION = RawSelect(select(CatalogVersion.version).where(CatalogVersion.id == 1))
 
 
