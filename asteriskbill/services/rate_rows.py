@@ -16,6 +16,7 @@ from datetime import date
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -153,21 +154,24 @@ def _interval_parts(increments: str) -> tuple[str, ...] | None:
 
 
 def insert(conn: Connection, tid: int, revision: int, rows: list[Row]) -> None:
-    """Insert rows of the tariff's revision by the bare driver, with no per-row work of SQLAlchemy's: by
-    PostgreSQL's COPY, or SQLite's executemany (short rows bind only their SHORT values: the fewer, the faster)."""
+    """Insert rows of the tariff's revision by SQLite's executemany, with no per-row work of SQLAlchemy's (short rows
+    bind only their SHORT values: the fewer, the faster)."""
     driver = conn.connection.driver_connection  # in the transaction begun
     assert driver is not None
-    if conn.dialect.name == "postgresql":
-        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row((tid, revision, *row, *_DEFAULTS[len(row) - SHORT :]))
-        return
     cursor = driver.cursor()
     try:  # rows in the order given (the ids of one prefix's rates are their order in the file): a run at a time
         for width, same in groupby(rows, len):
             cursor.executemany(_insert_sql(tid, revision, width), same)
     finally:
         cursor.close()
+
+
+def copy(driver: Any, tid: int, revision: int, rows: list[Row]) -> None:
+    """Insert rows of the tariff's revision by PostgreSQL's COPY on the psycopg connection ``driver``, in the
+    transaction begun on it."""
+    with driver.cursor() as cursor, cursor.copy(_COPY) as copying:
+        for row in rows:
+            copying.write_row((tid, revision, *row, *_DEFAULTS[len(row) - SHORT :]))
 
 
 _COPY = f"COPY {RATES.name} (tariff_id, revision, {', '.join(COLUMNS)}) FROM STDIN"

@@ -4,6 +4,7 @@ to a number: rate_lookup.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -77,7 +78,7 @@ def import_rates(
                 after = _in_effect_after(stage, replace)
                 _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems)
             problems.check()
-        replaced = _switch_in(engine, tariff_name, stage, replace, operator, {"file": source.name, "rates": count})
+        replaced = _switch_in(engine, tariff_name, stage, count, replace, operator, source.name)
     except BaseException:
         _delete_rates(engine, stage.tid, RateRow.revision == stage.revision)
         _give_back(engine, stage)
@@ -100,8 +101,11 @@ def _stage(engine: Engine, name: str) -> _Stage:
     """A new revision to stage under, handed out once: a number above every one rows may have."""
     with engine.begin() as conn:
         tid = tariffs.tariff_id(conn, name)
+        # FOR NO KEY UPDATE on PostgreSQL: another import's rows hold their tariff's key share until it commits
         row = conn.execute(
-            select(TariffRow.rates_revision, TariffRow.rates_staged).where(TariffRow.id == tid).with_for_update()
+            select(TariffRow.rates_revision, TariffRow.rates_staged)
+            .where(TariffRow.id == tid)
+            .with_for_update(key_share=True)
         ).one()
         stage = _Stage(tid, row.rates_revision, max(row.rates_staged, row.rates_revision) + 1, row.rates_staged)
         conn.execute(update(TariffRow).where(TariffRow.id == tid).values(rates_staged=stage.revision))
@@ -126,7 +130,7 @@ def _in_effect_after(stage: _Stage, replace: bool) -> ColumnElement[bool]:
     return or_(mine, RateRow.revision.in_(select(RateRevision.revision).where(RateRevision.tariff_id == stage.tid)))
 
 
-def _switch_in(engine: Engine, name: str, stage: _Stage, replace: bool, operator: str, detail: dict) -> int:
+def _switch_in(engine: Engine, name: str, stage: _Stage, count: int, replace: bool, operator: str, file: str) -> int:
     """Put the staged revision in effect (with --replace, alone); returns how many rates it replaced.
 
     Refused when another import was switched in since this one began: the file was checked for
@@ -144,12 +148,11 @@ def _switch_in(engine: Engine, name: str, stage: _Stage, replace: bool, operator
             )
         replaced = 0
         if replace:
-            replaced = conn.execute(
-                in_effect(select(func.count()).select_from(RateRow)).where(RateRow.tariff_id == stage.tid)
-            ).scalar_one()
+            in_effect_now = select(func.coalesce(func.sum(RateRevision.rates), 0))
+            replaced = conn.execute(in_effect_now.where(RateRevision.tariff_id == stage.tid)).scalar_one()
             conn.execute(delete(RateRevision).where(RateRevision.tariff_id == stage.tid))
-        conn.execute(insert(RateRevision).values(tariff_id=stage.tid, revision=stage.revision))
-        audit.record(conn, operator, "rates.import", name, {**detail, "replaced": replaced})
+        conn.execute(insert(RateRevision).values(tariff_id=stage.tid, revision=stage.revision, rates=count))
+        audit.record(conn, operator, "rates.import", name, {"file": file, "rates": count, "replaced": replaced})
     return replaced
 
 
@@ -171,10 +174,10 @@ def _header(source: Path, lines: Iterator[sheets.Line]) -> list[str]:
 
 
 def _has_rates(engine: Engine, tid: int) -> bool:
-    """Whether a revision of the tariff's rates is in effect."""
+    """Whether rates of the tariff are in effect (its first revision, made with it, has none)."""
     with reading(engine) as conn:
-        found = conn.execute(select(RateRevision.revision).where(RateRevision.tariff_id == tid).limit(1))
-        return found.first() is not None
+        holding = select(RateRevision.revision).where(RateRevision.tariff_id == tid, RateRevision.rates > 0)
+        return conn.execute(holding.limit(1)).first() is not None
 
 
 def _write(
@@ -185,33 +188,82 @@ def _write(
     problems: sheets.Problems,
     told: _Progress,
 ) -> tuple[int, bool]:
-    """Parse every line, then write the rows under the stage's revision; returns how many, and whether two
-    share prefix and validity. Nothing is written when a line is bad (after the first problem only more
-    problems are looked for).
+    """Parse every line and write the rows under the stage's revision; returns how many, and whether two may share
+    prefix and validity (the SQL check then says). Nothing is written, or it is rolled back, when a line is bad (after
+    the first problem only more problems are looked for).
 
-    The rows are written in prefix order, which the (tariff_id, prefix) index grows fastest in (in file
-    order, each batch rewrote pages all over it), BATCH rows per transaction; at most RUN are in memory."""
-    parse = rate_rows.parser(columns)
-    with SortedRuns(rate_rows.prefix_of, RUN) as rows:
-        for line, fields in lines:
-            try:
-                row = parse(fields)
-            except UserError as exc:
-                problems.add(line, str(exc))
-                continue
-            if row is not None and not problems.count:
-                rows.add(row)
+    The rows go in sorted by prefix, which the (tariff_id, prefix) index grows fastest in (in file order, each batch
+    rewrote pages all over it); at most two RUNs of rows are in memory."""
+    rows = _good_rows(lines, rate_rows.parser(columns), problems)
+    if engine.dialect.name == "postgresql":
+        return _write_by_runs(engine, stage, rows, problems, told)
+    return _write_merged(engine, stage, rows, problems, told)
+
+
+def _good_rows(lines: Iterator[sheets.Line], parse: rate_rows.Parser, problems: sheets.Problems) -> Iterator[tuple]:
+    """The rows of the lines up to the first bad one; the lines after it are only checked, for more problems."""
+    for line, fields in lines:
+        try:
+            row = parse(fields)
+        except UserError as exc:
+            problems.add(line, str(exc))
+            continue
+        if row is not None and not problems.count:
+            yield row
+
+
+def _write_merged(
+    engine: Engine, stage: _Stage, rows: Iterator[tuple], problems: sheets.Problems, told: _Progress
+) -> tuple[int, bool]:
+    """SQLite: the whole file sorted first (runs merged back through a temporary file), then BATCH rows per
+    transaction, so the write lock is never held for long."""
+    with SortedRuns(rate_rows.prefix_of, RUN) as ordered:
+        for row in rows:
+            ordered.add(row)
         problems.check()
         twins = rate_rows.Twins()
-        ordered, written = iter(rows), 0
-        while batch := list(islice(ordered, BATCH)):
+        merged, written = iter(ordered), 0
+        while batch := list(islice(merged, BATCH)):
             twins.check(batch)
             with engine.begin() as conn:
                 rate_rows.insert(conn, stage.tid, stage.revision, batch)
             written += len(batch)
-            told.wrote(written, len(rows))
-        told.wrote(len(rows), len(rows))
-        return len(rows), twins.found
+            told.wrote(written, len(ordered))
+        told.wrote(written, written)
+        return written, twins.found
+
+
+def _write_by_runs(
+    engine: Engine, stage: _Stage, rows: Iterator[tuple], problems: sheets.Problems, told: _Progress
+) -> tuple[int, bool]:
+    """PostgreSQL: one transaction (it blocks no reader or writer), in which each RUN of rows, sorted by prefix, is
+    copied in by a helper thread while the next run is parsed: the server inserts as the file is read (parsing
+    first, then writing, took half as long again). Rates that share prefix and validity are found within a run;
+    across runs the SQL check finds them, unless the runs' prefixes do not overlap (a file sorted by prefix). A bad
+    line rolls everything back."""
+    written = 0
+    twins = False
+    last = ""  # the highest prefix of the runs so far
+    with engine.begin() as conn, ThreadPoolExecutor(1, thread_name_prefix="asteriskbill-copy") as helper:
+        driver = conn.connection.driver_connection
+        copying: Future[None] | None = None
+        while (run := sorted(islice(rows, RUN), key=rate_rows.prefix_of)) and not problems.count:
+            found = rate_rows.Twins()
+            found.check(run)
+            twins = twins or found.found or (written > 0 and run[0][0] <= last)
+            last = max(last, run[-1][0])
+            if copying is not None:
+                copying.result()  # one run copied at a time: two in memory at most
+                told.wrote(written, written + len(run))
+            copying = helper.submit(rate_rows.copy, driver, stage.tid, stage.revision, run)
+            written += len(run)
+        for _ in rows:  # the lines after a bad one, for their problems
+            pass
+        if copying is not None:
+            copying.result()
+        problems.check()
+    told.wrote(written, written)
+    return written, twins
 
 
 class _Progress:

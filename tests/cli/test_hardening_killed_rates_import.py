@@ -15,19 +15,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from asteriskbill.billing.authorize import BillStatus
 from asteriskbill.errors import UserError
 from asteriskbill.services import lifecycle, rates
 from asteriskbill.settings import Settings
 from asteriskbill.store.models import RateRow
+from tests.helpers.rate_writes import log_writes
 from tests.helpers.waiting import wait_for
 from tests.helpers.world import extension_account_id
 
 ASTERISKBILL = str(Path(sys.executable).with_name("asteriskbill"))
 BIG = 200_000  # rows: a second or more of batches, so the import is still running when killed after the first
 KILLS = 3
+LOCK_TIMEOUT = {"options": "-c lock_timeout=20s"}  # psycopg's connection options
 
 
 def rate_rows(engine) -> int:
@@ -42,21 +44,32 @@ def price_list(path: Path, lines: list[str]) -> Path:
 
 
 def killed_import(db_url: str, source: Path, engine, more_than: int) -> int:
-    """Start `rates import t1 SOURCE`, SIGKILL it once it has staged rows, and return how many rows are left."""
+    """Start `rates import t1 SOURCE`, SIGKILL it once it is writing rows, and return how many rows are left.
+
+    On SQLite it is writing once it has staged rows (committed batch by batch); on PostgreSQL once the server is
+    copying its rows in (one transaction, whose rows no one else sees)."""
     process = subprocess.Popen(
         [ASTERISKBILL, "--db", db_url, "--operator", "tester", "rates", "import", "t1", str(source)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    writing = (lambda: rate_rows(engine) > more_than) if engine.dialect.name == "sqlite" else (lambda: copying(engine))
     try:
-        wait_for(lambda: process.poll() is not None or rate_rows(engine) > more_than, "the import to stage rows", 60)
+        wait_for(lambda: process.poll() is not None or writing(), "the import to write rows", 60)
         assert process.poll() is None, f"the import ended before it was killed: {process.stderr.read()!r}"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     return rate_rows(engine)
+
+
+def copying(engine) -> bool:
+    """Whether a PostgreSQL session is copying rows into the rates table."""
+    with engine.connect() as conn:
+        active = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND starts_with(query, 'COPY rates ')"
+        return bool(conn.exec_driver_sql(active).scalar_one())
 
 
 def authorized(cli, engine, *dialled: str) -> list[BillStatus]:
@@ -81,7 +94,10 @@ def test_a_killed_import_never_goes_live(cli, engine, db_url, tmp_path):
     left = 1
     for _ in range(KILLS):
         left = killed_import(db_url, big, engine, left)
-    assert left > 1 + KILLS  # each kill left staged rows behind, as a power cut would
+    if engine.dialect.name == "sqlite":
+        assert left > 1 + KILLS  # each kill left staged rows behind, as a power cut would
+    else:
+        assert left == 1  # the server rolled back what each killed import had copied in
 
     cli("rates", "lookup", "t1", "9000123", ok=False)  # staged, never switched in: invisible
     cli("rates", "import", "t1", price_list(tmp_path / "c.csv", ["45,DE,0.20"]))
@@ -98,24 +114,31 @@ def test_a_killed_import_never_goes_live(cli, engine, db_url, tmp_path):
     assert rate_rows(engine) == 2  # the next import of the tariff removed what the kills left
 
 
-def test_a_superseded_import_leaves_nothing_live(cli, engine, tmp_path):
+def test_a_superseded_import_leaves_nothing_live(cli, engine, tmp_path, monkeypatch):
     """An import overtaken by another that began later and finished first is refused: the winner deleted the
-    rows it had staged by then, it deletes the ones it staged after, and none of them ever showed."""
+    rows it had staged by then, it deletes the ones it staged after, and none of them ever showed. On PostgreSQL the
+    winner begins while the loser's first run is copied in the loser's open transaction, which must not block it."""
     cli("tariff", "create", "t1", "--currency", "USD")
     cli("rates", "import", "t1", price_list(tmp_path / "a.csv", ["44,UK,0.10"]))
-    # progress is also reported as the rows are written, between batches
+    monkeypatch.setattr(rates, "RUN", rates.BATCH)  # progress is reported between batches, and between runs
+    written: list[tuple[str, int]] = []
+    log_writes(monkeypatch, written)
     big = price_list(tmp_path / "big.csv", [f"{9_000_000 + n},late,9.99" for n in range(12_000)])
     other = price_list(tmp_path / "b.csv", ["45,DE,0.20"])
     staged_before = []
+    # on PostgreSQL the winner gives up on a lock the loser holds (else it would wait for the loser, which waits for it)
+    winner = engine if engine.dialect.name == "sqlite" else create_engine(cli.db, connect_args=LOCK_TIMEOUT)
 
     def meanwhile(_bytes: int) -> None:
-        if not staged_before and (staged := rate_rows(engine) - 1):
-            staged_before.append(staged)
-            rates.import_rates(engine, "t1", other)
+        if written and not staged_before:
+            staged_before.append(rate_rows(engine) - 1)
+            rates.import_rates(winner, "t1", other)
 
     with pytest.raises(UserError, match="another import into tariff 't1' finished meanwhile"):
         rates.import_rates(engine, "t1", big, progress=meanwhile)
-    assert staged_before[0] >= rates.BATCH  # the winner began while the loser had rows staged
+    # the winner began while the loser had staged a batch (SQLite), or copied a run not yet committed (PostgreSQL)
+    assert written[0] == ("write", rates.BATCH)
+    assert staged_before == [rates.BATCH if engine.dialect.name == "sqlite" else 0]
     exported = list(csv.DictReader(io.StringIO(cli("rates", "export", "t1").stdout)))
     assert [r["prefix"] for r in exported] == ["44", "45"]
     assert rate_rows(engine) == 2

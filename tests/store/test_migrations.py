@@ -374,3 +374,44 @@ def test_0018_makes_every_call_so_far_outgoing_and_goes_back_in_place(db_url):
             assert conn.execute(text("SELECT direction FROM cdrs")).scalar_one() == "out"
     finally:
         engine.dispose()
+
+
+def test_0021_counts_the_rates_of_each_revision_and_goes_back_in_place(db_url):
+    """At 0020 a tariff with its empty first revision, a revision of 2 rates in effect, and a row staged by an import
+    that never got there: through 0021 each revision says how many rates it holds (the staged row counts for none);
+    0021 goes back down (rows and revisions kept, the catalog triggers still there) and up again."""
+    from asteriskbill.services import rates
+
+    engine = make_engine(Settings(db=db_url))
+    row = (
+        "INSERT INTO rates (tariff_id, prefix, destination, intervals, connect_fee, grace, weekdays, weight, revision)"
+        " VALUES (1, '{prefix}', 'd', '0:100000:1:60', 0, 0, 127, 0, {revision})"
+    )
+    try:
+        at_revision(engine, "0020")
+        with engine.begin() as conn:
+            conn.execute(text(OLD_CATALOG[0].replace("0, 0)", "1, 2)")))
+            for prefix, revision in (("1", 1), ("44", 1), ("7", 2)):
+                conn.execute(text(row.format(prefix=prefix, revision=revision)))
+            conn.execute(text("INSERT INTO rate_revisions (tariff_id, revision) VALUES (1, 0), (1, 1)"))
+        migrate.upgrade(engine)
+        migrate.check(engine)
+        counted = "SELECT revision, rates FROM rate_revisions ORDER BY revision"
+        with engine.begin() as conn:
+            assert [tuple(r) for r in conn.execute(text(counted))] == [(0, 0), (1, 2)]
+        assert rates._has_rates(engine, 1)
+        with engine.begin() as conn:
+            command.downgrade(migrate.alembic_config(connection=conn), "0020")
+        with engine.begin() as conn:
+            columns = {column["name"] for column in inspect(conn).get_columns("rate_revisions")}
+            kept = conn.execute(text("SELECT (SELECT count(*) FROM rates), (SELECT count(*) FROM rate_revisions)"))
+            kept = kept.one()
+            version = "SELECT version FROM catalog_version"
+            before = conn.execute(text(version)).scalar()
+            conn.execute(text("DELETE FROM rate_revisions WHERE revision = 0"))  # a change the catalog must hear of
+            assert conn.execute(text(version)).scalar() != before
+        assert "rates" not in columns and tuple(kept) == (3, 2)
+        migrate.upgrade(engine)
+        migrate.check(engine)
+    finally:
+        engine.dispose()

@@ -76,3 +76,4 @@ class RateRevision(Base):
 
     tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id", ondelete="CASCADE"), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rates: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # its rows: none change once in effect
