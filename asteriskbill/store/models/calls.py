@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asteriskbill.billing.incoming import DIRECTION_CHECK, OUT
@@ -21,6 +21,13 @@ def _account_itself(context) -> int | None:
 STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in ReservationStatus))
 
 
+def _only_set(column: str) -> Index:
+    """The index by ``column`` and status of the reservations that have it (most have no trunk and no bundle): a call
+    authorized or settled writes no entry in it."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(f"ix_reservations_{column}_status", column, "status", sqlite_where=where, postgresql_where=where)
+
+
 class Reservation(Base):
     """Credit held for one authorized call until it is settled or released.
 
@@ -33,11 +40,10 @@ class Reservation(Base):
     # by deadline: the calls `serve` extends next
     __table_args__ = (
         Index("ix_reservations_account_id_status", "account_id", "status"),
-        Index("ix_reservations_status", "status"),
-        Index("ix_reservations_status_deadline_at", "status", "deadline_at"),
-        Index("ix_reservations_trunk_id_status", "trunk_id", "status"),  # a trunk's calls up now
+        Index("ix_reservations_status_deadline_at", "status", "deadline_at"),  # by status alone too
+        _only_set("trunk_id"),  # a trunk's calls up now
         Index("ix_reservations_payer_id_status", "payer_id", "status"),  # what a balance holds (a pool's too)
-        Index("ix_reservations_bundle_id_status", "bundle_id", "status"),  # what a bundle holds
+        _only_set("bundle_id"),  # what a bundle holds
         CheckConstraint(STATUS_CHECK, name="status"),
         CheckConstraint("held_seconds <= max_seconds", name="held_within_max"),
         CheckConstraint(DIRECTION_CHECK, name="direction"),
