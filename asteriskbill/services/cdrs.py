@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Connection, Engine, Select, and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import aliased
@@ -208,9 +209,15 @@ def stream(engine: Engine, f: Filters, columns: list = _RAW) -> Iterator[tuple[i
     with reading(engine) as conn:
         query, counted = _listing(conn, f, columns)
         matching = conn.execute(counted).scalar_one()
-        if conn.dialect.name != "sqlite":  # SQLite's cursor reads lazily: SQLAlchemy's buffer would only slow it
-            conn = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK)
-        yield matching, _converted(conn, conn.execute(query))
+        if conn.dialect.name != "sqlite":
+            streamed = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK)
+            yield matching, _converted(conn, streamed.execute(query))
+            return
+        # SQLite's cursor reads lazily. Raw columns need nothing of SQLAlchemy's rows: the driver's own cursor gives
+        # the same tuples without a Python step per row (a tenth of an export's time).
+        result = conn.execute(query)
+        rows = cast(Iterable[Sequence], result.cursor) if columns is _RAW else result  # sqlite3.Cursor iterates
+        yield matching, _converted(conn, rows)
 
 
 def _converted(conn: Connection, rows: Iterable[Sequence]) -> Iterator[Sequence]:
