@@ -257,9 +257,7 @@ def _write_by_runs(
                 told.wrote(written, written + len(run))
             copying = helper.submit(rate_rows.copy, driver, stage.tid, stage.revision, run)
             written += len(run)
-        for _ in rows:  # the lines after a bad one, for their problems
-            pass
-        if copying is not None:
+        if copying is not None:  # the loop ends with every line read: after a bad one, islice reads on to the end
             copying.result()
         problems.check()
     told.wrote(written, written)
