@@ -6,7 +6,6 @@ store/ready.py, which refuses one that `asteriskbill init` did not make.
 
 from __future__ import annotations
 
-import weakref
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -52,13 +51,16 @@ def make_engine(settings: Settings, **kwargs) -> Engine:
 def reading(engine: Engine) -> AbstractContextManager[Connection]:
     """A transaction that only reads (reports, exports): one consistent snapshot that, on SQLite,
     does not hold the write lock, so a minute-long export never makes a settlement wait."""
-    readers = _READERS.get(engine)
+    readers = getattr(engine, _READERS, None)
     if readers is None:  # made once per engine: an OptionEngine costs more than a card login's read
-        readers = _READERS[engine] = engine.execution_options(**{READ_ONLY: True})
+        readers = engine.execution_options(**{READ_ONLY: True})
+        setattr(engine, _READERS, readers)
     return readers.begin()
 
 
-_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+# The engine's read-only OptionEngine, kept on the engine: the two are freed together. As the value of a
+# WeakKeyDictionary it referred to its key, so no engine was ever freed (nor its pool and statement cache).
+_READERS = "_asteriskbill_readers"
 
 
 def is_sqlite(engine: Engine) -> bool:
