@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import Engine
 
+from asteriskbill import affinity
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.server import start_server
 from asteriskbill.ami.client import AmiClient
@@ -327,15 +328,16 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set; ``ready("host:port" of FastAGI, of the console or None)`` once both listen
     (port 0 picks a free one). ``web``: serve the console too, on the web_host and web_port settings."""
-    console = _console(engine, settings) if web else None
-    writer = Writer(engine)  # the hot path's writes, in groups: one commit for all that is queued
-    catalog = MemoryCatalog(engine)  # tariffs, rates, routes and plans in memory, checked on every call
-    try:
-        await asyncio.to_thread(catalog.warm)  # the rates' indexes are built in threads; calls read SQL meanwhile
-        await _serve(engine, settings, stop, ready, servers_interval, console, writer, catalog)
-    finally:
-        catalog.close()
-        await asyncio.to_thread(writer.close)  # what is queued is written first
+    with affinity.one_cpu(settings.serve_cpu) as cpu:  # before any thread starts: each keeps to that CPU too
+        console = _console(engine, settings) if web else None
+        writer = Writer(engine)  # the hot path's writes, in groups: one commit for all that is queued
+        catalog = MemoryCatalog(engine)  # tariffs, rates, routes and plans in memory, checked on every call
+        try:
+            await asyncio.to_thread(catalog.warm)  # the rates' indexes are built in threads; calls read SQL meanwhile
+            await _serve(engine, settings, stop, ready, servers_interval, console, writer, catalog, cpu)
+        finally:
+            catalog.close()
+            await asyncio.to_thread(writer.close)  # what is queued is written first
 
 
 async def _serve(
@@ -347,6 +349,7 @@ async def _serve(
     console: Console | None,
     writer: Writer,
     catalog: MemoryCatalog,
+    cpu: int | None,
 ) -> None:
     server = await start_server(
         BillingApps(engine, settings, writer=writer, catalog=catalog).apps,
@@ -357,7 +360,8 @@ async def _serve(
         reply_timeout=settings.agi_reply_timeout,
     )
     host, port = server.address
-    log.info("FastAGI on %s:%d (apps: card, ext, in)", host, port)
+    where = "any CPU" if cpu is None else f"CPU {cpu}"
+    log.info("FastAGI on %s:%d (apps: card, ext, in); serve runs on %s", host, port, where)
     listeners = Listeners(engine, settings, writer)
     periodic: list[asyncio.Task] = []  # cancelled at the stop; the console's job ends by itself
     jobs = []

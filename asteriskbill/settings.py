@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from asteriskbill import affinity
 from asteriskbill.ami import address
 from asteriskbill.billing.incoming import check_incoming_dial
 from asteriskbill.billing.periods import parse_age
@@ -74,6 +75,9 @@ class Settings:
     fastagi_port: int = FASTAGI_PORT
     fastagi_allow: tuple[str, ...] = ()
     fastagi_idle_timeout: float = 30.0
+    # The CPU `serve`'s event loop and database writer share (asteriskbill/affinity.py): "auto" (where the loop
+    # starts), "off" (wherever the system puts them) or a CPU's number.
+    serve_cpu: str = "auto"
     # AGI (FastAGI and agi-bin): seconds Asterisk has to answer a command, beyond the time the command itself
     # waits for the caller (GET DATA's digit timeouts); a peer past it is given up and its hold released.
     # Prompts longer than this need it raised.
@@ -234,6 +238,16 @@ def _networks(value: tuple[str, ...]) -> str | None:
     return None
 
 
+def _cpu(value: str) -> str | None:
+    if value in (affinity.AUTO, affinity.OFF):
+        return None
+    cpus = affinity.allowed()
+    if re.fullmatch("[0-9]+", value) and (cpus is None or int(value) in cpus):
+        return None
+    usable = "" if cpus is None else f" (this process may run on {', '.join(map(str, sorted(cpus)))})"
+    return f"auto, off, or the number of a CPU{usable}"
+
+
 def _not_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -257,6 +271,7 @@ CHECKS: dict[str, Check] = {
     "fastagi_port": _between(1, 65535),
     "fastagi_allow": _networks,
     "fastagi_idle_timeout": _between(0.1),
+    "serve_cpu": _cpu,
     "agi_reply_timeout": _between(0.01),
     "pin_max_failures": _between(1),
     "pin_failure_window_seconds": _between(1),

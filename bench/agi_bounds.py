@@ -4,8 +4,9 @@
 last BILL_STATUS=OK), then ends as asteriskbill's server does (EOF, wait for Asterisk's HANGUP and close): the
 cost of the TCP sessions and round trips themselves. ``raw_sql_server(path)``: the same, doing the ``ext``
 authorization's statements inline with raw sqlite3 (with one writer thread committing everything queued in one
-transaction: the account by extension, the credit it holds, the new reservation) and answering the dialplan's
-five variables: the raw-SQL group-commit bound. Both are ``StartServer`` factories for bench.lean_asterisk.
+transaction: the account by extension, the credit it holds, the new reservation; on one CPU, as serve keeps to
+one) and answering the dialplan's five variables: the raw-SQL group-commit bound. Both are ``StartServer``
+factories for bench.lean_asterisk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from asteriskbill import affinity
 from bench.lean_asterisk import HOST, StartServer
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], "asyncio.Future[None] | object"]
@@ -130,6 +132,7 @@ def raw_sql_server(path: Path) -> StartServer:
         copy = path.with_name(path.name + ".bound")
         with sqlite3.connect(path) as source, sqlite3.connect(copy) as target:
             source.backup(target)
+        affinity.pin(affinity.AUTO)  # on one CPU, as serve keeps to one
         writer_thread = _GroupWriter(copy, asyncio.get_running_loop())
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

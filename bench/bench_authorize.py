@@ -10,6 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from asteriskbill import affinity
 from asteriskbill.agi.apps import BillingApps
 from asteriskbill.agi.peer import Call
 from asteriskbill.agi.session import App
@@ -53,11 +54,13 @@ def _world(folder: Path) -> str:
 
 
 def serve_apps(db: str) -> Callable[[], dict[str, App]]:
-    """The apps as `serve` builds them, in the server's own process: its one writer and its in-memory catalog."""
+    """The apps as `serve` builds them, in the server's own process: on one CPU, its one writer and its in-memory
+    catalog."""
 
     def make() -> dict[str, App]:
         settings = load(db=db)
         engine = make_engine(settings)
+        affinity.pin(settings.serve_cpu)  # as serve keeps to one CPU, before its writer starts
         return BillingApps(engine, settings, writer=Writer(engine), catalog=MemoryCatalog(engine)).apps
 
     return make

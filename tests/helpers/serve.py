@@ -65,6 +65,13 @@ def serving(db: str, log: Path, **settings: str) -> Iterator[int]:
 @contextmanager
 def serving_console(db: str, log: Path, **settings: str) -> Iterator[tuple[int, str]]:
     """As ``serving``, with the web console on a free port: (FastAGI port, the console's URL)."""
+    with serve_process(db, log, **settings) as (_process, port, console):
+        yield port, console
+
+
+@contextmanager
+def serve_process(db: str, log: Path, **settings: str) -> Iterator[tuple[subprocess.Popen, int, str]]:
+    """As ``serving_console``, with the process itself: (it, FastAGI port, the console's URL)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("ASTERISKBILL_ARI")}
     env.update({f"ASTERISKBILL_{name.upper()}": value for name, value in settings.items()})
     with log.open("w") as stderr:
@@ -84,7 +91,7 @@ def serving_console(db: str, log: Path, **settings: str) -> Iterator[tuple[int, 
         text = log.read_text()
         found, console = READY.search(text), CONSOLE.search(text)
         assert found is not None and console is not None
-        yield int(found.group(2)), console.group(1)
+        yield process, int(found.group(2)), console.group(1)
     finally:
         process.terminate()
     assert process.wait(timeout=30) == 0, log.read_text()

@@ -40,6 +40,8 @@ from asteriskbill.settings import CHECKS, Settings, SettingsError, load
         ("fastagi_idle_timeout", "٢", "2", "not a number"),
         ("fastagi_allow", "10.0.0.5, pbx1", "10.0.0.5, 10.0.1.0/24", "'pbx1' is not an IP address or network"),
         ("fastagi_idle_timeout", "0", "2.5", "at least 0.1"),
+        ("serve_cpu", "fast", "off", "auto, off, or the number of a CPU"),
+        ("serve_cpu", "4096", "auto", "auto, off, or the number of a CPU (this process may run on 0"),
         ("pin_max_failures", "0", "3", "at least 1"),
         ("pin_failure_window_seconds", "0", "60", "at least 1"),
         ("pin_lock_seconds", "-1", "60", "at least 1"),
