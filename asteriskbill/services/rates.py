@@ -28,6 +28,8 @@ from asteriskbill.store.tariffs import in_effect
 
 BATCH = 5_000  # rows per transaction: SQLite's write lock is never held for long
 RUN = 100_000  # rows an import holds in memory (about 40 MiB); more are sorted through a temporary file
+MAX_SUSPECTS = 1_000  # prefixes the SQL check for twins looks at by name; beyond, it looks at every row
+Suspects = frozenset[str] | None  # the prefixes two rates of an import may share with their validity; None: any
 RATES = RateRow.__table__
 
 
@@ -72,11 +74,13 @@ def import_rates(
     problems = sheets.Problems(source)
     stage = _stage(engine, tariff_name)
     try:
-        count, twins = _write(engine, stage, columns, lines, problems, told)
-        if twins or (not replace and _has_rates(engine, stage.tid)):
+        count, suspects = _write(engine, stage, columns, lines, problems, told)
+        if suspects is not None and not replace and _has_rates(engine, stage.tid):
+            suspects = None  # the file's rates against those in effect: any of them
+        if suspects is None or suspects:
             with reading(engine) as conn:
                 after = _in_effect_after(stage, replace)
-                _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems)
+                _report_duplicates(conn, stage.tid, after, tariff_name, source, columns, problems, suspects)
             problems.check()
         replaced = _switch_in(engine, tariff_name, stage, count, replace, operator, source.name)
     except BaseException:
@@ -187,10 +191,10 @@ def _write(
     lines: Iterator[sheets.Line],
     problems: sheets.Problems,
     told: _Progress,
-) -> tuple[int, bool]:
-    """Parse every line and write the rows under the stage's revision; returns how many, and whether two may share
-    prefix and validity (the SQL check then says). Nothing is written, or it is rolled back, when a line is bad (after
-    the first problem only more problems are looked for).
+) -> tuple[int, Suspects]:
+    """Parse every line and write the rows under the stage's revision; returns how many, and the prefixes two rows
+    may share with their validity (the SQL check then says). Nothing is written, or it is rolled back, when a line
+    is bad (after the first problem only more problems are looked for).
 
     The rows go in sorted by prefix, which the (tariff_id, prefix) index grows fastest in (in file order, each batch
     rewrote pages all over it); at most two RUNs of rows are in memory."""
@@ -214,7 +218,7 @@ def _good_rows(lines: Iterator[sheets.Line], parse: rate_rows.Parser, problems: 
 
 def _write_merged(
     engine: Engine, stage: _Stage, rows: Iterator[tuple], problems: sheets.Problems, told: _Progress
-) -> tuple[int, bool]:
+) -> tuple[int, Suspects]:
     """SQLite: the whole file sorted first (runs merged back through a temporary file), then BATCH rows per
     transaction, so the write lock is never held for long."""
     with SortedRuns(rate_rows.prefix_of, RUN) as ordered:
@@ -230,28 +234,27 @@ def _write_merged(
             written += len(batch)
             told.wrote(written, len(ordered))
         told.wrote(written, written)
-        return written, twins.found
+        return written, None if twins.found else frozenset()  # the whole file sorted: Twins saw every pair
 
 
 def _write_by_runs(
     engine: Engine, stage: _Stage, rows: Iterator[tuple], problems: sheets.Problems, told: _Progress
-) -> tuple[int, bool]:
+) -> tuple[int, Suspects]:
     """PostgreSQL: one transaction (it blocks no reader or writer), in which each RUN of rows, sorted by prefix, is
     copied in by a helper thread while the next run is parsed: the server inserts as the file is read (parsing
     first, then writing, took half as long again). Rates that share prefix and validity are found within a run;
-    across runs the SQL check finds them, unless the runs' prefixes do not overlap (a file sorted by prefix). A bad
-    line rolls everything back."""
+    across runs the SQL check finds them among the prefixes ``Repeats`` names. A bad line rolls everything back."""
     written = 0
     twins = False
-    last = ""  # the highest prefix of the runs so far
+    repeats = rate_rows.Repeats()
     with engine.begin() as conn, ThreadPoolExecutor(1, thread_name_prefix="asteriskbill-copy") as helper:
         driver = conn.connection.driver_connection
         copying: Future[None] | None = None
         while (run := sorted(islice(rows, RUN), key=rate_rows.prefix_of)) and not problems.count:
             found = rate_rows.Twins()
             found.check(run)
-            twins = twins or found.found or (written > 0 and run[0][0] <= last)
-            last = max(last, run[-1][0])
+            repeats.check(run)
+            twins = twins or found.found
             if copying is not None:
                 copying.result()  # one run copied at a time: two in memory at most
                 told.wrote(written, written + len(run))
@@ -261,7 +264,9 @@ def _write_by_runs(
             copying.result()
         problems.check()
     told.wrote(written, written)
-    return written, twins
+    if twins or len(repeats.prefixes) > MAX_SUSPECTS:
+        return written, None
+    return written, frozenset(repeats.prefixes)
 
 
 class _Progress:
@@ -292,13 +297,16 @@ def _report_duplicates(
     source: Path,
     columns: list[str],
     problems: sheets.Problems,
+    among: Suspects = None,
 ) -> None:
     """Rates that would share prefix and validity once the import is in effect (``in_effect_after``:
-    the rows then in effect), named by their lines (the file is read again)."""
+    the rows then in effect), of the prefixes ``among`` (None: any), named by their lines (the file is read
+    again)."""
     identity = [RATES.c[name] for name in rate_rows.IDENTITY]
+    only = [] if among is None else [RATES.c.prefix.in_(among)]
     groups = conn.execute(
         select(*identity, func.count())
-        .where(RATES.c.tariff_id == tid, in_effect_after)
+        .where(RATES.c.tariff_id == tid, in_effect_after, *only)
         .group_by(*identity)
         .having(func.count() > 1)
         .limit(sheets.MAX_ERRORS)

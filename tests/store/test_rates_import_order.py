@@ -68,6 +68,24 @@ def test_a_sorted_file_s_twins_are_found_where_one_run_ends_and_the_next_begins(
         rates.import_rates(engine, retail, write(tmp_path, lines), replace=True)
 
 
+def test_the_sql_check_looks_at_the_prefixes_that_may_have_twins(engine, retail, small_runs, tmp_path, monkeypatch):
+    """SQLite sorts the whole file, so it knows; PostgreSQL names the prefixes of more than one run, and past
+    MAX_SUSPECTS of them looks at every row."""
+    looked: list = []
+    check = rates._report_duplicates
+    monkeypatch.setattr(rates, "_report_duplicates", lambda *args: (looked.append(args[-1]), check(*args))[1])
+    lines = [f"{9_000 + n},d{n},0.1,," for n in range(30)]
+    random.Random(3).shuffle(lines)
+    rates.import_rates(engine, retail, write(tmp_path, lines))
+    assert looked == []
+    later = ["9005,again,0.1,,2026-12-24", "9006,again,0.1,,2026-12-24"]  # other validity: no twins
+    rates.import_rates(engine, retail, write(tmp_path, [*lines, *later]), replace=True)
+    assert looked == ([] if engine.dialect.name == "sqlite" else [frozenset({"9005", "9006"})])
+    monkeypatch.setattr(rates, "MAX_SUSPECTS", 1)
+    rates.import_rates(engine, retail, write(tmp_path, [*lines, *later]), replace=True)
+    assert looked[1:] == ([] if engine.dialect.name == "sqlite" else [None])
+
+
 def test_a_bad_line_leaves_nothing(engine, retail, small_runs, tmp_path, monkeypatch):
     """SQLite writes nothing before the whole file is read; PostgreSQL rolls back the runs it copied."""
     events: list = []

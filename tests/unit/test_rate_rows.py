@@ -180,6 +180,19 @@ def test_twins_are_found_within_a_batch_and_across_batches():
     assert not found([row("1")], [row("2")], [row("3")])
 
 
+def test_repeats_names_the_prefixes_of_more_than_one_run():
+    def named(*runs: list[str]) -> set[str]:
+        repeats = rate_rows.Repeats()
+        for run in runs:
+            repeats.check([(prefix, "d") for prefix in run])
+        return repeats.prefixes
+
+    assert named(["1", "1", "2"], ["3", "4"]) == set()  # twice in a run: Twins' to check
+    assert named(["1", "2"], ["2", "3"], ["1", "5"]) == {"1", "2"}
+    many = [str(n) for n in range(100_000)]
+    assert named(many[::2], many[1::2]) == set()  # no prefix named that no earlier run had (here: none at all)
+
+
 # -- the property: whatever is written in the common columns, both paths agree ------------------------
 
 SPACE = st.sampled_from(["", " ", "  ", "\xa0"])
