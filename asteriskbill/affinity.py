@@ -4,7 +4,7 @@
 The event loop and the writer take turns at Python's one interpreter lock several times per call. On two CPUs
 every turn carried the objects they share from one CPU's cache to the other's, and both threads ran at about
 half speed: on 2 cores, FastAGI `ext` authorizations went from about 1,750/s with the threads spread to about
-2,900/s with them on one CPU (bench/bench_authorize.py). The interpreter lock lets serve's Python use one CPU at a
+3,000/s with them on one CPU (bench/bench_authorize.py). The interpreter lock lets serve's Python use one CPU at a
 time anyway; what one CPU costs is only work done without it alongside (SQLite running a long report's query).
 The serve_cpu setting: "auto" (the CPU `serve` starts on; nothing when the process may use one CPU only),
 "off", or a CPU's number.
